@@ -1,0 +1,116 @@
+// Command scalestore builds shared cluster storage — DRBD pairs exported
+// over iSCSI, joined by dm-multipath, shared LVM and GFS2 — on ordinary
+// Linux servers over SSH.
+package main
+
+import (
+	"errors"
+	"fmt"
+	"os"
+
+	"github.com/spf13/cobra"
+
+	"scalestore/config"
+	"scalestore/steps"
+)
+
+// version is set at build time with -ldflags "-X main.version=…".
+var version = "dev"
+
+// Exit codes.
+const (
+	exitOK       = 0
+	exitFailed   = 1
+	exitBadInput = 2
+)
+
+// badInput marks errors that come from the operator's input (exit 2).
+type badInput struct{ err error }
+
+func (b badInput) Error() string { return b.err.Error() }
+func (b badInput) Unwrap() error { return b.err }
+
+func main() {
+	os.Exit(run(os.Args[1:]))
+}
+
+func run(args []string) int {
+	root := newRoot()
+	root.SetArgs(args)
+	err := root.Execute()
+	if err == nil {
+		return exitOK
+	}
+	fmt.Fprintln(os.Stderr, "scalestore:", err)
+	var bi badInput
+	var ps config.Problems
+	if errors.As(err, &bi) || errors.As(err, &ps) {
+		return exitBadInput
+	}
+	return exitFailed
+}
+
+func newRoot() *cobra.Command {
+	root := &cobra.Command{
+		Use:   "scalestore",
+		Short: "Build shared cluster storage (DRBD + iSCSI + multipath + shared LVM + GFS2) over SSH",
+		Long: `scalestore builds the storage stack of the 2008 "scalable storage with OSS" series on
+ordinary Linux servers: storage servers in DRBD-mirrored pairs, each half exporting its
+DRBD device, every client importing all of them, dm-multipath joining each pair into
+mpathN, shared LVM (VG0/LV0) over the maps, and GFS2 mounted on every client.`,
+		SilenceUsage:  true,
+		SilenceErrors: true,
+	}
+	root.SetFlagErrorFunc(func(c *cobra.Command, err error) error { return badInput{err} })
+	root.AddCommand(newPlanCmd(), newVersionCmd())
+	return root
+}
+
+func loadSpec(path string) (*config.Spec, error) {
+	if path == "" {
+		return nil, badInput{errors.New("no spec file: pass -f FILE (see sample.toml)")}
+	}
+	s, err := config.Load(path)
+	if err != nil {
+		var ps config.Problems
+		if errors.As(err, &ps) {
+			return nil, fmt.Errorf("%d problem(s) in the spec:\n%w", len(ps), err)
+		}
+		return nil, badInput{err}
+	}
+	return s, nil
+}
+
+func newPlanCmd() *cobra.Command {
+	var file string
+	c := &cobra.Command{
+		Use:   "plan -f FILE",
+		Short: "Print every step, command and file that building the spec takes",
+		Long: `plan prints the whole ordered plan for a spec: each step, its hosts, the exact
+commands with the read-only probe that skips each one when it is already done, the full
+text of every file it writes, and the destructive actions marked. It contacts no host.`,
+		Args: cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, args []string) error {
+			s, err := loadSpec(file)
+			if err != nil {
+				return err
+			}
+			steps.Build(s, nil).Render(cmd.OutOrStdout())
+			return nil
+		},
+	}
+	c.Flags().StringVarP(&file, "file", "f", "", "cluster spec (TOML)")
+	_ = c.MarkFlagFilename("file", "toml")
+	return c
+}
+
+func newVersionCmd() *cobra.Command {
+	return &cobra.Command{
+		Use:   "version",
+		Short: "Print scalestore's version",
+		Args:  cobra.NoArgs,
+		Run: func(cmd *cobra.Command, args []string) {
+			fmt.Fprintf(cmd.OutOrStdout(), "scalestore %s\n", version)
+		},
+	}
+}

@@ -1,0 +1,548 @@
+package steps
+
+import (
+	"fmt"
+	"strings"
+	"time"
+
+	"scalestore/config"
+	"scalestore/remote"
+)
+
+// debian12 builds today's stack: DRBD 8.4 (in-kernel) with drbd-utils 9, LIO
+// iSCSI targets on both halves, open-iscsi, dm-multipath, corosync 3 + dlm +
+// lvmlockd, GFS2.
+type debian12 struct{}
+
+var (
+	debStoragePkgs = []string{"drbd-utils", "targetcli-fb", "dbus"}
+	debClientPkgs  = []string{"open-iscsi", "multipath-tools", "corosync", "dlm-controld", "lvm2-lockd", "gfs2-utils"}
+	debStorageMods = []string{"drbd", "target_core_mod", "target_core_iblock", "iscsi_target_mod"}
+	debClientMods  = []string{"iscsi_tcp", "dm_multipath", "dlm", "gfs2"}
+)
+
+func (debian12) steps(s *config.Spec, f *Facts) []Step {
+	return []Step{
+		debPackages(s),
+		debModules(s),
+		debDRBDConfig(s),
+		debDRBDMetadata(s),
+		debDRBDUp(s),
+		debDRBDInitialSync(s),
+		debDRBDWaitSync(s),
+		debDRBDPrimary(s),
+		debExport(s),
+		debImport(s),
+		debMultipath(s),
+		debLVMConfig(s, f),
+		debCluster(s),
+		debSharedVG(s),
+		debLV(s),
+		debFilesystem(s),
+		debMount(s),
+		debGrow(s),
+	}
+}
+
+func aptInstall(host string, pkgs []string) Action {
+	install := remote.Argv(append([]string{"env", "DEBIAN_FRONTEND=noninteractive", "apt-get", "install", "-y", "-q", "--no-install-recommends"}, pkgs...)...)
+	probe := remote.Script(`test "$(dpkg-query -W -f '${db:Status-Abbrev}\n' %s 2>/dev/null | grep -c '^ii')" -eq %d`,
+		remote.Cmd{Script: remote.Join(pkgs...)}, len(pkgs))
+	return run(host, "install "+strings.Join(pkgs, " "), install, &probe)
+}
+
+func debPackages(s *config.Spec) Step {
+	st := Step{ID: "packages", Title: "Install the stack's packages", Layer: "packages"}
+	for _, h := range s.StorageHosts() {
+		st.Actions = append(st.Actions, aptInstall(h, debStoragePkgs))
+	}
+	for _, h := range s.ClientHosts() {
+		st.Actions = append(st.Actions, aptInstall(h, debClientPkgs))
+	}
+	return st
+}
+
+func modulesActions(host string, mods []string) []Action {
+	conf := comment("#", "Kernel modules of the scalestore stack, loaded at boot.") + strings.Join(mods, "\n") + "\n"
+	var tests []string
+	for _, m := range mods {
+		tests = append(tests, remote.Script("test -d /sys/module/%s", m).String())
+	}
+	probe := remote.Cmd{Script: strings.Join(tests, " && ")}
+	return []Action{
+		write(host, "/etc/modules-load.d/scalestore.conf", conf, 0o644, nil),
+		run(host, "load "+strings.Join(mods, " "), remote.Argv(append([]string{"modprobe", "-a"}, mods...)...), &probe),
+	}
+}
+
+func debModules(s *config.Spec) Step {
+	st := Step{ID: "modules", Title: "Load the kernel modules", Layer: "packages"}
+	for _, h := range s.StorageHosts() {
+		st.Actions = append(st.Actions, modulesActions(h, debStorageMods)...)
+	}
+	for _, h := range s.ClientHosts() {
+		st.Actions = append(st.Actions, modulesActions(h, debClientMods)...)
+	}
+	return st
+}
+
+// DRBDResource is the resource file of a pair (the same on both halves).
+func DRBDResource(s *config.Spec, p config.Pair) string {
+	var b strings.Builder
+	b.WriteString(comment("#", header(s, fmt.Sprintf("DRBD pair %d (%s + %s)", p.Num(), p.A.Host, p.B.Host))))
+	if s.Fencing.Agent == "none" {
+		b.WriteString("# Fencing is off: a broken replication link can split-brain this pair.\n")
+	}
+	fmt.Fprintf(&b, "resource %s {\n", p.Resource())
+	fmt.Fprintf(&b, "    protocol %s;\n", s.DRBD.Protocol)
+	fmt.Fprintf(&b, "    device %s;\n", p.Device())
+	b.WriteString("    meta-disk internal;\n")
+	b.WriteString("    disk {\n")
+	b.WriteString("        c-plan-ahead 0;\n")
+	fmt.Fprintf(&b, "        resync-rate %s;\n", s.DRBD.SyncRate)
+	b.WriteString("    }\n")
+	b.WriteString("    net {\n")
+	b.WriteString("        allow-two-primaries yes;\n")
+	b.WriteString("        after-sb-0pri discard-zero-changes;\n")
+	b.WriteString("        after-sb-1pri discard-secondary;\n")
+	b.WriteString("        after-sb-2pri disconnect;\n")
+	b.WriteString("        ping-int 2;\n")
+	b.WriteString("        ping-timeout 5;\n")
+	b.WriteString("        timeout 10;\n")
+	b.WriteString("    }\n")
+	for _, h := range p.Halves() {
+		host := s.Host(h.Host)
+		fmt.Fprintf(&b, "    on %s {\n", h.Host)
+		fmt.Fprintf(&b, "        disk %s;\n", h.Disk)
+		fmt.Fprintf(&b, "        address %s;\n", hostPort(host.ReplicationAddr(), s.Port(p)))
+		b.WriteString("    }\n")
+	}
+	b.WriteString("}\n")
+	return b.String()
+}
+
+func hostPort(addr string, port int) string {
+	if strings.Contains(addr, ":") {
+		return fmt.Sprintf("ipv6 [%s]:%d", addr, port)
+	}
+	return fmt.Sprintf("%s:%d", addr, port)
+}
+
+const drbdGlobal = `global {
+    usage-count no;
+}
+common {
+}
+`
+
+func debDRBDConfig(s *config.Spec) Step {
+	st := Step{ID: "drbd-config", Title: "Write the DRBD resource files", Layer: "drbd"}
+	for _, p := range s.Pairs {
+		res := DRBDResource(s, p)
+		for _, h := range p.Halves() {
+			st.Actions = append(st.Actions,
+				write(h.Host, "/etc/drbd.d/global_common.conf", comment("#", header(s, "DRBD defaults"))+drbdGlobal, 0o644, nil),
+				write(h.Host, "/etc/drbd.d/"+p.Resource()+".res", res, 0o644, nil))
+		}
+	}
+	return st
+}
+
+// drbdHasMetadata is true when the resource is attached, or its backing disk
+// already carries DRBD metadata.
+func drbdHasMetadata(p config.Pair) remote.Cmd {
+	return remote.Script(`case "$(drbdadm dstate %s 2>/dev/null)" in ""|Diskless*|Unconfigured*) drbdadm dump-md %s >/dev/null 2>&1 ;; *) true ;; esac`,
+		p.Resource(), p.Resource())
+}
+
+func debDRBDMetadata(s *config.Spec) Step {
+	st := Step{ID: "drbd-metadata", Title: "Create the DRBD metadata on each backing disk", Layer: "drbd"}
+	for _, p := range s.Pairs {
+		probe := drbdHasMetadata(p)
+		for _, h := range p.Halves() {
+			if s.MayWipe(h.Host, h.Disk) {
+				st.Actions = append(st.Actions, destroy(run(h.Host, "wipe "+h.Disk+" (named under [wipe])",
+					remote.Argv("wipefs", "--all", h.Disk), &probe)))
+			}
+			st.Actions = append(st.Actions, destroy(run(h.Host, "create DRBD metadata for "+p.Resource()+" on "+h.Disk,
+				guarded(h.Disk, remote.Argv("drbdadm", "create-md", "--force", p.Resource())), &probe)))
+		}
+	}
+	return st
+}
+
+func debDRBDUp(s *config.Spec) Step {
+	st := Step{ID: "drbd-up", Title: "Bring the DRBD resources up", Layer: "drbd"}
+	for _, p := range s.Pairs {
+		inSync := remote.Script(`test -e /sys/block/drbd%d && test -z "$(drbdadm -d adjust %s 2>&1)"`, p.Num(), p.Resource())
+		for _, h := range p.Halves() {
+			st.Actions = append(st.Actions, run(h.Host, "attach and connect "+p.Resource(), remote.Argv("drbdadm", "adjust", p.Resource()), &inSync))
+		}
+	}
+	return st
+}
+
+func debDRBDInitialSync(s *config.Spec) Step {
+	st := Step{ID: "drbd-initial-sync", Title: "Start the initial DRBD sync", Layer: "sync"}
+	for _, p := range s.Pairs {
+		connected := remote.Script(`drbdadm cstate %s 2>/dev/null | grep -Eq '^(Connected|SyncSource|SyncTarget|PausedSync[ST]|VerifyS|VerifyT)$'`, p.Resource())
+		for _, h := range p.Halves() {
+			st.Actions = append(st.Actions, wait(h.Host, "wait until "+p.Resource()+" is connected to its peer", connected, 5*time.Minute))
+		}
+		started := not(remote.Script(`test "$(drbdadm dstate %s)" = Inconsistent/Inconsistent`, p.Resource()))
+		if s.DRBD.SkipInitialSync {
+			st.Actions = append(st.Actions, destroy(run(p.A.Host, "mark "+p.Resource()+" in sync without copying (skip_initial_sync: brand-new disks)",
+				remote.Argv("drbdadm", "--", "--clear-bitmap", "new-current-uuid", p.Resource()), &started)))
+		} else {
+			st.Actions = append(st.Actions, destroy(run(p.A.Host, "make "+p.A.Host+" the sync source of "+p.Resource()+" (overwrites "+p.B.Host+":"+p.B.Disk+")",
+				remote.Argv("drbdadm", "primary", "--force", p.Resource()), &started)))
+		}
+	}
+	return st
+}
+
+func debDRBDWaitSync(s *config.Spec) Step {
+	st := Step{ID: "drbd-sync", Title: "Wait for the DRBD sync", Layer: "sync"}
+	for _, p := range s.Pairs {
+		a := wait(p.A.Host, "wait until "+p.Resource()+" is UpToDate on both halves",
+			remote.Script(`test "$(drbdadm dstate %s)" = UpToDate/UpToDate`, p.Resource()), 24*time.Hour)
+		a.Progress = "drbd-sync"
+		st.Actions = append(st.Actions, a)
+	}
+	return st
+}
+
+func debDRBDPrimary(s *config.Spec) Step {
+	st := Step{ID: "drbd-primary", Title: "Promote both halves of every pair (dual primary)", Layer: "drbd"}
+	for _, p := range s.Pairs {
+		primary := remote.Script(`drbdadm role %s | grep -q '^Primary/'`, p.Resource())
+		for _, h := range p.Halves() {
+			st.Actions = append(st.Actions, run(h.Host, "make "+h.Host+" primary for "+p.Resource(), remote.Argv("drbdadm", "primary", p.Resource()), &primary))
+		}
+	}
+	return st
+}
+
+const configfs = "/sys/kernel/config/target"
+
+func debExport(s *config.Spec) Step {
+	st := Step{ID: "export", Title: "Export each half over iSCSI (LIO), one serial per pair", Layer: "export"}
+	for _, p := range s.Pairs {
+		serial := s.Serial(p)
+		for _, h := range p.Halves() {
+			host := s.Host(h.Host)
+			iqn := s.TargetIQN(p, h.Host)
+			tpg := "/iscsi/" + iqn + "/tpg1"
+			res := p.Resource()
+			hasBackstore := remote.Script("ls -d %s/core/iblock_*/%s >/dev/null 2>&1", configfs, res)
+			hasTarget := remote.Script("test -d %s/iscsi/%s/tpgt_1/lun/lun_0", configfs, iqn)
+			st.Actions = append(st.Actions,
+				run(h.Host, "disable the boot-time restore of the LIO config (scalestore exports only once DRBD is UpToDate and Primary)",
+					remote.Argv("systemctl", "disable", "--now", "rtslib-fb-targetctl.service"),
+					ptr(not(remote.Argv("systemctl", "is-enabled", "--quiet", "rtslib-fb-targetctl.service")))),
+				run(h.Host, "create block backstore "+res+" on "+p.Device()+" with serial "+serial+", write cache off",
+					sh(remote.Argv("targetcli", "/backstores/block", "create", "name="+res, "dev="+p.Device(), "wwn="+serial),
+						remote.Argv("targetcli", "/backstores/block/"+res, "set", "attribute", "emulate_write_cache=0")), &hasBackstore),
+				run(h.Host, "create target "+iqn+" with LUN 0 and a portal on "+host.Address+":3260",
+					sh(remote.Argv("targetcli", "/iscsi", "create", iqn),
+						remote.Argv("targetcli", tpg+"/luns", "create", "/backstores/block/"+res, "lun=0"),
+						remote.Argv("targetcli", tpg, "set", "attribute", "authentication=0"),
+						remote.Argv("targetcli", tpg+"/portals", "delete", "0.0.0.0", "3260"),
+						remote.Argv("targetcli", tpg+"/portals", "create", host.Address, "3260")), &hasTarget))
+			for _, c := range s.Clients {
+				init := s.InitiatorIQN(c)
+				hasACL := remote.Script("test -d %s/iscsi/%s/tpgt_1/acls/%s", configfs, iqn, init)
+				st.Actions = append(st.Actions, run(h.Host, "allow "+c.Host+" ("+init+")",
+					remote.Argv("targetcli", tpg+"/acls", "create", init), &hasACL))
+			}
+			savedParts := []remote.Cmd{remote.Script("grep -qF %s /etc/rtslib-fb-target/saveconfig.json 2>/dev/null", `"`+iqn+`"`)}
+			for _, c := range s.Clients {
+				savedParts = append(savedParts, remote.Script("grep -qF %s /etc/rtslib-fb-target/saveconfig.json", `"`+s.InitiatorIQN(c)+`"`))
+			}
+			saved := sh(savedParts...)
+			st.Actions = append(st.Actions, run(h.Host, "save the LIO config", remote.Argv("targetcli", "saveconfig"), &saved))
+		}
+	}
+	return st
+}
+
+func debImport(s *config.Spec) Step {
+	st := Step{ID: "import", Title: "Import every export on every client (open-iscsi)", Layer: "import"}
+	for _, c := range s.Clients {
+		init := s.InitiatorIQN(c)
+		st.Actions = append(st.Actions,
+			write(c.Host, "/etc/iscsi/initiatorname.iscsi", comment("##", header(s, "iSCSI initiator name of "+c.Host))+"InitiatorName="+init+"\n", 0o600,
+				ptr(remote.Argv("systemctl", "try-restart", "iscsid.service"))),
+			run(c.Host, "start iscsid and log in at boot", remote.Argv("systemctl", "enable", "--now", "iscsid.service", "open-iscsi.service"),
+				ptr(sh(remote.Argv("systemctl", "is-active", "--quiet", "iscsid.service"), remote.Argv("systemctl", "is-enabled", "--quiet", "open-iscsi.service")))))
+		for _, p := range s.Pairs {
+			for _, h := range p.Halves() {
+				portal := s.Host(h.Host).Address + ":3260"
+				iqn := s.TargetIQN(p, h.Host)
+				node := []string{"iscsiadm", "-m", "node", "-T", iqn, "-p", portal}
+				set := func(k, v string) remote.Cmd {
+					return remote.Argv(append(append([]string{}, node...), "-o", "update", "-n", k, "-v", v)...)
+				}
+				loggedIn := remote.Script(`iscsiadm -m session 2>/dev/null | grep -qF %s`, portal+",1 "+iqn+" ")
+				st.Actions = append(st.Actions, run(c.Host, "log in to "+iqn+" at "+portal,
+					sh(remote.Script("iscsiadm -m discovery -t sendtargets -p %s >/dev/null", portal),
+						set("node.startup", "automatic"),
+						set("node.conn[0].timeo.noop_out_interval", "2"),
+						set("node.conn[0].timeo.noop_out_timeout", "2"),
+						remote.Argv(append(append([]string{}, node...), "--login")...)), &loggedIn))
+			}
+		}
+	}
+	return st
+}
+
+// MultipathConf is /etc/multipath.conf on every client: only the pairs'
+// WWIDs are multipathed, each under its alias, in failover groups.
+func MultipathConf(s *config.Spec) string {
+	var b strings.Builder
+	b.WriteString(comment("#", header(s, "dm-multipath maps, one per storage pair")))
+	b.WriteString(`defaults {
+    user_friendly_names no
+    find_multipaths no
+    polling_interval 2
+    fast_io_fail_tmo 2
+}
+blacklist {
+    wwid ".*"
+}
+blacklist_exceptions {
+`)
+	for _, p := range s.Pairs {
+		fmt.Fprintf(&b, "    wwid %q\n", s.WWID(p))
+	}
+	b.WriteString(`}
+devices {
+    device {
+        vendor "LIO-ORG"
+        product ".*"
+        path_grouping_policy failover
+        path_checker tur
+        no_path_retry queue
+        failback immediate
+    }
+}
+multipaths {
+`)
+	for _, p := range s.Pairs {
+		fmt.Fprintf(&b, "    multipath {\n        wwid %s\n        alias %s\n        path_grouping_policy failover\n    }\n", s.WWID(p), p.Alias())
+	}
+	b.WriteString("}\n")
+	return b.String()
+}
+
+func debMultipath(s *config.Spec) Step {
+	st := Step{ID: "multipath", Title: "Join the two paths of each pair into mpathN (dm-multipath)", Layer: "multipath"}
+	conf := MultipathConf(s)
+	for _, c := range s.Clients {
+		st.Actions = append(st.Actions,
+			write(c.Host, "/etc/multipath.conf", conf, 0o644,
+				ptr(sh(remote.Argv("systemctl", "reload-or-restart", "multipathd.service"), remote.Script("multipath -r >/dev/null")))),
+			run(c.Host, "start multipathd now and at boot", remote.Argv("systemctl", "enable", "--now", "multipathd.service"),
+				ptr(sh(remote.Argv("systemctl", "is-active", "--quiet", "multipathd.service"), remote.Argv("systemctl", "is-enabled", "--quiet", "multipathd.service")))))
+		for _, p := range s.Pairs {
+			st.Actions = append(st.Actions, wait(c.Host, p.Alias()+" has both paths",
+				remote.Script(`test -b %s && test "$(multipath -ll %s 2>/dev/null | grep -c 'active ready running')" -ge 2`, p.MapperPath(), p.Alias()), 3*time.Minute))
+		}
+	}
+	return st
+}
+
+// LVMLocalConf is /etc/lvm/lvmlocal.conf on a client: lvmlockd on, and the
+// device scan limited to the mpath maps (plus the host's own system PVs), so
+// LVM never sees a PV twice through the raw iSCSI paths.
+func LVMLocalConf(s *config.Spec, h *HostFacts) string {
+	var b strings.Builder
+	b.WriteString(comment("#", header(s, "shared LVM through lvmlockd, scan limited to the multipath maps")))
+	b.WriteString("local {\n}\nglobal {\n    use_lvmlockd = 1\n}\ndevices {\n    global_filter = [ \"a|^/dev/mapper/mpath[0-9]+$|\"")
+	for _, pv := range h.SystemPVs {
+		fmt.Fprintf(&b, ", \"a|^%s$|\"", pv)
+	}
+	b.WriteString(", \"r|.*|\" ]\n}\n")
+	return b.String()
+}
+
+func debLVMConfig(s *config.Spec, f *Facts) Step {
+	st := Step{ID: "lvm-config", Title: "Restrict LVM to the mpath maps and turn on lvmlockd", Layer: "lvm"}
+	for _, c := range s.Clients {
+		st.Actions = append(st.Actions, write(c.Host, "/etc/lvm/lvmlocal.conf", LVMLocalConf(s, f.host(c.Host)), 0o644, nil))
+	}
+	return st
+}
+
+// CorosyncConf is the corosync 3 configuration shared by all clients.
+func CorosyncConf(s *config.Spec) string {
+	var b strings.Builder
+	b.WriteString(comment("#", header(s, "corosync 3 (knet) for the clients")))
+	fmt.Fprintf(&b, "totem {\n    version: 2\n    cluster_name: %s\n    transport: knet\n    crypto_cipher: aes256\n    crypto_hash: sha256\n    token: 10000\n}\n", s.Cluster.Name)
+	b.WriteString("nodelist {\n")
+	for _, c := range s.Clients {
+		fmt.Fprintf(&b, "    node {\n        ring0_addr: %s\n        name: %s\n        nodeid: %d\n    }\n", s.Host(c.Host).Address, c.Host, c.NodeID)
+	}
+	b.WriteString("}\nquorum {\n    provider: corosync_votequorum\n")
+	if len(s.Clients) == 2 {
+		b.WriteString("    two_node: 1\n")
+	}
+	b.WriteString("}\nlogging {\n    to_syslog: yes\n    to_stderr: no\n}\n")
+	return b.String()
+}
+
+// DLMConf is /etc/dlm/dlm.conf: fencing through the named agent, or off.
+func DLMConf(s *config.Spec) string {
+	var b strings.Builder
+	b.WriteString(comment("#", header(s, "dlm_controld settings")))
+	if s.Fencing.Agent == "none" {
+		b.WriteString("# fencing.agent = \"none\": a dead node freezes DLM/GFS2 until it returns.\nenable_fencing=0\n")
+		return b.String()
+	}
+	b.WriteString("enable_fencing=1\n")
+	fmt.Fprintf(&b, "device scalestore /usr/sbin/%s%s\n", s.Fencing.Agent, optString(s.Fencing.Options))
+	for _, c := range s.Clients {
+		fmt.Fprintf(&b, "connect scalestore node=%d%s\n", c.NodeID, optString(s.Fencing.HostOptions[c.Host]))
+	}
+	return b.String()
+}
+
+func optString(m map[string]string) string {
+	var b strings.Builder
+	for _, k := range sortedKeys(m) {
+		fmt.Fprintf(&b, " %s=%s", k, m[k])
+	}
+	return b.String()
+}
+
+func serviceUp(host, unit string) Action {
+	return run(host, "start "+unit+" now and at boot", remote.Argv("systemctl", "enable", "--now", unit),
+		ptr(sh(remote.Argv("systemctl", "is-active", "--quiet", unit), remote.Argv("systemctl", "is-enabled", "--quiet", unit))))
+}
+
+func debCluster(s *config.Spec) Step {
+	st := Step{ID: "cluster", Title: "Start the client cluster: corosync, dlm, lvmlockd", Layer: "cluster"}
+	conf := CorosyncConf(s)
+	dlm := DLMConf(s)
+	first := firstClient(s)
+	st.Actions = append(st.Actions, run(first, "generate the corosync authkey", remote.Argv("corosync-keygen", "-l"),
+		ptr(remote.Argv("test", "-s", "/etc/corosync/authkey"))))
+	for _, c := range s.Clients {
+		if c.Host != first {
+			st.Actions = append(st.Actions, Action{Host: c.Host, Kind: CopySecret, Desc: "copy the corosync authkey from " + first,
+				From: first, Path: "/etc/corosync/authkey", Mode: 0o400,
+				OnChange: ptr(remote.Script("! systemctl is-active --quiet corosync.service || systemctl restart corosync.service"))})
+		}
+		st.Actions = append(st.Actions,
+			write(c.Host, "/etc/corosync/corosync.conf", conf, 0o644,
+				ptr(remote.Script("! systemctl is-active --quiet corosync.service || corosync-cfgtool -R"))),
+			write(c.Host, "/etc/dlm/dlm.conf", dlm, 0o644, nil),
+			serviceUp(c.Host, "corosync.service"))
+	}
+	for _, c := range s.Clients {
+		st.Actions = append(st.Actions,
+			wait(c.Host, "wait until the cluster is quorate", remote.Script(`corosync-quorumtool -s 2>/dev/null | grep -Eq '^Quorate: +Yes'`), 5*time.Minute),
+			serviceUp(c.Host, "dlm.service"),
+			serviceUp(c.Host, "lvmlockd.service"))
+	}
+	return st
+}
+
+func mapperPaths(s *config.Spec) []string {
+	var out []string
+	for _, p := range s.Pairs {
+		out = append(out, p.MapperPath())
+	}
+	return out
+}
+
+func debSharedVG(s *config.Spec) Step {
+	st := Step{ID: "vg", Title: "Create the shared volume group " + s.Volume.VG, Layer: "lvm"}
+	first := firstClient(s)
+	vg := s.Volume.VG
+	for _, p := range s.Pairs {
+		dev := p.MapperPath()
+		st.Actions = append(st.Actions, destroy(run(first, "make "+dev+" a physical volume",
+			guarded(dev, remote.Argv("pvcreate", dev)), ptr(remote.Script("pvs %s >/dev/null 2>&1", dev)))))
+	}
+	st.Actions = append(st.Actions, run(first, "create "+vg+" (shared, dlm locks) on "+strings.Join(mapperPaths(s), " "),
+		remote.Argv(append([]string{"vgcreate", "--shared", vg}, mapperPaths(s)...)...), ptr(remote.Script("vgs %s >/dev/null 2>&1", vg))))
+	for _, p := range s.Pairs {
+		dev := p.MapperPath()
+		st.Actions = append(st.Actions, run(first, "add "+dev+" to "+vg, remote.Argv("vgextend", vg, dev),
+			ptr(remote.Script(`test "$(pvs --noheadings -o vg_name %s 2>/dev/null | tr -d ' ')" = %s`, dev, vg))))
+	}
+	for _, c := range s.Clients {
+		st.Actions = append(st.Actions, run(c.Host, "start "+vg+"'s lockspace", remote.Argv("vgchange", "--lock-start", vg),
+			ptr(remote.Script(`lvmlockctl --info 2>/dev/null | grep -q %s`, "VG "+vg+" "))))
+	}
+	return st
+}
+
+func debLV(s *config.Spec) Step {
+	st := Step{ID: "lv", Title: "Create " + s.Volume.LV + " on all of " + s.Volume.VG + " and activate it on every client", Layer: "lvm"}
+	first := firstClient(s)
+	lv := s.Volume.VG + "/" + s.Volume.LV
+	st.Actions = append(st.Actions, run(first, "create "+lv+" over all free space",
+		remote.Argv("lvcreate", "--yes", "-an", "-Zn", "-l", "100%FREE", "-n", s.Volume.LV, s.Volume.VG),
+		ptr(remote.Script("lvs %s >/dev/null 2>&1", lv))))
+	for _, c := range s.Clients {
+		st.Actions = append(st.Actions, run(c.Host, "activate "+lv+" shared", remote.Argv("lvchange", "--activate", "sy", lv),
+			ptr(remote.Argv("test", "-b", s.LVPath()))))
+	}
+	return st
+}
+
+func mkfsArgs(s *config.Spec) []string {
+	args := []string{"mkfs.gfs2", "-O", "-p", "lock_dlm", "-t", s.LockTable(), "-j", fmt.Sprint(s.Volume.Journals)}
+	if s.Volume.JournalSizeMB != 0 {
+		args = append(args, "-J", fmt.Sprint(s.Volume.JournalSizeMB))
+	}
+	return append(args, s.LVPath())
+}
+
+func debFilesystem(s *config.Spec) Step {
+	st := Step{ID: "gfs2", Title: "Make the GFS2 filesystem (" + s.LockTable() + ", " + fmt.Sprint(s.Volume.Journals) + " journals)", Layer: "gfs2"}
+	lv := s.LVPath()
+	st.Actions = append(st.Actions, destroy(run(firstClient(s), "mkfs.gfs2 on "+lv,
+		guarded(lv, remote.Argv(mkfsArgs(s)...)), ptr(remote.Script("test \"$(blkid -p -o value -s TYPE %s)\" = gfs2", lv)))))
+	return st
+}
+
+// FstabLine is the clients' fstab entry for the cluster filesystem.
+func FstabLine(s *config.Spec) string {
+	opts := append([]string{"_netdev"}, s.Volume.MountOptions...)
+	return fmt.Sprintf("%s %s gfs2 %s 0 0", s.LVPath(), s.Volume.MountPoint, strings.Join(opts, ","))
+}
+
+func debMount(s *config.Spec) Step {
+	st := Step{ID: "mount", Title: "Mount GFS2 on every client", Layer: "mount"}
+	mp := s.Volume.MountPoint
+	line := FstabLine(s)
+	for _, c := range s.Clients {
+		st.Actions = append(st.Actions,
+			run(c.Host, "create "+mp, remote.Argv("mkdir", "-p", mp), ptr(remote.Argv("test", "-d", mp))),
+			run(c.Host, "add the fstab entry", remote.Script("printf '%%s\\n' %s >> /etc/fstab", line), ptr(remote.Script("grep -qxF %s /etc/fstab", line))),
+			run(c.Host, "mount "+mp, remote.Argv("mount", mp), ptr(remote.Argv("findmnt", "-rn", "-t", "gfs2", mp))))
+	}
+	return st
+}
+
+func debGrow(s *config.Spec) Step {
+	st := Step{ID: "grow", Title: "Grow " + s.Volume.LV + " and GFS2 over new pairs (online)", Layer: "gfs2"}
+	first := firstClient(s)
+	lv := s.Volume.VG + "/" + s.Volume.LV
+	st.Actions = append(st.Actions,
+		run(first, "extend "+lv+" over the free space of "+s.Volume.VG,
+			remote.Argv("lvextend", "--lockopt", "skiplv", "-l", "+100%FREE", lv),
+			ptr(remote.Script(`test "$(vgs --noheadings -o vg_free_count %s | tr -d ' ')" = 0`, s.Volume.VG))))
+	for _, c := range s.Clients {
+		if c.Host != first {
+			st.Actions = append(st.Actions, run(c.Host, "refresh "+lv+" to its new size", remote.Argv("lvchange", "--refresh", lv),
+				ptr(remote.Script(`test "$(blockdev --getsize64 %s)" = "$(lvs --noheadings --units b --nosuffix -o lv_size %s | tr -d ' ')"`, s.LVPath(), lv))))
+		}
+	}
+	st.Actions = append(st.Actions, run(first, "grow GFS2 to fill "+lv, remote.Argv("gfs2_grow", s.Volume.MountPoint),
+		ptr(remote.Script(`gfs2_grow -T %s 2>&1 | grep -q 'no free space'`, s.Volume.MountPoint))))
+	return st
+}

@@ -1,0 +1,77 @@
+package steps
+
+import (
+	"fmt"
+	"strings"
+
+	"scalestore/config"
+	"scalestore/remote"
+)
+
+// profile is where the per-distro differences live: each profile turns the
+// same spec into its own sequence of steps.
+type profile interface {
+	steps(s *config.Spec, f *Facts) []Step
+}
+
+func profileFor(name string) profile {
+	if name == config.ProfileCentOS5 {
+		return centos5{}
+	}
+	return debian12{}
+}
+
+// blankDiskGuard is the shell test every destructive disk action runs first:
+// it refuses (exit 3, with the reason on stderr) a device that has a
+// signature, a partition or holder, or a mount. Preflight checks the same
+// thing; this guard makes the refusal hold even if the disk changed since.
+func blankDiskGuard(dev string) string {
+	return remote.Script(`d=$(readlink -f %s) && b=${d##*/} && `+
+		`if [ -n "$(wipefs --noheadings --output TYPE "$d" 2>/dev/null)" ] || [ "$(lsblk -nro NAME "$d" | wc -l)" -ne 1 ] || `+
+		`findmnt -rn -S "$d" >/dev/null || [ -n "$(ls /sys/class/block/"$b"/holders 2>/dev/null)" ]; `+
+		`then echo %s >&2; exit 3; fi`, dev, "refusing to write "+dev+": it holds a signature, partition, mount or holder (name it under [wipe] to allow wiping)").String()
+}
+
+// guarded prefixes a destructive command with the blank-disk guard.
+func guarded(dev string, cmd remote.Cmd) remote.Cmd {
+	return remote.Cmd{Script: blankDiskGuard(dev) + " && " + cmd.String()}
+}
+
+// sh builds a script of several commands joined with &&.
+func sh(cmds ...remote.Cmd) remote.Cmd {
+	parts := make([]string, len(cmds))
+	for i, c := range cmds {
+		parts[i] = c.String()
+	}
+	return remote.Cmd{Script: strings.Join(parts, " && ")}
+}
+
+// not negates a probe.
+func not(c remote.Cmd) remote.Cmd { return remote.Cmd{Script: "! { " + c.String() + "; }"} }
+
+func header(s *config.Spec, what string) string {
+	return fmt.Sprintf("Written by scalestore for cluster %q: %s.\nEdit the spec and run scalestore again rather than this file.", s.Cluster.Name, what)
+}
+
+func comment(prefix, text string) string {
+	var b strings.Builder
+	for _, l := range strings.Split(text, "\n") {
+		b.WriteString(prefix + " " + l + "\n")
+	}
+	return b.String()
+}
+
+// pairOf returns the pair a storage host belongs to and its side (0 = a).
+func pairOf(s *config.Spec, host string) (config.Pair, int) {
+	for _, p := range s.Pairs {
+		if p.A.Host == host {
+			return p, 0
+		}
+		if p.B.Host == host {
+			return p, 1
+		}
+	}
+	return config.Pair{}, -1
+}
+
+func firstClient(s *config.Spec) string { return s.Clients[0].Host }
