@@ -5,6 +5,8 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"regexp"
+	"strconv"
 	"strings"
 
 	"github.com/BurntSushi/toml"
@@ -38,7 +40,12 @@ func Parse(name string, data []byte) (*Spec, error) {
 		if errors.As(err, &pe) {
 			return nil, Problems{{File: name, Line: pe.Position.Line, Msg: "TOML: " + pe.Message}}
 		}
-		return nil, Problems{{File: name, Msg: "TOML: " + err.Error()}}
+		// Type errors read "toml: line N (last key "k"): …".
+		if m := reTypeErr.FindStringSubmatch(err.Error()); m != nil {
+			line, _ := strconv.Atoi(m[1])
+			return nil, Problems{{File: name, Line: line, Key: m[2], Msg: m[3]}}
+		}
+		return nil, Problems{{File: name, Msg: "TOML: " + strings.TrimPrefix(err.Error(), "toml: ")}}
 	}
 	pos := locate(src)
 	var ps Problems
@@ -58,6 +65,8 @@ func Parse(name string, data []byte) (*Spec, error) {
 	s.resolvePaths()
 	return &s, nil
 }
+
+var reTypeErr = regexp.MustCompile(`^toml: line (\d+) \(last key "([^"]*)"\): (.*)$`)
 
 // resolvePaths makes the identity and known_hosts paths absolute: "~/" is the
 // operator's home, a relative path is relative to the spec file.

@@ -42,7 +42,11 @@ func locate(src string) *positions {
 		case t == "" || t[0] == '#':
 			continue
 		case reArrayTable.MatchString(t):
-			name := p.indexed(reArrayTable.FindStringSubmatch(t)[1], counts)
+			raw := cleanKey(reArrayTable.FindStringSubmatch(t)[1])
+			name := raw
+			if i := strings.LastIndex(raw, "."); i >= 0 {
+				name = p.indexed(raw[:i], counts) + raw[i:]
+			}
 			idx := counts[name]
 			counts[name]++
 			ctx = name + "[" + strconv.Itoa(idx) + "]"

@@ -144,6 +144,9 @@ func validAddress(a string) bool {
 	if net.ParseIP(a) != nil {
 		return true
 	}
+	if strings.Trim(a, "0123456789.") == "" {
+		return false // looks like an IPv4 address but is not one
+	}
 	return len(a) <= 253 && reDNSName.MatchString(a)
 }
 

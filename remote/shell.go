@@ -7,7 +7,7 @@ import (
 
 // Quote returns s quoted for a POSIX shell: a bare word when it holds only
 // characters no shell treats specially, otherwise single quotes with every
-// embedded single quote written as '\”. It is the one place where a value
+// embedded single quote closed, escaped and reopened. It is the one place where a value
 // becomes part of a remote command line.
 func Quote(s string) string {
 	if s == "" {
@@ -52,7 +52,8 @@ type Cmd struct {
 func Argv(argv ...string) Cmd { return Cmd{Argv: argv} }
 
 // Script builds a command from a format whose %s verbs are filled with quoted
-// values: Script("test -b %s && echo yes", dev). Only %s and %d are allowed.
+// values: Script("test -b %s && echo yes", dev). Strings and Stringers are
+// quoted, ints printed, and a Cmd is inserted as the command it already is.
 func Script(format string, args ...any) Cmd {
 	q := make([]any, len(args))
 	for i, a := range args {
@@ -61,6 +62,8 @@ func Script(format string, args ...any) Cmd {
 			q[i] = Quote(v)
 		case int:
 			q[i] = v
+		case Cmd:
+			q[i] = v.String() // already shell text built by this package
 		case fmt.Stringer:
 			q[i] = Quote(v.String())
 		default:
