@@ -1,15 +1,30 @@
 # scalestore — top-level make targets. The lab's targets live in lab/lab.mk.
 GO ?= go
 BIN := scalestore
+VERSION := $(shell git describe --always --dirty 2>/dev/null || echo dev)
 
-.PHONY: build unit test vet bench deps fmt
+# Debian packages the tests need (the lab adds its own in lab/lab.mk: LAB_PACKAGES).
+TEST_PACKAGES := openssh-server openssh-client dash e2fsprogs util-linux
+
+.PHONY: build vet unit test deps bench fuzz
 build:
-	$(GO) build -o $(BIN) .
+	$(GO) build -ldflags "-X main.version=$(VERSION)" -o $(BIN) .
 
 vet:
 	$(GO) vet ./...
 
 unit: vet
-	$(GO) test ./...
+	$(GO) test -count=1 ./...
+
+# The README's test command: everything CI runs.
+test: unit
+
+# deps: apt-get update once, then install everything the tests and the lab need.
+deps:
+	apt-get update -q
+	DEBIAN_FRONTEND=noninteractive apt-get install -y -q --no-install-recommends $(TEST_PACKAGES) $(LAB_PACKAGES)
+
+fuzz:
+	$(GO) test ./config -run XXX -fuzz FuzzParse -fuzztime 30s
 
 -include lab/lab.mk

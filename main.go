@@ -6,7 +6,9 @@ package main
 import (
 	"errors"
 	"fmt"
+	"io"
 	"os"
+	"strings"
 
 	"github.com/spf13/cobra"
 
@@ -31,20 +33,22 @@ func (b badInput) Error() string { return b.err.Error() }
 func (b badInput) Unwrap() error { return b.err }
 
 func main() {
-	os.Exit(run(os.Args[1:]))
+	os.Exit(run(os.Args[1:], os.Stdout, os.Stderr))
 }
 
-func run(args []string) int {
+func run(args []string, stdout, stderr io.Writer) int {
 	root := newRoot()
 	root.SetArgs(args)
+	root.SetOut(stdout)
+	root.SetErr(stderr)
 	err := root.Execute()
 	if err == nil {
 		return exitOK
 	}
-	fmt.Fprintln(os.Stderr, "scalestore:", err)
+	fmt.Fprintln(stderr, "scalestore:", err)
 	var bi badInput
 	var ps config.Problems
-	if errors.As(err, &bi) || errors.As(err, &ps) {
+	if errors.As(err, &bi) || errors.As(err, &ps) || strings.HasPrefix(err.Error(), "unknown command") {
 		return exitBadInput
 	}
 	return exitFailed

@@ -1,0 +1,75 @@
+package main
+
+import (
+	"bytes"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+)
+
+func cli(t *testing.T, args ...string) (int, string, string) {
+	t.Helper()
+	var out, errb bytes.Buffer
+	code := run(args, &out, &errb)
+	return code, out.String(), errb.String()
+}
+
+func TestPlanSample(t *testing.T) {
+	code, out, errs := cli(t, "plan", "-f", "sample.toml")
+	if code != 0 {
+		t.Fatalf("exit %d: %s", code, errs)
+	}
+	for _, want := range []string{
+		`Plan for cluster "client" (profile debian12)`,
+		"WARNING: Fencing is OFF",
+		"drbdadm create-md --force r0",
+		"!! DESTRUCTIVE",
+		"targetcli /backstores/block create name=r0 dev=/dev/drbd0 wwn=",
+		"iscsiadm -m node -T iqn.2003-01.org.scalestore:client.storage1b.r1 -p 192.168.0.13:3260 --login",
+		"alias mpath1",
+		"vgcreate --shared VG0 /dev/mapper/mpath0 /dev/mapper/mpath1",
+		"mkfs.gfs2 -O -p lock_dlm -t client:gfs2 -j 4 /dev/VG0/LV0",
+		"/dev/VG0/LV0 /mnt/gfs2 gfs2 _netdev,noatime 0 0",
+	} {
+		if !strings.Contains(out, want) {
+			t.Errorf("plan lacks %q", want)
+		}
+	}
+}
+
+func TestBadInputExits2(t *testing.T) {
+	dir := t.TempDir()
+	bad := filepath.Join(dir, "bad.toml")
+	data, _ := os.ReadFile("sample.toml")
+	os.WriteFile(bad, []byte(strings.Replace(string(data), `disk = "/dev/sdb" }`, `disk = "sdb" }`, 1)), 0o644)
+	cases := []struct {
+		args []string
+		want string
+	}{
+		{[]string{"plan", "-f", bad}, bad + `:56: pair[0].a.disk: "sdb" is not an absolute /dev/... device path`},
+		{[]string{"plan", "-f", filepath.Join(dir, "missing.toml")}, "no such file"},
+		{[]string{"plan"}, "no spec file: pass -f FILE"},
+		{[]string{"plan", "--frobnicate"}, "unknown flag: --frobnicate"},
+		{[]string{"frobnicate"}, `unknown command "frobnicate"`},
+	}
+	for _, c := range cases {
+		code, out, errs := cli(t, c.args...)
+		if code != 2 {
+			t.Errorf("%v: exit %d, want 2", c.args, code)
+		}
+		if out != "" {
+			t.Errorf("%v: printed a plan for bad input", c.args)
+		}
+		if !strings.Contains(errs, c.want) {
+			t.Errorf("%v: stderr %q lacks %q", c.args, errs, c.want)
+		}
+	}
+}
+
+func TestVersion(t *testing.T) {
+	code, out, _ := cli(t, "version")
+	if code != 0 || !strings.HasPrefix(out, "scalestore ") {
+		t.Fatalf("version: %d %q", code, out)
+	}
+}

@@ -1,0 +1,252 @@
+package steps
+
+import (
+	"bytes"
+	"flag"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"scalestore/config"
+)
+
+var update = flag.Bool("update", false, "rewrite the golden files in testdata/")
+
+func sample(t *testing.T, profile string) *config.Spec {
+	t.Helper()
+	data, err := os.ReadFile("../sample.toml")
+	if err != nil {
+		t.Fatal(err)
+	}
+	src := strings.Replace(string(data), `profile = "debian12"`, `profile = "`+profile+`"`, 1)
+	s, err := config.Parse("sample.toml", []byte(src))
+	if err != nil {
+		t.Fatal(err)
+	}
+	return s
+}
+
+func golden(t *testing.T, name string, got []byte) {
+	t.Helper()
+	path := filepath.Join("testdata", name)
+	if *update {
+		if err := os.WriteFile(path, got, 0o644); err != nil {
+			t.Fatal(err)
+		}
+		return
+	}
+	want, err := os.ReadFile(path)
+	if err != nil {
+		t.Fatalf("%v (run go test ./steps -update to create it)", err)
+	}
+	if !bytes.Equal(got, want) {
+		t.Errorf("%s differs from the plan now built; diff it with `go test ./steps -run Golden -update && git diff`.\nfirst difference at line %d", path, firstDiff(got, want))
+	}
+}
+
+func firstDiff(a, b []byte) int {
+	al, bl := strings.Split(string(a), "\n"), strings.Split(string(b), "\n")
+	for i := range min(len(al), len(bl)) {
+		if al[i] != bl[i] {
+			return i + 1
+		}
+	}
+	return min(len(al), len(bl)) + 1
+}
+
+func TestGoldenPlans(t *testing.T) {
+	for _, prof := range []string{config.ProfileDebian12, config.ProfileCentOS5} {
+		t.Run(prof, func(t *testing.T) {
+			var b bytes.Buffer
+			Build(sample(t, prof), nil).Render(&b)
+			golden(t, "plan-"+prof+".golden", b.Bytes())
+		})
+	}
+}
+
+// The order STACK.md gives: storage (DRBD up, primary) → exports → client
+// logins → multipath → corosync → dlm → lvmlockd → VG → LV → mkfs → mount.
+func TestStepOrder(t *testing.T) {
+	want := map[string][]string{
+		config.ProfileDebian12: {"packages", "drbd-config", "drbd-metadata", "drbd-up", "drbd-initial-sync", "drbd-sync", "drbd-primary", "export", "import", "multipath", "lvm-config", "cluster", "vg", "lv", "gfs2", "mount", "grow"},
+		config.ProfileCentOS5:  {"packages", "drbd-config", "drbd-metadata", "drbd-up", "drbd-initial-sync", "drbd-sync", "drbd-primary", "export", "import", "multipath", "lvm-config", "vg", "lv", "gfs2", "mount", "grow"},
+	}
+	for prof, order := range want {
+		p := Build(sample(t, prof), nil)
+		idx := map[string]int{}
+		for i, st := range p.Steps {
+			idx[st.ID] = i
+		}
+		for i := 1; i < len(order); i++ {
+			a, okA := idx[order[i-1]]
+			b, okB := idx[order[i]]
+			if !okA || !okB || a >= b {
+				t.Errorf("%s: step %q must come before %q", prof, order[i-1], order[i])
+			}
+		}
+	}
+}
+
+// Every command the plan sends is valid POSIX shell, and every Run action
+// can tell "already done" from "to do".
+func TestCommandsAreValidShell(t *testing.T) {
+	if _, err := exec.LookPath("dash"); err != nil {
+		t.Skip("dash not installed")
+	}
+	for _, prof := range []string{config.ProfileDebian12, config.ProfileCentOS5} {
+		for _, st := range Build(sample(t, prof), nil).Steps {
+			for _, a := range st.Actions {
+				cmds := []string{a.Cmd.String()}
+				if a.Unless != nil {
+					cmds = append(cmds, a.Unless.String())
+				}
+				if a.OnChange != nil {
+					cmds = append(cmds, a.OnChange.String())
+				}
+				if a.Kind == Run && a.Unless == nil {
+					t.Errorf("%s/%s %s: %q has no probe, so a second apply would run it again", prof, st.ID, a.Host, a.Desc)
+				}
+				for _, c := range cmds {
+					if c == "" {
+						continue
+					}
+					if out, err := exec.Command("dash", "-n", "-c", c).CombinedOutput(); err != nil {
+						t.Errorf("%s/%s: not valid shell: %s\n%s", prof, st.ID, c, out)
+					}
+				}
+			}
+		}
+	}
+}
+
+// Destructive actions on a backing disk or a LUN refuse a disk that is not
+// blank unless the operator named it under [wipe].
+func TestDestructiveActionsAreGuarded(t *testing.T) {
+	s := sample(t, config.ProfileDebian12)
+	p := Build(s, nil)
+	n := 0
+	for _, st := range p.Steps {
+		for _, a := range st.Actions {
+			if !a.Destructive || st.ID == "drbd-initial-sync" {
+				continue
+			}
+			n++
+			if strings.HasPrefix(a.Desc, "wipe ") {
+				t.Errorf("sample names no device under [wipe], yet the plan wipes: %s", a.Desc)
+			}
+			if !strings.Contains(a.Cmd.String(), "refusing to write") {
+				t.Errorf("%s on %s is destructive but not guarded: %s", a.Desc, a.Host, a.Cmd)
+			}
+		}
+	}
+	if n == 0 {
+		t.Fatal("no destructive actions found: create-md, pvcreate and mkfs should be")
+	}
+	s.Wipe.Devices = []string{"storage0a:/dev/sdb"}
+	wipes := 0
+	for _, st := range Build(s, nil).Steps {
+		for _, a := range st.Actions {
+			if strings.HasPrefix(a.Desc, "wipe ") {
+				wipes++
+				if a.Host != "storage0a" || a.Cmd.String() != "wipefs --all /dev/sdb" {
+					t.Errorf("wipe went to %s: %s", a.Host, a.Cmd)
+				}
+			}
+		}
+	}
+	if wipes != 1 {
+		t.Fatalf("named one device for wiping, plan wipes %d", wipes)
+	}
+}
+
+// The guard really refuses a disk with a filesystem, and passes a blank one.
+func TestBlankDiskGuardOnLoopDevices(t *testing.T) {
+	if os.Geteuid() != 0 {
+		t.Skip("needs root for loop devices")
+	}
+	if _, err := exec.LookPath("losetup"); err != nil {
+		t.Skip("losetup missing")
+	}
+	dir := t.TempDir()
+	img := filepath.Join(dir, "disk.img")
+	if err := os.WriteFile(img, make([]byte, 8<<20), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	out, err := exec.Command("losetup", "--find", "--show", img).Output()
+	if err != nil {
+		t.Skipf("no loop devices here: %v", err)
+	}
+	dev := strings.TrimSpace(string(out))
+	defer exec.Command("losetup", "-d", dev).Run()
+	guard := blankDiskGuard(dev) + " && echo BLANK"
+	if out, err := exec.Command("sh", "-c", guard).CombinedOutput(); err != nil || !strings.Contains(string(out), "BLANK") {
+		t.Fatalf("blank %s refused: %v %s", dev, err, out)
+	}
+	if out, err := exec.Command("mkfs.ext4", "-q", "-F", dev).CombinedOutput(); err != nil {
+		t.Skipf("mkfs.ext4: %v %s", err, out)
+	}
+	out, err = exec.Command("sh", "-c", guard).CombinedOutput()
+	if err == nil || !strings.Contains(string(out), "refusing to write "+dev) {
+		t.Fatalf("guard let a disk with ext4 through: %v %s", err, out)
+	}
+}
+
+func TestFilesFollowSpec(t *testing.T) {
+	s := sample(t, config.ProfileDebian12)
+	res := DRBDResource(s, s.Pairs[1])
+	for _, want := range []string{"resource r1 {", "device /dev/drbd1;", "allow-two-primaries yes;", "after-sb-0pri discard-zero-changes;",
+		"after-sb-1pri discard-secondary;", "after-sb-2pri disconnect;", "protocol C;", "on storage1a {", "address 192.168.0.12:7789;", "disk /dev/sdb;"} {
+		if !strings.Contains(res, want) {
+			t.Errorf("r1.res lacks %q:\n%s", want, res)
+		}
+	}
+	mp := MultipathConf(s)
+	for _, p := range s.Pairs {
+		if !strings.Contains(mp, "wwid "+s.WWID(p)+"\n        alias "+p.Alias()) {
+			t.Errorf("multipath.conf does not map %s to %s", s.WWID(p), p.Alias())
+		}
+	}
+	if !strings.Contains(mp, "path_grouping_policy failover") {
+		t.Error("multipath.conf must group paths for failover")
+	}
+	cs := CorosyncConf(s)
+	if !strings.Contains(cs, "cluster_name: client") || !strings.Contains(cs, "two_node: 1") || !strings.Contains(cs, "ring0_addr: 192.168.0.21\n        name: client1\n        nodeid: 2") {
+		t.Errorf("corosync.conf:\n%s", cs)
+	}
+	s.Clients = append(s.Clients, config.Client{Host: "storage0a", NodeID: 3})
+	if strings.Contains(CorosyncConf(s), "two_node") {
+		t.Error("two_node must be set only for exactly two clients")
+	}
+	if got := FstabLine(s); got != "/dev/VG0/LV0 /mnt/gfs2 gfs2 _netdev,noatime 0 0" {
+		t.Errorf("fstab line %q", got)
+	}
+}
+
+func TestSystemPVsKeptInFilter(t *testing.T) {
+	s := sample(t, config.ProfileDebian12)
+	f := &Facts{Hosts: map[string]*HostFacts{"client0": {SystemPVs: []string{"/dev/vda3"}}}}
+	conf := LVMLocalConf(s, f.host("client0"))
+	if !strings.Contains(conf, `"a|^/dev/mapper/mpath[0-9]+$|", "a|^/dev/vda3$|", "r|.*|"`) {
+		t.Fatalf("filter:\n%s", conf)
+	}
+	if !strings.Contains(LVMLocalConf(s, f.host("client1")), `[ "a|^/dev/mapper/mpath[0-9]+$|", "r|.*|" ]`) {
+		t.Fatal("client1 filter")
+	}
+}
+
+func TestDLMFencing(t *testing.T) {
+	s := sample(t, config.ProfileDebian12)
+	if !strings.Contains(DLMConf(s), "enable_fencing=0") {
+		t.Error("agent none must turn dlm fencing off, in writing")
+	}
+	s.Fencing = config.Fencing{Agent: "fence_ipmilan", Options: map[string]string{"ip": "10.0.0.9", "username": "admin"},
+		HostOptions: map[string]map[string]string{"client1": {"plug": "2"}}}
+	got := DLMConf(s)
+	for _, want := range []string{"enable_fencing=1", "device scalestore /usr/sbin/fence_ipmilan ip=10.0.0.9 username=admin", "connect scalestore node=2 plug=2"} {
+		if !strings.Contains(got, want) {
+			t.Errorf("dlm.conf lacks %q:\n%s", want, got)
+		}
+	}
+}
