@@ -1,0 +1,301 @@
+package remote
+
+// Commands multiplexed over long-lived shells.
+//
+// A shell is a session running "exec sh" (under sudo when needed) whose
+// stdin receives one script per command:
+//
+//	setsid sh -c 'CMD' </dev/null & P=$!; printf '%s%sP%d\n' A B $P; wait $P; R=$?;
+//	printf '%s%sE%d\n' A B $R; printf '%s%sE\n' A B >&2
+//
+// where A and B are the halves of a random token. The command runs in its own
+// session and process group (setsid), so cancelling it kills the group; its
+// stdout and stderr are the shell's, so they stay apart and stream as they
+// come; the "P" marker gives its process group, the "E" markers its exit
+// status and the end of each stream. A command given stdin reads it from a
+// base64 here-document in the same script.
+
+import (
+	"bytes"
+	"context"
+	"encoding/base64"
+	"errors"
+	"fmt"
+	"io"
+	"strings"
+	"sync"
+	"time"
+
+	"golang.org/x/crypto/ssh"
+)
+
+// shellInit reports the tools the protocol needs, then becomes the command
+// loop. $1 and $2 are the token halves.
+const shellInit = `S=; command -v setsid >/dev/null 2>&1 && S=s; command -v base64 >/dev/null 2>&1 && S=${S}b; ` +
+	`printf '%s%sR%s\n' "$1" "$2" "$S"; exec sh`
+
+// shell is one long-lived remote shell.
+type shell struct {
+	sess   *ssh.Session
+	stdin  io.WriteCloser
+	base64 bool // base64 is there: stdin can be inlined
+
+	mu   sync.Mutex
+	sink func(Stream, []byte) // receives output; nil drops it
+	eofs int
+	dead chan struct{} // closed when both output streams ended
+	once sync.Once
+}
+
+func (s *shell) isDead() bool {
+	select {
+	case <-s.dead:
+		return true
+	default:
+		return false
+	}
+}
+
+func (s *shell) close() {
+	s.once.Do(func() { s.sess.Close() })
+}
+
+// pump delivers one output stream to the current sink.
+func (s *shell) pump(st Stream, r io.Reader) {
+	pump(r, st, func(st Stream, b []byte) {
+		s.mu.Lock()
+		if s.sink != nil {
+			s.sink(st, b)
+		}
+		s.mu.Unlock()
+	})
+	s.mu.Lock()
+	s.eofs++
+	if s.eofs == 2 {
+		close(s.dead)
+	}
+	s.mu.Unlock()
+}
+
+func (s *shell) setSink(f func(Stream, []byte)) {
+	s.mu.Lock()
+	s.sink = f
+	s.mu.Unlock()
+}
+
+// startShell opens a shell and waits until it is ready (past sudo).
+func (c *conn) startShell(ctx context.Context) (*shell, error) {
+	sess, err := c.client().NewSession()
+	if err != nil {
+		return nil, fmt.Errorf("open shell session: %w", err)
+	}
+	s := &shell{sess: sess, dead: make(chan struct{})}
+	stdin, err1 := sess.StdinPipe()
+	stdout, err2 := sess.StdoutPipe()
+	stderr, err3 := sess.StderrPipe()
+	if err := errors.Join(err1, err2, err3); err != nil {
+		sess.Close()
+		return nil, err
+	}
+	s.stdin = stdin
+
+	tok, ptok := newToken(), newToken()
+	mode := c.h.sudoMode()
+	var (
+		ready    = make(chan struct{})
+		prompted = make(chan struct{}, 4)
+		features []byte
+	)
+	out := &streamParser{tok: tok.full, onMarker: func(kind byte, arg []byte) {
+		if kind == 'R' && features == nil {
+			features = append([]byte{}, arg...)
+			close(ready)
+		}
+	}}
+	errp := &streamParser{tok: tok.full}
+	if mode == sudoStdin {
+		errp.prompt = ptok.full
+		errp.onPrompt = func() {
+			select {
+			case prompted <- struct{}{}:
+			default:
+			}
+		}
+	}
+	s.sink = func(st Stream, b []byte) {
+		if st == Stdout {
+			out.write(b)
+		} else {
+			errp.write(b)
+		}
+	}
+	argv := mode.wrap([]string{"sh", "-c", shellInit, "sh", tok.a, tok.b}, ptok)
+	if err := sess.Start("exec " + Join(argv...)); err != nil {
+		sess.Close()
+		return nil, fmt.Errorf("start remote shell: %w", err)
+	}
+	go s.pump(Stdout, stdout)
+	go s.pump(Stderr, stderr)
+
+	stderrNow := func() []byte {
+		s.mu.Lock()
+		defer s.mu.Unlock()
+		return append([]byte(nil), errp.out.Bytes()...)
+	}
+	if err := c.h.handshake(ctx, mode, ready, s.dead, prompted, stdin, stderrNow); err != nil {
+		s.close()
+		return nil, err
+	}
+	s.setSink(nil)
+	f := string(features)
+	if !strings.Contains(f, "s") {
+		s.close()
+		return nil, errors.New("setsid is not installed on the server")
+	}
+	s.base64 = strings.Contains(f, "b")
+	c.h.d.log.Debug("remote shell started", "host", c.h.name, "sudo", mode != sudoNone)
+	return s, nil
+}
+
+// shellScript is the script that runs one command in a shell.
+func shellScript(tok token, text string, in stdinData) []byte {
+	var b bytes.Buffer
+	eof := "EOF_" + tok.a
+	if in.set {
+		fmt.Fprintf(&b, "base64 -d <<'%s' | setsid sh -c %s & P=$!;", eof, Quote(text))
+	} else {
+		fmt.Fprintf(&b, "setsid sh -c %s </dev/null & P=$!;", Quote(text))
+	}
+	fmt.Fprintf(&b, ` printf '%%s%%sP%%d\n' %s %s $P; wait $P; R=$?; printf '%%s%%sE%%d\n' %s %s $R; printf '%%s%%sE\n' %s %s >&2`+"\n",
+		tok.a, tok.b, tok.a, tok.b, tok.a, tok.b)
+	if in.set {
+		enc := base64.StdEncoding.EncodeToString(in.data)
+		for len(enc) > 76 {
+			b.WriteString(enc[:76])
+			b.WriteByte('\n')
+			enc = enc[76:]
+		}
+		if enc != "" {
+			b.WriteString(enc)
+			b.WriteByte('\n')
+		}
+		b.WriteString(eof + "\n")
+	}
+	return b.Bytes()
+}
+
+// runInShell runs r in s, which it gives back (or drops) when done.
+func (c *conn) runInShell(ctx context.Context, s *shell, r request) (Result, error) {
+	tok := newToken()
+	j := newJob(c.h.name, tok, r.onLine)
+	s.mu.Lock()
+	s.sink = func(st Stream, b []byte) {
+		j.feed(st, b)
+		select {
+		case <-j.done:
+			s.sink = nil // called with s.mu held
+		default:
+		}
+	}
+	s.mu.Unlock()
+
+	script := shellScript(tok, r.text, r.in)
+	wrote := make(chan error, 1)
+	go func() {
+		_, err := s.stdin.Write(script)
+		wrote <- err
+	}()
+	for {
+		select {
+		case <-j.done:
+			c.putShell(s)
+			return j.result(c.h.name, r.text, j.code)
+		case err := <-wrote:
+			if err != nil {
+				c.dropShell(s)
+				return Result{}, c.lost(r, err)
+			}
+			wrote = nil
+		case <-s.dead:
+			select {
+			case <-j.done:
+				continue
+			default:
+			}
+			c.dropShell(s)
+			return Result{}, c.lost(r, errors.New("remote shell exited"))
+		case <-ctx.Done():
+			return Result{}, c.cancelInShell(ctx, s, j, r)
+		}
+	}
+}
+
+// lost explains a command whose shell or session ended before it did: the
+// connection dropped, or (when it is still there) only the shell died, after
+// which this connection runs a session per command.
+func (c *conn) lost(r request, cause error) error {
+	if !c.alive() {
+		return fmt.Errorf("run %s on %s: %w (%v)", shortCmd(r.text), c.h.name, ErrConnectionLost, cause)
+	}
+	c.mu.Lock()
+	c.noShell = true
+	c.mu.Unlock()
+	c.h.d.log.Warn("remote shell died: one session per command from now on", "host", c.h.name, "err", cause)
+	return fmt.Errorf("run %s on %s: %w", shortCmd(r.text), c.h.name, cause)
+}
+
+// Grace periods of a cancelled command.
+var (
+	cancelWait = 1 * time.Second  // how long Run waits for the killed command to end
+	killAfter  = 5 * time.Second  // SIGKILL if it has not ended after SIGTERM
+	giveUp     = 30 * time.Second // then the shell is closed
+)
+
+// cancelInShell kills a cancelled command's process group and returns the
+// cancellation error; the shell goes back to the pool once the command ended.
+func (c *conn) cancelInShell(ctx context.Context, s *shell, j *job, r request) error {
+	ctxErr := fmt.Errorf("run %s on %s: %w", shortCmd(r.text), c.h.name, ctx.Err())
+	if r.internal {
+		c.dropShell(s)
+		return ctxErr
+	}
+	select {
+	case <-j.started:
+	case <-j.done:
+	case <-s.dead:
+	case <-time.After(2 * time.Second):
+	}
+	pgid := j.processGroup()
+	if pgid <= 0 {
+		c.dropShell(s) // the script never got going: the shell is in an unknown state
+		return ctxErr
+	}
+	c.kill(pgid, "TERM")
+	select {
+	case <-j.done:
+		c.putShell(s)
+		return ctxErr
+	case <-time.After(cancelWait):
+	}
+	go func() {
+		select {
+		case <-j.done:
+			c.putShell(s)
+			return
+		case <-s.dead:
+			c.dropShell(s)
+			return
+		case <-time.After(killAfter):
+		}
+		c.kill(pgid, "KILL")
+		select {
+		case <-j.done:
+			c.putShell(s)
+		case <-s.dead:
+			c.dropShell(s)
+		case <-time.After(giveUp):
+			c.dropShell(s)
+		}
+	}()
+	return ctxErr
+}
