@@ -20,7 +20,7 @@ var (
 )
 
 func (centos5) steps(s *config.Spec, f *Facts) []Step {
-	return []Step{
+	return flatten(
 		c5Packages(s),
 		c5DRBDConfig(s),
 		c5DRBDMetadata(s),
@@ -39,7 +39,7 @@ func (centos5) steps(s *config.Spec, f *Facts) []Step {
 		c5Filesystem(s),
 		c5Mount(s),
 		c5Grow(s),
-	}
+	)
 }
 
 func yumInstall(host string, pkgs []string) Action {
@@ -301,15 +301,16 @@ func c5SharedVG(s *config.Spec) Step {
 	return st
 }
 
-func c5LV(s *config.Spec) Step {
+func c5LV(s *config.Spec) []Step {
 	st := Step{ID: "lv", Title: "Create " + s.Volume.LV + " on all of " + s.Volume.VG, Layer: "lvm"}
+	act := Step{ID: "lv-activate", Title: "Activate " + s.Volume.LV + " on every client", Layer: "lvm"}
 	lv := s.Volume.VG + "/" + s.Volume.LV
 	st.Actions = append(st.Actions, run(firstClient(s), "create "+lv+" over all free space",
 		remote.Argv("lvcreate", "-l", "100%FREE", "-n", s.Volume.LV, s.Volume.VG), ptr(remote.Script("lvs %s >/dev/null 2>&1", lv))))
 	for _, c := range s.Clients {
-		st.Actions = append(st.Actions, run(c.Host, "activate "+lv, remote.Argv("lvchange", "-ay", lv), ptr(remote.Argv("test", "-b", s.LVPath()))))
+		act.Actions = append(act.Actions, run(c.Host, "activate "+lv, remote.Argv("lvchange", "-ay", lv), ptr(remote.Argv("test", "-b", s.LVPath()))))
 	}
-	return st
+	return []Step{st, act}
 }
 
 func c5Filesystem(s *config.Spec) Step {

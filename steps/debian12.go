@@ -22,7 +22,7 @@ var (
 )
 
 func (debian12) steps(s *config.Spec, f *Facts) []Step {
-	return []Step{
+	return flatten(
 		debPackages(s),
 		debModules(s),
 		debDRBDConfig(s),
@@ -41,7 +41,7 @@ func (debian12) steps(s *config.Spec, f *Facts) []Step {
 		debFilesystem(s),
 		debMount(s),
 		debGrow(s),
-	}
+	)
 }
 
 func aptInstall(host string, pkgs []string) Action {
@@ -206,7 +206,7 @@ func debDRBDWaitSync(s *config.Spec) Step {
 	for _, p := range s.Pairs {
 		a := wait(p.A.Host, "wait until "+p.Resource()+" is UpToDate on both halves",
 			remote.Script(`test "$(drbdadm dstate %s)" = UpToDate/UpToDate`, p.Resource()), 24*time.Hour)
-		a.Progress = "drbd-sync"
+		a.Progress, a.Resource = "drbd-sync", p.Resource()
 		st.Actions = append(st.Actions, a)
 	}
 	return st
@@ -420,12 +420,13 @@ func serviceUp(host, unit string) Action {
 		ptr(sh(remote.Argv("systemctl", "is-active", "--quiet", unit), remote.Argv("systemctl", "is-enabled", "--quiet", unit))))
 }
 
-func debCluster(s *config.Spec) Step {
+func debCluster(s *config.Spec) []Step {
+	key := Step{ID: "cluster-key", Title: "Make the corosync authkey", Layer: "cluster"}
 	st := Step{ID: "cluster", Title: "Start the client cluster: corosync, dlm, lvmlockd", Layer: "cluster"}
 	conf := CorosyncConf(s)
 	dlm := DLMConf(s)
 	first := firstClient(s)
-	st.Actions = append(st.Actions, run(first, "generate the corosync authkey", remote.Argv("corosync-keygen", "-l"),
+	key.Actions = append(key.Actions, run(first, "generate the corosync authkey", remote.Argv("corosync-keygen", "-l"),
 		ptr(remote.Argv("test", "-s", "/etc/corosync/authkey"))))
 	for _, c := range s.Clients {
 		if c.Host != first {
@@ -445,7 +446,7 @@ func debCluster(s *config.Spec) Step {
 			serviceUp(c.Host, "dlm.service"),
 			serviceUp(c.Host, "lvmlockd.service"))
 	}
-	return st
+	return []Step{key, st}
 }
 
 func mapperPaths(s *config.Spec) []string {
@@ -456,7 +457,7 @@ func mapperPaths(s *config.Spec) []string {
 	return out
 }
 
-func debSharedVG(s *config.Spec) Step {
+func debSharedVG(s *config.Spec) []Step {
 	st := Step{ID: "vg", Title: "Create the shared volume group " + s.Volume.VG, Layer: "lvm"}
 	first := firstClient(s)
 	vg := s.Volume.VG
@@ -472,25 +473,27 @@ func debSharedVG(s *config.Spec) Step {
 		st.Actions = append(st.Actions, run(first, "add "+dev+" to "+vg, remote.Argv("vgextend", vg, dev),
 			ptr(remote.Script(`test "$(pvs --noheadings -o vg_name %s 2>/dev/null | tr -d ' ')" = %s`, dev, vg))))
 	}
+	lock := Step{ID: "vg-lock", Title: "Start " + vg + "'s lockspace on every client", Layer: "lvm"}
 	for _, c := range s.Clients {
-		st.Actions = append(st.Actions, run(c.Host, "start "+vg+"'s lockspace", remote.Argv("vgchange", "--lock-start", vg),
+		lock.Actions = append(lock.Actions, run(c.Host, "start "+vg+"'s lockspace", remote.Argv("vgchange", "--lock-start", vg),
 			ptr(remote.Script(`lvmlockctl --info 2>/dev/null | grep -q %s`, "VG "+vg+" "))))
 	}
-	return st
+	return []Step{st, lock}
 }
 
-func debLV(s *config.Spec) Step {
-	st := Step{ID: "lv", Title: "Create " + s.Volume.LV + " on all of " + s.Volume.VG + " and activate it on every client", Layer: "lvm"}
+func debLV(s *config.Spec) []Step {
+	st := Step{ID: "lv", Title: "Create " + s.Volume.LV + " on all of " + s.Volume.VG, Layer: "lvm"}
+	act := Step{ID: "lv-activate", Title: "Activate " + s.Volume.LV + " (shared) on every client", Layer: "lvm"}
 	first := firstClient(s)
 	lv := s.Volume.VG + "/" + s.Volume.LV
 	st.Actions = append(st.Actions, run(first, "create "+lv+" over all free space",
 		remote.Argv("lvcreate", "--yes", "-an", "-Zn", "-l", "100%FREE", "-n", s.Volume.LV, s.Volume.VG),
 		ptr(remote.Script("lvs %s >/dev/null 2>&1", lv))))
 	for _, c := range s.Clients {
-		st.Actions = append(st.Actions, run(c.Host, "activate "+lv+" shared", remote.Argv("lvchange", "--activate", "sy", lv),
+		act.Actions = append(act.Actions, run(c.Host, "activate "+lv+" shared", remote.Argv("lvchange", "--activate", "sy", lv),
 			ptr(remote.Argv("test", "-b", s.LVPath()))))
 	}
-	return st
+	return []Step{st, act}
 }
 
 func mkfsArgs(s *config.Spec) []string {
@@ -528,8 +531,10 @@ func debMount(s *config.Spec) Step {
 	return st
 }
 
-func debGrow(s *config.Spec) Step {
-	st := Step{ID: "grow", Title: "Grow " + s.Volume.LV + " and GFS2 over new pairs (online)", Layer: "gfs2"}
+func debGrow(s *config.Spec) []Step {
+	st := Step{ID: "grow-lv", Title: "Extend " + s.Volume.LV + " over new pairs (online)", Layer: "lvm"}
+	refresh := Step{ID: "grow-refresh", Title: "Refresh " + s.Volume.LV + "'s size on the other clients", Layer: "lvm"}
+	fsg := Step{ID: "grow-fs", Title: "Grow GFS2 to fill " + s.Volume.LV + " (online)", Layer: "gfs2"}
 	first := firstClient(s)
 	lv := s.Volume.VG + "/" + s.Volume.LV
 	st.Actions = append(st.Actions,
@@ -538,11 +543,11 @@ func debGrow(s *config.Spec) Step {
 			ptr(remote.Script(`test "$(vgs --noheadings -o vg_free_count %s | tr -d ' ')" = 0`, s.Volume.VG))))
 	for _, c := range s.Clients {
 		if c.Host != first {
-			st.Actions = append(st.Actions, run(c.Host, "refresh "+lv+" to its new size", remote.Argv("lvchange", "--refresh", lv),
+			refresh.Actions = append(refresh.Actions, run(c.Host, "refresh "+lv+" to its new size", remote.Argv("lvchange", "--refresh", lv),
 				ptr(remote.Script(`test "$(blockdev --getsize64 %s)" = "$(lvs --noheadings --units b --nosuffix -o lv_size %s | tr -d ' ')"`, s.LVPath(), lv))))
 		}
 	}
-	st.Actions = append(st.Actions, run(first, "grow GFS2 to fill "+lv, remote.Argv("gfs2_grow", s.Volume.MountPoint),
+	fsg.Actions = append(fsg.Actions, run(first, "grow GFS2 to fill "+lv, remote.Argv("gfs2_grow", s.Volume.MountPoint),
 		ptr(remote.Script(`gfs2_grow -T %s 2>&1 | grep -q 'no free space'`, s.Volume.MountPoint))))
-	return st
+	return []Step{st, refresh, fsg}
 }

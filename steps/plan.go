@@ -50,8 +50,10 @@ type Action struct {
 	Destructive bool
 	// Timeout bounds a Wait (and is a hint for long Runs).
 	Timeout time.Duration
-	// Progress names the progress reader of a Wait ("drbd-sync").
+	// Progress names the progress reader of a Wait ("drbd-sync"), and
+	// Resource what it follows (the DRBD resource).
 	Progress string
+	Resource string
 }
 
 // Step is one idempotent phase with a human title. Actions of different

@@ -70,8 +70,8 @@ func TestGoldenPlans(t *testing.T) {
 // logins → multipath → corosync → dlm → lvmlockd → VG → LV → mkfs → mount.
 func TestStepOrder(t *testing.T) {
 	want := map[string][]string{
-		config.ProfileDebian12: {"packages", "drbd-config", "drbd-metadata", "drbd-up", "drbd-initial-sync", "drbd-sync", "drbd-primary", "export", "import", "multipath", "lvm-config", "cluster", "vg", "lv", "gfs2", "mount", "grow"},
-		config.ProfileCentOS5:  {"packages", "drbd-config", "drbd-metadata", "drbd-up", "drbd-initial-sync", "drbd-sync", "drbd-primary", "export", "import", "multipath", "lvm-config", "vg", "lv", "gfs2", "mount", "grow"},
+		config.ProfileDebian12: {"packages", "drbd-config", "drbd-metadata", "drbd-up", "drbd-initial-sync", "drbd-sync", "drbd-primary", "export", "import", "multipath", "lvm-config", "cluster-key", "cluster", "vg", "vg-lock", "lv", "lv-activate", "gfs2", "mount", "grow-lv", "grow-refresh", "grow-fs"},
+		config.ProfileCentOS5:  {"packages", "drbd-config", "drbd-metadata", "drbd-up", "drbd-initial-sync", "drbd-sync", "drbd-primary", "export", "import", "multipath", "lvm-config", "vg", "lv", "lv-activate", "gfs2", "mount", "grow"},
 	}
 	for prof, order := range want {
 		p := Build(sample(t, prof), nil)
@@ -247,6 +247,20 @@ func TestDLMFencing(t *testing.T) {
 	for _, want := range []string{"enable_fencing=1", "device scalestore /usr/sbin/fence_ipmilan ip=10.0.0.9 username=admin", "connect scalestore node=2 plug=2"} {
 		if !strings.Contains(got, want) {
 			t.Errorf("dlm.conf lacks %q:\n%s", want, got)
+		}
+	}
+}
+
+// Work that one host does for the whole cluster (make the key, the VG, the
+// LV, the filesystem, grow them) sits in a step of its own: the hosts of a
+// step run in parallel, so another host in it could not rely on it.
+func TestClusterWideWorkHasItsOwnStep(t *testing.T) {
+	single := map[string]bool{"cluster-key": true, "vg": true, "lv": true, "gfs2": true, "grow-lv": true, "grow-fs": true}
+	for _, prof := range []string{config.ProfileDebian12, config.ProfileCentOS5} {
+		for _, st := range Build(sample(t, prof), nil).Steps {
+			if single[st.ID] && len(st.Hosts()) != 1 {
+				t.Errorf("%s: step %s runs on %v, want only the first client", prof, st.ID, st.Hosts())
+			}
 		}
 	}
 }

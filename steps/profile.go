@@ -75,3 +75,19 @@ func pairOf(s *config.Spec, host string) (config.Pair, int) {
 }
 
 func firstClient(s *config.Spec) string { return s.Clients[0].Host }
+
+// flatten joins steps and step lists in order.
+func flatten(parts ...any) []Step {
+	var out []Step
+	for _, p := range parts {
+		switch v := p.(type) {
+		case Step:
+			out = append(out, v)
+		case []Step:
+			out = append(out, v...)
+		default:
+			panic(fmt.Sprintf("flatten: %T", p))
+		}
+	}
+	return out
+}
