@@ -51,6 +51,10 @@ func run(args []string, stdout, stderr io.Writer) int {
 	if errors.As(err, &bi) || errors.As(err, &ps) || strings.HasPrefix(err.Error(), "unknown command") {
 		return exitBadInput
 	}
+	var rf refused
+	if errors.As(err, &rf) {
+		return exitRefused
+	}
 	return exitFailed
 }
 
@@ -66,7 +70,7 @@ mpathN, shared LVM (VG0/LV0) over the maps, and GFS2 mounted on every client.`,
 		SilenceErrors: true,
 	}
 	root.SetFlagErrorFunc(func(c *cobra.Command, err error) error { return badInput{err} })
-	root.AddCommand(newPlanCmd(), newVersionCmd())
+	root.AddCommand(newPlanCmd(), newApplyCmd(), newCheckCmd(), newVersionCmd())
 	return root
 }
 

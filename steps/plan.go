@@ -89,11 +89,19 @@ type Plan struct {
 // Facts are what discovery learned from the hosts; planning uses them where
 // the spec alone cannot decide (nil facts: plan from the spec alone).
 type Facts struct {
-	Hosts map[string]*HostFacts
+	Hosts  map[string]*HostFacts
+	Errors map[string]error // hosts that could not be reached or read
 }
 
-// HostFacts is one host's discovered state that the plan depends on.
+// HostFacts is one host's discovered state.
 type HostFacts struct {
+	OSID, OSVersion, OSName string // from /etc/os-release
+	Hostname, Kernel        string
+	UID                     int // of the login (after sudo)
+	ClockSkew               time.Duration
+	HasClock                bool
+	Modules                 map[string]bool  // kernel modules available
+	Disks                   map[string]*Disk // the spec's backing disks on this host
 	// SystemPVs are physical volumes the host already uses for itself (its
 	// root VG); the LVM filter must keep accepting them.
 	SystemPVs []string

@@ -1,0 +1,276 @@
+// Package checks holds scalestore's preflight: small pure functions over the
+// spec and the facts discovery gathered, each returning pass, warn or fail
+// with a one-line hint. A failure stops apply before anything changes.
+package checks
+
+import (
+	"fmt"
+	"io"
+	"strings"
+	"time"
+
+	"scalestore/config"
+	"scalestore/steps"
+)
+
+// Status is a check's verdict.
+type Status int
+
+const (
+	Pass Status = iota
+	Warn
+	Fail
+)
+
+func (s Status) String() string {
+	return [...]string{"pass", "warn", "FAIL"}[s]
+}
+
+// MarshalText makes Status a word in JSON.
+func (s Status) MarshalText() ([]byte, error) { return []byte(strings.ToLower(s.String())), nil }
+
+// Result is one check on one host (Host is "" for cluster-wide checks).
+type Result struct {
+	Check  string `json:"check"`
+	Host   string `json:"host,omitempty"`
+	Status Status `json:"status"`
+	Msg    string `json:"msg"`
+	Hint   string `json:"hint,omitempty"`
+}
+
+// MinDiskBytes is the smallest backing disk accepted (DRBD's internal
+// metadata, LVM's and GFS2's own structures and a little data).
+const MinDiskBytes = 32 << 20
+
+// MaxClockSkew is the largest clock difference accepted between a host and
+// this machine; corosync, DLM and logs need clocks that agree.
+const MaxClockSkew = 5 * time.Second
+
+// Preflight runs every check and returns the results: per host in the
+// spec's order, then the cluster-wide ones.
+func Preflight(s *config.Spec, f *steps.Facts) []Result {
+	var rs []Result
+	add := func(r Result) { rs = append(rs, r) }
+	for _, h := range s.Hosts {
+		role := steps.Role(s, h.Name)
+		if role == "" {
+			continue
+		}
+		if err := f.Errors[h.Name]; err != nil {
+			add(Result{Check: "ssh", Host: h.Name, Status: Fail, Msg: err.Error(),
+				Hint: "check the address, port, user and key in the spec, and the host key in known_hosts"})
+			continue
+		}
+		hf := f.Hosts[h.Name]
+		if hf == nil {
+			continue
+		}
+		addh := func(r Result) { r.Host = h.Name; add(r) }
+		addh(Result{Check: "ssh", Status: Pass, Msg: "connected"})
+		addh(checkRoot(hf))
+		addh(checkOS(s, hf))
+		addh(checkHostname(h.Name, hf))
+		addh(checkModules(s, role, hf))
+		addh(checkClock(hf))
+		if p, side := pairOfHost(s, h.Name); side >= 0 {
+			addh(checkDisk(s, h.Name, p.Halves()[side].Disk, hf))
+		}
+	}
+	rs = append(rs, checkPairSizes(s, f)...)
+	rs = append(rs, checkFencing(s))
+	return rs
+}
+
+func pairOfHost(s *config.Spec, host string) (config.Pair, int) {
+	for _, p := range s.Pairs {
+		if p.A.Host == host {
+			return p, 0
+		}
+		if p.B.Host == host {
+			return p, 1
+		}
+	}
+	return config.Pair{}, -1
+}
+
+func checkRoot(hf *steps.HostFacts) Result {
+	if hf.UID == 0 {
+		return Result{Check: "root", Status: Pass, Msg: "commands run as root"}
+	}
+	return Result{Check: "root", Status: Fail, Msg: fmt.Sprintf("commands run as uid %d, not root", hf.UID),
+		Hint: "log in as root, or set sudo = true for a user with sudo rights"}
+}
+
+func checkOS(s *config.Spec, hf *steps.HostFacts) Result {
+	switch s.Cluster.Profile {
+	case config.ProfileDebian12:
+		if hf.OSID == "debian" && hf.OSVersion == "12" {
+			return Result{Check: "os", Status: Pass, Msg: hf.OSName + ", kernel " + hf.Kernel}
+		}
+		return Result{Check: "os", Status: Fail, Msg: fmt.Sprintf("%q is not Debian 12", hf.OSName),
+			Hint: "profile debian12 supports Debian 12 (bookworm) only"}
+	case config.ProfileCentOS5:
+		if (hf.OSID == "centos" || hf.OSID == "rhel") && strings.HasPrefix(hf.OSVersion, "5") {
+			return Result{Check: "os", Status: Pass, Msg: hf.OSName}
+		}
+		if hf.OSID == "" {
+			return Result{Check: "os", Status: Warn, Msg: "no /etc/os-release (CentOS 5 has none); assuming CentOS 5",
+				Hint: "check /etc/redhat-release says CentOS release 5"}
+		}
+		return Result{Check: "os", Status: Fail, Msg: fmt.Sprintf("%q is not CentOS 5", hf.OSName), Hint: "profile centos5 is the 2008 stack"}
+	}
+	return Result{Check: "os", Status: Fail, Msg: "unknown profile"}
+}
+
+func checkHostname(name string, hf *steps.HostFacts) Result {
+	if hf.Hostname == name {
+		return Result{Check: "hostname", Status: Pass, Msg: "uname -n is " + name}
+	}
+	return Result{Check: "hostname", Status: Fail, Msg: fmt.Sprintf("uname -n is %q, the spec calls it %q", hf.Hostname, name),
+		Hint: "DRBD matches its `on` sections by host name: rename the [[host]] or run hostnamectl set-hostname " + name}
+}
+
+func checkModules(s *config.Spec, role string, hf *steps.HostFacts) Result {
+	var want []string
+	switch {
+	case s.Cluster.Profile == config.ProfileCentOS5 && role == "storage":
+		want = []string{"drbd", "gnbd"}
+	case s.Cluster.Profile == config.ProfileCentOS5:
+		want = []string{"gnbd", "dm_multipath", "dlm", "gfs2"}
+	case role == "storage":
+		want = []string{"drbd", "target_core_mod", "target_core_iblock", "iscsi_target_mod"}
+	default:
+		want = []string{"iscsi_tcp", "dm_multipath", "dlm", "gfs2"}
+	}
+	var missing []string
+	for _, m := range want {
+		if !hf.Modules[m] {
+			missing = append(missing, m)
+		}
+	}
+	if len(missing) == 0 {
+		return Result{Check: "modules", Status: Pass, Msg: "kernel has " + strings.Join(want, ", ")}
+	}
+	return Result{Check: "modules", Status: Fail, Msg: "kernel " + hf.Kernel + " lacks " + strings.Join(missing, ", "),
+		Hint: "install the distribution kernel (linux-image-amd64) and reboot into it"}
+}
+
+func checkClock(hf *steps.HostFacts) Result {
+	if !hf.HasClock {
+		return Result{Check: "clock", Status: Warn, Msg: "could not read the clock"}
+	}
+	skew := hf.ClockSkew
+	if skew < 0 {
+		skew = -skew
+	}
+	if skew <= MaxClockSkew {
+		return Result{Check: "clock", Status: Pass, Msg: fmt.Sprintf("clock within %s of this machine", skew.Round(time.Second))}
+	}
+	return Result{Check: "clock", Status: Warn, Msg: fmt.Sprintf("clock is %s off this machine's", hf.ClockSkew.Round(time.Second)),
+		Hint: "run an NTP client (systemd-timesyncd or chrony) on every host"}
+}
+
+func checkDisk(s *config.Spec, host, dev string, hf *steps.HostFacts) Result {
+	r := Result{Check: "disk " + dev}
+	d := hf.Disks[dev]
+	if d == nil || !d.Exists {
+		r.Status, r.Msg, r.Hint = Fail, dev+" does not exist", "check pair disk paths in the spec (lsblk on "+host+")"
+		return r
+	}
+	if d.Size < MinDiskBytes {
+		r.Status, r.Msg, r.Hint = Fail, fmt.Sprintf("%s is %d MiB, below the %d MiB minimum", dev, d.Size>>20, MinDiskBytes>>20), "use a larger disk"
+		return r
+	}
+	var used []string
+	ours := len(d.Signatures) == 1 && d.Signatures[0] == "drbd"
+	if len(d.Signatures) > 0 && !ours {
+		used = append(used, "signature "+strings.Join(d.Signatures, ","))
+	}
+	if len(d.Children) > 0 {
+		used = append(used, "partitions/children "+strings.Join(d.Children, ","))
+	}
+	if len(d.Mounts) > 0 {
+		used = append(used, "mounted at "+strings.Join(d.Mounts, ","))
+	}
+	holders := 0
+	for _, hd := range d.Holders {
+		if !strings.HasPrefix(hd, "drbd") {
+			holders++
+		}
+	}
+	if holders > 0 {
+		used = append(used, "held by "+strings.Join(d.Holders, ","))
+	}
+	size := fmt.Sprintf("%d MiB", d.Size>>20)
+	switch {
+	case len(used) == 0 && ours:
+		r.Status, r.Msg = Pass, dev+" ("+size+") already holds DRBD metadata: it is attached as it is"
+	case len(used) == 0:
+		r.Status, r.Msg = Pass, dev+" ("+size+") is blank"
+	case s.MayWipe(host, dev) && len(d.Mounts) == 0 && holders == 0:
+		r.Status, r.Msg, r.Hint = Warn, dev+" has "+strings.Join(used, "; ")+": it WILL BE WIPED", "listed under [wipe]; remove it there to keep its data"
+	default:
+		r.Status, r.Msg = Fail, dev+" is in use: "+strings.Join(used, "; ")
+		r.Hint = "scalestore never writes to a disk with data; pick another disk, or name \"" + host + ":" + dev + "\" under [wipe] to erase it"
+		if len(d.Mounts) > 0 || holders > 0 {
+			r.Hint = "unmount it and free it first; a mounted or held disk is never wiped"
+		}
+	}
+	return r
+}
+
+func checkPairSizes(s *config.Spec, f *steps.Facts) []Result {
+	var rs []Result
+	for _, p := range s.Pairs {
+		a, b := diskOf(f, p.A), diskOf(f, p.B)
+		if a == nil || b == nil || a.Size == 0 || b.Size == 0 {
+			continue
+		}
+		if a.Size != b.Size {
+			rs = append(rs, Result{Check: "pair " + p.Resource() + " sizes", Status: Warn,
+				Msg:  fmt.Sprintf("%s:%s is %d MiB, %s:%s is %d MiB", p.A.Host, p.A.Disk, a.Size>>20, p.B.Host, p.B.Disk, b.Size>>20),
+				Hint: "DRBD uses the smaller size; the rest of the larger disk stays unused"})
+		}
+	}
+	return rs
+}
+
+func diskOf(f *steps.Facts, h config.Half) *steps.Disk {
+	if hf := f.Hosts[h.Host]; hf != nil {
+		return hf.Disks[h.Disk]
+	}
+	return nil
+}
+
+func checkFencing(s *config.Spec) Result {
+	if s.Fencing.Agent == "none" {
+		return Result{Check: "fencing", Status: Warn,
+			Msg:  "FENCING IS OFF: a dead client freezes GFS2 on all others until it returns, and a cut replication link can split-brain a pair",
+			Hint: "set fencing.agent to a fence agent for production; \"none\" is for labs"}
+	}
+	return Result{Check: "fencing", Status: Pass, Msg: "fence agent " + s.Fencing.Agent}
+}
+
+// Failed reports whether any result is a failure.
+func Failed(rs []Result) bool {
+	for _, r := range rs {
+		if r.Status == Fail {
+			return true
+		}
+	}
+	return false
+}
+
+// Print writes the results as aligned text lines.
+func Print(w io.Writer, rs []Result) {
+	for _, r := range rs {
+		host := r.Host
+		if host == "" {
+			host = "cluster"
+		}
+		fmt.Fprintf(w, "%-4s  %-10s %-16s %s\n", r.Status, host, r.Check, r.Msg)
+		if r.Hint != "" && r.Status != Pass {
+			fmt.Fprintf(w, "      %-10s %-16s -> %s\n", "", "", r.Hint)
+		}
+	}
+}

@@ -1,0 +1,312 @@
+package steps
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"sort"
+	"strconv"
+	"strings"
+	"time"
+
+	"scalestore/config"
+	"scalestore/remote"
+)
+
+// Disk is what discovery saw of a backing disk named in the spec.
+type Disk struct {
+	Path       string
+	Exists     bool
+	Size       int64    // bytes
+	Signatures []string // wipefs types, e.g. "ext4", "drbd"
+	Children   []string // partitions and devices stacked on it
+	Mounts     []string // mount points of it or its children
+	Holders    []string // /sys/class/block/X/holders
+}
+
+// discoverModules are the kernel modules checked per role.
+func discoverModules(role string, profile string) []string {
+	if profile == config.ProfileCentOS5 {
+		if role == "storage" {
+			return []string{"drbd", "gnbd"}
+		}
+		return []string{"gnbd", "dm_multipath", "dlm", "gfs2"}
+	}
+	if role == "storage" {
+		return debStorageMods
+	}
+	return debClientMods
+}
+
+// DiscoverScript is the one read-only command discovery runs on a host: it
+// prints @@-headed sections that ParseDiscovery reads.
+func DiscoverScript(mods []string, disks []string) remote.Cmd {
+	var b strings.Builder
+	b.WriteString("echo @@os; cat /etc/os-release 2>/dev/null; ")
+	b.WriteString("echo @@hostname; uname -n; echo @@kernel; uname -r; echo @@uid; id -u; echo @@clock; date +%s; ")
+	b.WriteString("echo @@modules; for m in " + remote.Join(mods...) + `; do if [ -d /sys/module/$m ] || modinfo -n $m >/dev/null 2>&1; then echo $m; fi; done; `)
+	b.WriteString("echo @@pvs; pvs --reportformat json -o pv_name,vg_name 2>/dev/null; ")
+	for _, d := range disks {
+		q := remote.Quote(d)
+		b.WriteString("echo @@disk " + q + "; if [ -b " + q + " ]; then lsblk -J -b -o NAME,PATH,SIZE,TYPE,FSTYPE,MOUNTPOINT " + q +
+			"; echo @@wipefs; wipefs -J " + q + " 2>/dev/null; echo @@holders; ls /sys/class/block/$(basename $(readlink -f " + q + "))/holders; fi; ")
+	}
+	b.WriteString("true")
+	return remote.Cmd{Script: b.String()}
+}
+
+// ParseDiscovery reads the output of DiscoverScript.
+func ParseDiscovery(out string, vg string, now time.Time) (*HostFacts, error) {
+	f := &HostFacts{Disks: map[string]*Disk{}, Modules: map[string]bool{}, UID: -1}
+	var disk *Disk
+	section := ""
+	var buf []string
+	flush := func() error {
+		text := strings.Join(buf, "\n")
+		buf = nil
+		switch {
+		case section == "os":
+			kv := parseOSRelease(text)
+			f.OSID, f.OSVersion, f.OSName = kv["ID"], kv["VERSION_ID"], kv["PRETTY_NAME"]
+		case section == "hostname":
+			f.Hostname = strings.TrimSpace(text)
+		case section == "kernel":
+			f.Kernel = strings.TrimSpace(text)
+		case section == "uid":
+			if n, err := strconv.Atoi(strings.TrimSpace(text)); err == nil {
+				f.UID = n
+			}
+		case section == "clock":
+			if n, err := strconv.ParseInt(strings.TrimSpace(text), 10, 64); err == nil {
+				f.ClockSkew = time.Unix(n, 0).Sub(now.Truncate(time.Second))
+				f.HasClock = true
+			}
+		case section == "modules":
+			for _, m := range strings.Fields(text) {
+				f.Modules[m] = true
+			}
+		case section == "pvs":
+			pvs, err := ParsePVs(text)
+			if err != nil {
+				return fmt.Errorf("pvs: %w", err)
+			}
+			for _, pv := range pvs {
+				if pv.VG != vg && pv.VG != "" && !strings.HasPrefix(pv.Name, "/dev/mapper/mpath") {
+					f.SystemPVs = append(f.SystemPVs, pv.Name)
+				}
+			}
+		case strings.HasPrefix(section, "disk "):
+			if strings.TrimSpace(text) == "" {
+				return nil
+			}
+			devs, err := ParseLsblk(text)
+			if err != nil {
+				return fmt.Errorf("lsblk %s: %w", disk.Path, err)
+			}
+			if len(devs) > 0 {
+				disk.Exists = true
+				disk.Size = devs[0].Size
+				for _, c := range devs[0].Children {
+					disk.Children = append(disk.Children, c.Name)
+				}
+				for _, d := range devs[0].walk() {
+					if d.MountPoint != "" {
+						disk.Mounts = append(disk.Mounts, d.MountPoint)
+					}
+				}
+				if devs[0].FSType != "" {
+					disk.Signatures = append(disk.Signatures, devs[0].FSType)
+				}
+			}
+		case section == "wipefs":
+			sigs, err := ParseWipefs(text)
+			if err != nil {
+				return fmt.Errorf("wipefs %s: %w", disk.Path, err)
+			}
+			for _, s := range sigs {
+				if !contains(disk.Signatures, s) {
+					disk.Signatures = append(disk.Signatures, s)
+				}
+			}
+		case section == "holders":
+			disk.Holders = strings.Fields(text)
+		}
+		return nil
+	}
+	for _, line := range strings.Split(out, "\n") {
+		if strings.HasPrefix(line, "@@") {
+			if err := flush(); err != nil {
+				return nil, err
+			}
+			section = strings.TrimPrefix(line, "@@")
+			if strings.HasPrefix(section, "disk ") {
+				p := strings.Trim(strings.TrimPrefix(section, "disk "), "'")
+				disk = &Disk{Path: p}
+				f.Disks[p] = disk
+			}
+			continue
+		}
+		buf = append(buf, line)
+	}
+	if err := flush(); err != nil {
+		return nil, err
+	}
+	sort.Strings(f.SystemPVs)
+	return f, nil
+}
+
+func contains(list []string, s string) bool {
+	for _, x := range list {
+		if x == s {
+			return true
+		}
+	}
+	return false
+}
+
+func parseOSRelease(text string) map[string]string {
+	kv := map[string]string{}
+	for _, line := range strings.Split(text, "\n") {
+		k, v, ok := strings.Cut(strings.TrimSpace(line), "=")
+		if !ok || strings.HasPrefix(k, "#") {
+			continue
+		}
+		if uq, err := strconv.Unquote(v); err == nil {
+			v = uq
+		} else {
+			v = strings.Trim(v, `'"`)
+		}
+		kv[k] = v
+	}
+	return kv
+}
+
+// BlockDev is one device of `lsblk -J -b`.
+type BlockDev struct {
+	Name       string     `json:"name"`
+	Path       string     `json:"path"`
+	Size       int64      `json:"size"`
+	Type       string     `json:"type"`
+	FSType     string     `json:"fstype"`
+	MountPoint string     `json:"mountpoint"`
+	Children   []BlockDev `json:"children"`
+}
+
+func (d BlockDev) walk() []BlockDev {
+	out := []BlockDev{d}
+	for _, c := range d.Children {
+		out = append(out, c.walk()...)
+	}
+	return out
+}
+
+// ParseLsblk reads `lsblk -J -b -o NAME,PATH,SIZE,TYPE,FSTYPE,MOUNTPOINT`.
+func ParseLsblk(text string) ([]BlockDev, error) {
+	var v struct {
+		BlockDevices []BlockDev `json:"blockdevices"`
+	}
+	if err := json.Unmarshal([]byte(text), &v); err != nil {
+		return nil, err
+	}
+	return v.BlockDevices, nil
+}
+
+// ParseWipefs reads `wipefs -J DEV`: the signature types found. No output
+// means no signature.
+func ParseWipefs(text string) ([]string, error) {
+	if strings.TrimSpace(text) == "" {
+		return nil, nil
+	}
+	var v struct {
+		Signatures []struct {
+			Type string `json:"type"`
+		} `json:"signatures"`
+	}
+	if err := json.Unmarshal([]byte(text), &v); err != nil {
+		return nil, err
+	}
+	var out []string
+	for _, s := range v.Signatures {
+		out = append(out, s.Type)
+	}
+	return out, nil
+}
+
+// PV is one physical volume of `pvs --reportformat json`.
+type PV struct {
+	Name string `json:"pv_name"`
+	VG   string `json:"vg_name"`
+}
+
+// ParsePVs reads `pvs --reportformat json -o pv_name,vg_name`. No output
+// (no LVM on the host) means no PVs.
+func ParsePVs(text string) ([]PV, error) {
+	if strings.TrimSpace(text) == "" {
+		return nil, nil
+	}
+	var v struct {
+		Report []struct {
+			PV []PV `json:"pv"`
+		} `json:"report"`
+	}
+	if err := json.Unmarshal([]byte(text), &v); err != nil {
+		return nil, err
+	}
+	var out []PV
+	for _, r := range v.Report {
+		out = append(out, r.PV...)
+	}
+	return out, nil
+}
+
+// Discover gathers every host's facts in parallel, one command per host.
+// A host that cannot be reached or read has its error in Errors.
+func Discover(ctx context.Context, s *config.Spec, hosts HostSource, parallel int) *Facts {
+	f := &Facts{Hosts: map[string]*HostFacts{}, Errors: map[string]error{}}
+	var names []string
+	for _, h := range s.Hosts {
+		if role(s, h.Name) != "" {
+			names = append(names, h.Name)
+		}
+	}
+	res := remote.FanOut(ctx, names, parallel, func(ctx context.Context, name string) (*HostFacts, error) {
+		h, err := hosts(ctx, name)
+		if err != nil {
+			return nil, err
+		}
+		var disks []string
+		if p, side := pairOf(s, name); side >= 0 {
+			disks = append(disks, p.Halves()[side].Disk)
+		}
+		out, err := h.Run(ctx, DiscoverScript(discoverModules(role(s, name), s.Cluster.Profile), disks), remote.RunOptions{})
+		if err != nil {
+			return nil, fmt.Errorf("discover %s: %w", name, err)
+		}
+		return ParseDiscovery(string(out.Stdout), s.Volume.VG, time.Now())
+	})
+	for name, o := range res {
+		if o.Err != nil {
+			f.Errors[name] = o.Err
+			continue
+		}
+		f.Hosts[name] = o.Value
+	}
+	return f
+}
+
+// role is "storage", "client" or "" (a host the spec lists but no pair or
+// client uses, such as a spare).
+func role(s *config.Spec, host string) string {
+	if _, side := pairOf(s, host); side >= 0 {
+		return "storage"
+	}
+	for _, c := range s.Clients {
+		if c.Host == host {
+			return "client"
+		}
+	}
+	return ""
+}
+
+// Role is exported for checks and the UI.
+func Role(s *config.Spec, host string) string { return role(s, host) }
