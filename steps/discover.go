@@ -64,6 +64,9 @@ func ParseDiscovery(out string, vg string, now time.Time) (*HostFacts, error) {
 	flush := func() error {
 		text := strings.Join(buf, "\n")
 		buf = nil
+		if disk == nil && (section == "wipefs" || section == "holders") {
+			return nil // a disk's sub-sections without its @@disk header
+		}
 		switch {
 		case section == "os":
 			kv := parseOSRelease(text)
