@@ -241,8 +241,21 @@ func runApply(cmd *cobra.Command, o applyOpts) error {
 	if err != nil {
 		return err
 	}
-	if o.dryRun && !o.json {
-		fmt.Fprintf(out, "dry run: %d action(s) would change, %d already done\n", sum.WouldChange, sum.Unchanged)
+	if o.dryRun {
+		if !o.json {
+			fmt.Fprintf(out, "dry run: %d action(s) would change, %d already done\n", sum.WouldChange, sum.Unchanged)
+		}
+		return nil
+	}
+	// Postflight: every layer healthy on every host, and data written on
+	// one client reads back the same on the others.
+	post := checks.Health(s, steps.ReadState(ctx, s, ss.hosts()))
+	if !checks.Failed(post) {
+		post = append(post, checks.DataCheck(ctx, s, ss.hosts()))
+	}
+	pr.checksTitled("postflight:", post)
+	if checks.Failed(post) {
+		return errors.New("postflight: the cluster is not healthy (see above)")
 	}
 	return nil
 }
@@ -293,7 +306,9 @@ func (p *printer) note(format string, args ...any) {
 	}
 }
 
-func (p *printer) checks(rs []checks.Result) {
+func (p *printer) checks(rs []checks.Result) { p.checksTitled("preflight:", rs) }
+
+func (p *printer) checksTitled(title string, rs []checks.Result) {
 	if p.lenc != nil {
 		for _, r := range rs {
 			p.lenc.Encode(struct {
@@ -311,7 +326,7 @@ func (p *printer) checks(rs []checks.Result) {
 		}
 		return
 	}
-	fmt.Fprintln(p.w, "preflight:")
+	fmt.Fprintln(p.w, title)
 	checks.Print(p.w, rs)
 }
 
@@ -400,6 +415,38 @@ func newCheckCmd() *cobra.Command {
 					}
 				}
 				return refused{n}
+			}
+			return nil
+		},
+	}
+	c.Flags().StringVarP(&file, "file", "f", "", "cluster spec (TOML)")
+	c.Flags().BoolVar(&asJSON, "json", false, "print the results as JSON lines")
+	return c
+}
+
+func newStatusCmd() *cobra.Command {
+	var file string
+	var asJSON bool
+	c := &cobra.Command{
+		Use:   "status -f FILE",
+		Short: "Show each layer's health on every host; exit 1 when anything is degraded",
+		Args:  cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, args []string) error {
+			s, err := loadSpec(file)
+			if err != nil {
+				return err
+			}
+			ss, err := newSession(s, true, nil)
+			if err != nil {
+				return err
+			}
+			defer ss.close()
+			rs := checks.Health(s, steps.ReadState(cmd.Context(), s, ss.hosts()))
+			newPrinter(cmd.OutOrStdout(), asJSON, nil).checksTitled("status of cluster "+s.Cluster.Name+":", rs)
+			for _, r := range rs {
+				if r.Status != checks.Pass {
+					return errors.New("the cluster is degraded")
+				}
 			}
 			return nil
 		},

@@ -70,7 +70,7 @@ mpathN, shared LVM (VG0/LV0) over the maps, and GFS2 mounted on every client.`,
 		SilenceErrors: true,
 	}
 	root.SetFlagErrorFunc(func(c *cobra.Command, err error) error { return badInput{err} })
-	root.AddCommand(newPlanCmd(), newApplyCmd(), newCheckCmd(), newVersionCmd())
+	root.AddCommand(newPlanCmd(), newApplyCmd(), newCheckCmd(), newStatusCmd(), newVersionCmd())
 	return root
 }
 

@@ -1,0 +1,194 @@
+package checks
+
+import (
+	"context"
+	"crypto/rand"
+	"encoding/hex"
+	"fmt"
+	"path"
+	"strings"
+
+	"scalestore/config"
+	"scalestore/remote"
+	"scalestore/steps"
+)
+
+// Health judges every layer of the live cluster, per host: what `status`
+// shows and what apply's postflight requires.
+func Health(s *config.Spec, cs *steps.ClusterState) []Result {
+	var rs []Result
+	for _, h := range s.Hosts {
+		role := steps.Role(s, h.Name)
+		if role == "" {
+			continue
+		}
+		if err := cs.Errors[h.Name]; err != nil {
+			rs = append(rs, Result{Check: "ssh", Host: h.Name, Status: Fail, Msg: err.Error(), Hint: "is the host up and reachable?"})
+			continue
+		}
+		st := cs.Hosts[h.Name]
+		if st == nil {
+			continue
+		}
+		add := func(r Result) { r.Host = h.Name; rs = append(rs, r) }
+		if role == "storage" {
+			p, _ := pairOfHost(s, h.Name)
+			add(drbdHealth(p, st))
+			add(exportHealth(s, p, h.Name, st))
+			continue
+		}
+		add(importHealth(s, st))
+		for _, p := range s.Pairs {
+			add(mpathHealth(s, p, st))
+		}
+		add(bool2(st.Quorate, "cluster", "corosync is quorate", "corosync is not quorate", "systemctl status corosync; corosync-quorumtool -s"))
+		lock := "lvm_" + s.Volume.VG
+		add(bool2(contains(st.Lockspaces, lock), "vg lock", s.Volume.VG+"'s lockspace is started", s.Volume.VG+"'s lockspace is not started", "vgchange --lock-start "+s.Volume.VG))
+		add(lvHealth(s, st))
+		add(mountHealth(s, st))
+	}
+	return rs
+}
+
+func contains(list []string, s string) bool {
+	for _, x := range list {
+		if x == s {
+			return true
+		}
+	}
+	return false
+}
+
+func bool2(ok bool, check, good, bad, hint string) Result {
+	if ok {
+		return Result{Check: check, Status: Pass, Msg: good}
+	}
+	return Result{Check: check, Status: Fail, Msg: bad, Hint: hint}
+}
+
+func drbdHealth(p config.Pair, st *steps.HostState) Result {
+	r := Result{Check: "drbd " + p.Resource()}
+	for _, d := range st.DRBD {
+		if d.Minor != p.Num() {
+			continue
+		}
+		state := fmt.Sprintf("%s %s/%s %s/%s", d.CState, d.Role, d.PeerRole, d.DiskState, d.PeerDisk)
+		switch {
+		case d.CState == "Connected" && d.Role == "Primary" && d.PeerRole == "Primary" && d.DiskState == "UpToDate" && d.PeerDisk == "UpToDate":
+			r.Status, r.Msg = Pass, state
+		case strings.HasPrefix(d.CState, "Sync"):
+			r.Status, r.Msg, r.Hint = Warn, fmt.Sprintf("%s, %.1f%% synced", state, d.SyncedPct), "resync in progress"
+		default:
+			r.Status, r.Msg, r.Hint = Fail, state, "drbdadm status "+p.Resource()+"; a returning half rejoins with scalestore apply"
+		}
+		return r
+	}
+	r.Status, r.Msg, r.Hint = Fail, p.Resource()+" is not configured", "scalestore apply brings it up"
+	return r
+}
+
+func exportHealth(s *config.Spec, p config.Pair, host string, st *steps.HostState) Result {
+	iqn := s.TargetIQN(p, host)
+	ok := contains(st.LUNs, iqn)
+	return bool2(ok, "export "+p.Resource(), iqn+" exports LUN 0", iqn+" is not exported", "targetcli ls; scalestore apply exports it once DRBD is UpToDate")
+}
+
+func importHealth(s *config.Spec, st *steps.HostState) Result {
+	want := 2 * len(s.Pairs)
+	n := 0
+	for _, p := range s.Pairs {
+		for _, h := range p.Halves() {
+			for _, ss := range st.Sessions {
+				if ss.Target == s.TargetIQN(p, h.Host) {
+					n++
+					break
+				}
+			}
+		}
+	}
+	if n == want {
+		return Result{Check: "import", Status: Pass, Msg: fmt.Sprintf("%d of %d iSCSI sessions", n, want)}
+	}
+	return Result{Check: "import", Status: Fail, Msg: fmt.Sprintf("%d of %d iSCSI sessions", n, want), Hint: "iscsiadm -m session; is every storage half exporting?"}
+}
+
+func mpathHealth(s *config.Spec, p config.Pair, st *steps.HostState) Result {
+	r := Result{Check: p.Alias()}
+	for _, m := range st.Maps {
+		if m.Alias != p.Alias() {
+			continue
+		}
+		switch n := m.Ready(); {
+		case n >= 2:
+			r.Status, r.Msg = Pass, fmt.Sprintf("%d of %d paths active", n, len(m.Paths))
+		case n == 1:
+			r.Status, r.Msg, r.Hint = Warn, fmt.Sprintf("only %d of %d paths active: running on one half", n, len(m.Paths)), "multipath -ll "+p.Alias()
+		default:
+			r.Status, r.Msg, r.Hint = Fail, "no active path", "multipath -ll "+p.Alias()
+		}
+		return r
+	}
+	r.Status, r.Msg, r.Hint = Fail, p.Alias()+" is not mapped", "multipath -ll; check the iSCSI sessions"
+	return r
+}
+
+func lvHealth(s *config.Spec, st *steps.HostState) Result {
+	for _, lv := range st.LVs {
+		if lv.VG == s.Volume.VG && lv.Name == s.Volume.LV {
+			if lv.Active() {
+				return Result{Check: "lv", Status: Pass, Msg: fmt.Sprintf("%s/%s active, %d MiB", lv.VG, lv.Name, lv.Bytes()>>20)}
+			}
+			return Result{Check: "lv", Status: Fail, Msg: lv.VG + "/" + lv.Name + " is not active", Hint: "lvchange -asy " + lv.VG + "/" + lv.Name}
+		}
+	}
+	return Result{Check: "lv", Status: Fail, Msg: s.Volume.VG + "/" + s.Volume.LV + " not found", Hint: "is the VG's lockspace started?"}
+}
+
+func mountHealth(s *config.Spec, st *steps.HostState) Result {
+	for _, m := range st.Mounts {
+		if m.Target == s.Volume.MountPoint && m.FSType == "gfs2" {
+			return Result{Check: "mount", Status: Pass, Msg: "GFS2 mounted at " + m.Target}
+		}
+	}
+	return Result{Check: "mount", Status: Fail, Msg: "GFS2 not mounted at " + s.Volume.MountPoint, Hint: "mount " + s.Volume.MountPoint}
+}
+
+// DataCheck writes a file of random bytes through GFS2 on the first client
+// and reads it back on every other client, byte for byte (by SHA-256).
+func DataCheck(ctx context.Context, s *config.Spec, hosts steps.HostSource) Result {
+	r := Result{Check: "data"}
+	var nonce [8]byte
+	rand.Read(nonce[:])
+	file := path.Join(s.Volume.MountPoint, ".scalestore-verify-"+hex.EncodeToString(nonce[:]))
+	first := s.Clients[0].Host
+	h, err := hosts(ctx, first)
+	if err != nil {
+		r.Status, r.Msg = Fail, err.Error()
+		return r
+	}
+	out, err := h.Run(ctx, remote.Script("head -c 4194304 /dev/urandom > %s && sync %s && sha256sum < %s", file, file, file), remote.RunOptions{})
+	if err != nil {
+		r.Status, r.Msg, r.Hint = Fail, "write on "+first+": "+err.Error(), "is GFS2 mounted and writable?"
+		return r
+	}
+	want := strings.Fields(string(out.Stdout))
+	defer h.Run(context.WithoutCancel(ctx), remote.Argv("rm", "-f", file), remote.RunOptions{})
+	for _, c := range s.Clients[1:] {
+		hc, err := hosts(ctx, c.Host)
+		if err != nil {
+			r.Status, r.Msg = Fail, err.Error()
+			return r
+		}
+		got, err := hc.Run(ctx, remote.Script("sha256sum < %s", file), remote.RunOptions{})
+		if err != nil {
+			r.Status, r.Msg = Fail, "read on "+c.Host+": "+err.Error()
+			return r
+		}
+		if gotSum := strings.Fields(string(got.Stdout)); len(want) == 0 || len(gotSum) == 0 || gotSum[0] != want[0] {
+			r.Status, r.Msg, r.Hint = Fail, "4 MiB written on "+first+" read back DIFFERENT on "+c.Host, "the clients do not see the same data: check DRBD and multipath at once"
+			return r
+		}
+	}
+	r.Status, r.Msg = Pass, fmt.Sprintf("4 MiB written on %s read back byte-exact on %d other client(s)", first, len(s.Clients)-1)
+	return r
+}
