@@ -4,7 +4,7 @@ BIN := scalestore
 VERSION := $(shell git describe --always --dirty 2>/dev/null || echo dev)
 
 # Debian packages the tests need (the lab adds its own in lab/lab.mk: LAB_PACKAGES).
-TEST_PACKAGES := openssh-server openssh-client dash e2fsprogs util-linux
+TEST_PACKAGES := openssh-server openssh-client dash e2fsprogs util-linux bc
 
 .PHONY: build vet unit test deps bench fuzz
 build:
@@ -28,3 +28,8 @@ fuzz:
 	$(GO) test ./config -run XXX -fuzz FuzzParse -fuzztime 30s
 
 -include lab/lab.mk
+
+# The end-to-end test on the lab's VMs (root, qemu): see e2e/e2e.sh.
+.PHONY: e2e
+e2e:
+	bash e2e/e2e.sh

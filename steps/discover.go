@@ -25,7 +25,7 @@ type Disk struct {
 }
 
 // discoverModules are the kernel modules checked per role.
-func discoverModules(role string, profile string) []string {
+func DiscoverModules(role string, profile string) []string {
 	if profile == config.ProfileCentOS5 {
 		if role == "storage" {
 			return []string{"drbd", "gnbd"}
@@ -281,7 +281,7 @@ func Discover(ctx context.Context, s *config.Spec, hosts HostSource, parallel in
 		if p, side := pairOf(s, name); side >= 0 {
 			disks = append(disks, p.Halves()[side].Disk)
 		}
-		out, err := h.Run(ctx, DiscoverScript(discoverModules(role(s, name), s.Cluster.Profile), disks), remote.RunOptions{})
+		out, err := h.Run(ctx, DiscoverScript(DiscoverModules(role(s, name), s.Cluster.Profile), disks), remote.RunOptions{})
 		if err != nil {
 			return nil, fmt.Errorf("discover %s: %w", name, err)
 		}

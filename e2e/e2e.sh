@@ -1,0 +1,162 @@
+#!/bin/bash
+# e2e/e2e.sh — scalestore end to end on the lab's real Debian 12 VMs (make e2e).
+#
+#  1. apply builds the seed topology from nothing (interrupted once on the way, then resumed)
+#  2. data written on client0 reads back byte-exact on client1, and the reverse
+#  3. a second apply changes nothing (and its time is a small share of the first)
+#  4. storage0a is killed while client0 writes: writes go on, data intact; it comes back and
+#     apply rejoins it in the safe order (UpToDate before primary and export); both paths return
+#  5. preflight refuses a spare disk holding a filesystem, untouched; then storage2a/2b are
+#     added and apply grows VG0, LV0 and the mounted GFS2 online; the earlier files are intact
+#  6. real outputs of the commands scalestore parses are captured into steps/testdata/captures/
+#
+# Prints each phase's time; exits non-zero on the first failure with the failing output.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+ROOT=$PWD
+LAB_DIR=${LAB_DIR:-/var/tmp/scalestore-lab}
+export LAB_DIR
+BIN=$ROOT/scalestore
+SPEC=lab/lab.toml
+GROW=lab/lab-grow.toml
+OUT=${E2E_OUT:-$LAB_DIR/e2e}
+CAP=${E2E_CAPTURES:-$ROOT/steps/testdata/captures}
+mkdir -p "$OUT"
+T0=$(date +%s.%N); TP=$T0
+declare -a TIMES=()
+
+say()   { printf '[e2e %s] %s\n' "$(date +%H:%M:%S)" "$*"; }
+fail()  { printf '[e2e %s] FAIL: %s\n' "$(date +%H:%M:%S)" "$*" >&2; exit 1; }
+phase() { local now; now=$(date +%s.%N); TIMES+=("$(printf '%-58s %6.1f s' "$1" "$(echo "$now - $TP" | bc)")"); say "phase done: $1 ($(echo "$now - $TP" | bc | cut -c1-6) s)"; TP=$now; }
+on()    { bash lab/ssh.sh "$@"; }
+run_apply() {  # run_apply LOGNAME SPEC [extra args]: apply, its output kept; fails the test on error
+  local log=$OUT/$1.log spec=$2; shift 2
+  say "scalestore apply -f $spec --yes $*"
+  if ! "$BIN" apply -f "$spec" --yes "$@" >"$log" 2>&1; then
+    tail -40 "$log" >&2; fail "apply ($1) failed; full log $log"
+  fi
+  grep -E ' (done|stopped): ' "$log" | tail -1
+}
+
+command -v qemu-system-x86_64 >/dev/null || fail "qemu-system-x86_64 is not installed: run 'make deps' (the e2e test needs the lab)"
+ip netns list >/dev/null 2>&1 || fail "network namespaces are not available here (ip netns): the lab cannot run"
+[ "$(id -u)" = 0 ] || fail "the e2e test needs root (the lab uses network namespaces and taps)"
+
+say "building scalestore"
+go build -o "$BIN" . || fail "go build"
+
+# ---- a clean lab: from the snapshot when there is one, else boot fresh
+make -s lab-image
+bash lab/down.sh >/dev/null 2>&1 || true
+if [ -z "${E2E_FRESH:-}" ] && bash lab/restore.sh >/dev/null 2>&1; then
+  say "lab restored from snapshot"
+else
+  bash lab/up.sh || fail "lab did not come up"
+fi
+phase "lab up (6 VMs ssh-ready)"
+
+# ---- 1. apply from nothing, interrupted once
+say "apply, interrupted after 25 s (SIGINT: let running commands finish, then stop)"
+"$BIN" apply -f "$SPEC" --yes >"$OUT/apply-interrupted.log" 2>&1 &
+pid=$!
+sleep 25
+kill -INT $pid 2>/dev/null || true
+set +e; wait $pid; rc=$?; set -e
+grep -E 'stopped:|done:' "$OUT/apply-interrupted.log" | tail -1 || true
+[ $rc -ne 0 ] || say "note: apply finished before the interrupt"
+phase "apply interrupted (exit $rc)"
+run_apply apply-1 "$SPEC"
+grep -q "pass  cluster *data" "$OUT/apply-1.log" || grep -q "data *4 MiB written" "$OUT/apply-1.log" || { tail -30 "$OUT/apply-1.log"; fail "postflight data check did not pass"; }
+T_FIRST=$(echo "$(date +%s.%N) - $TP" | bc)
+phase "apply from nothing (resumed after the interrupt)"
+
+# ---- 2. data both ways
+on client0 'head -c 8M /dev/urandom > /mnt/gfs2/from-client0 && sync && sha256sum < /mnt/gfs2/from-client0' > "$OUT/sum0"
+on client1 'sha256sum < /mnt/gfs2/from-client0' | cmp -s - "$OUT/sum0" || fail "8 MiB written on client0 read back different on client1"
+on client1 'head -c 8M /dev/urandom > /mnt/gfs2/from-client1 && sync && sha256sum < /mnt/gfs2/from-client1' > "$OUT/sum1"
+on client0 'sha256sum < /mnt/gfs2/from-client1' | cmp -s - "$OUT/sum1" || fail "8 MiB written on client1 read back different on client0"
+say "8 MiB each way: byte-exact"
+phase "data client0 <-> client1"
+
+# ---- 3. second apply changes nothing
+T2S=$(date +%s.%N)
+run_apply apply-2 "$SPEC"
+T_SECOND=$(echo "$(date +%s.%N) - $T2S" | bc)
+grep -qE 'done: 0 changed' "$OUT/apply-2.log" || { grep -E '\] changed:' "$OUT/apply-2.log" | head; fail "the second apply changed something"; }
+say "second apply: 0 changed, $T_SECOND s (first: $T_FIRST s)"
+phase "second apply: 0 changed"
+"$BIN" status -f "$SPEC" > "$OUT/status-1.log" 2>&1 || { cat "$OUT/status-1.log"; fail "status reports a degraded cluster after apply"; }
+
+# ---- 6 (first half). captures of a healthy cluster for the parsers' tests
+mkdir -p "$CAP"
+for h in storage0a client0; do
+  role=storage; [ "${h#client}" != "$h" ] && role=client
+  on $h "$(go run ./e2e/statescript $role)" > "$CAP/state-$h-healthy.txt"
+done
+on client0 'iscsiadm -m session; echo; multipath -ll; echo; corosync-quorumtool -s; echo; dlm_tool ls; echo; lvs --reportformat json -o vg_name,lv_name,lv_attr,lv_size --units b --nosuffix; findmnt -J -t gfs2 -o TARGET,SOURCE,FSTYPE' > "$CAP/client0-layers.txt" 2>&1 || true
+phase "captures of the healthy cluster"
+
+# ---- 4. failover: kill storage0a under writes, rejoin
+say "client0 writes to GFS2 while storage0a is killed"
+on client0 'rm -f /root/stop; nohup sh -c "i=0; while [ ! -e /root/stop ]; do i=\$((i+1)); dd if=/dev/urandom of=/mnt/gfs2/w.\$((i%8)) bs=64k count=4 oflag=direct status=none || echo ERR \$i >> /root/werr; echo \$i > /root/wcount; done" >/dev/null 2>&1 &'
+sleep 5
+before=$(on client0 'cat /root/wcount')
+pid=$(cat "$LAB_DIR/vms/storage0a/qemu.pid")
+kill -9 "$pid"
+say "storage0a killed (qemu pid $pid) after $before writes"
+sleep 40
+after=$(on client0 'cat /root/wcount')
+errs=$(on client0 'cat /root/werr 2>/dev/null | wc -l')
+say "writes: $before before the kill, $after 40 s later, $errs errors"
+[ "$after" -gt "$before" ] || fail "writes stopped after storage0a died"
+[ "$errs" = 0 ] || fail "$errs writes failed while storage0a was down"
+on client0 'touch /root/stop; sleep 2; multipath -ll' > "$OUT/multipath-degraded.txt" 2>&1 || true
+cp "$OUT/multipath-degraded.txt" "$CAP/multipath-ll-one-path-down.txt"
+"$BIN" status -f "$SPEC" > "$OUT/status-degraded.log" 2>&1 && fail "status says healthy while storage0a is down"
+phase "failover: writes went on through storage0b"
+
+bash lab/vm.sh start storage0a
+for i in $(seq 1 90); do on storage0a true 2>/dev/null && break; sleep 3; done
+on storage0a true || fail "storage0a did not come back"
+on storage0a "date -s @$(date +%s) >/dev/null"
+say "storage0a is back (DRBD down, not exporting); apply rejoins it"
+run_apply apply-rejoin "$SPEC"
+# the safe order: primary and export only once UpToDate
+awk '/drbd-sync|Wait for the DRBD sync/{s=NR} /make storage0a primary for r0/{p=NR} /storage0a\] changed: create block backstore r0|storage0a\] changed: create target/{e=NR} END{ if (!(s && p && e && s<p && p<e)) exit 1 }' "$OUT/apply-rejoin.log" \
+  || { grep -n 'storage0a' "$OUT/apply-rejoin.log" | head -30; fail "storage0a did not rejoin in the order sync → primary → export"; }
+for i in $(seq 1 30); do "$BIN" status -f "$SPEC" > "$OUT/status-2.log" 2>&1 && break; sleep 2; done
+"$BIN" status -f "$SPEC" > "$OUT/status-2.log" 2>&1 || { cat "$OUT/status-2.log"; fail "not healthy after the rejoin"; }
+on client0 'sha256sum < /mnt/gfs2/from-client0' | cmp -s - "$OUT/sum0" || fail "data changed across the failover"
+phase "rejoin: sync → primary → export, both paths back"
+
+# ---- 5. grow by a pair
+bash lab/up.sh storage2a storage2b || fail "spares did not boot"
+on storage2a 'mkfs.ext4 -q -F /dev/vdb' || fail "could not put a filesystem on storage2a:/dev/vdb"
+set +e; "$BIN" apply -f "$GROW" --yes > "$OUT/apply-refused.log" 2>&1; rc=$?; set -e
+[ $rc = 3 ] || { tail -20 "$OUT/apply-refused.log"; fail "apply with a used disk exited $rc, want 3 (preflight refused)"; }
+grep -q 'storage2a.*disk /dev/vdb.*in use: signature ext4' "$OUT/apply-refused.log" || fail "the refusal does not name the disk and its filesystem"
+[ "$(on storage2a 'blkid -p -o value -s TYPE /dev/vdb')" = ext4 ] || fail "the refused disk was touched"
+say "preflight refused storage2a:/dev/vdb (ext4) and left it alone"
+on storage2a "$(go run ./e2e/discoverscript storage /dev/vdb)" > "$CAP/discover-storage2a-ext4.txt"
+on storage2a 'wipefs -a -q /dev/vdb'
+phase "preflight refuses a disk with a filesystem"
+
+size_before=$(on client0 "df -B1 --output=size /mnt/gfs2 | tail -1")
+run_apply apply-grow "$GROW"
+size_after=$(on client0 "df -B1 --output=size /mnt/gfs2 | tail -1")
+say "GFS2 size: $size_before -> $size_after bytes"
+[ "$size_after" -gt "$size_before" ] || fail "GFS2 did not grow"
+on client1 "df -B1 --output=size /mnt/gfs2 | tail -1" | grep -qx " *$size_after" || fail "client1 does not see the grown filesystem"
+on client1 'sha256sum < /mnt/gfs2/from-client0' | cmp -s - "$OUT/sum0" || fail "earlier file changed across the grow"
+on client0 'sha256sum < /mnt/gfs2/from-client1' | cmp -s - "$OUT/sum1" || fail "earlier file changed across the grow"
+"$BIN" status -f "$GROW" > "$OUT/status-3.log" 2>&1 || { cat "$OUT/status-3.log"; fail "not healthy after the grow"; }
+run_apply apply-grow-2 "$GROW"
+grep -qE 'done: 0 changed' "$OUT/apply-grow-2.log" || fail "apply after the grow changed something"
+phase "grow: r2 → mpath2 → VG0 → LV0 → GFS2 online"
+
+say "timings:"
+printf '  %s\n' "${TIMES[@]}"
+printf '  %-58s %6.1f s\n' "total" "$(echo "$(date +%s.%N) - $T0" | bc)"
+printf '  first apply %.1f s, second apply %.1f s (%.1f %%)\n' "$T_FIRST" "$T_SECOND" "$(echo "100 * $T_SECOND / $T_FIRST" | bc -l)"
+grep -E '^\S+ +[0-9]+ changed' "$OUT/apply-1.log" >/dev/null || true
+say "PASS"
