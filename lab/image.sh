@@ -144,6 +144,7 @@ install -d -m 755 "$R/etc/systemd/journald.conf.d"
 install -m 644 "$LAB_SRC/guest/journald-lab.conf" "$R/etc/systemd/journald.conf.d/scalestore-lab.conf"
 install -m 755 "$LAB_SRC/guest/lab-net" "$R/usr/local/sbin/lab-net"
 install -m 644 "$LAB_SRC/guest/lab-net.service" "$R/etc/systemd/system/lab-net.service"
+install -m 644 "$LAB_SRC/guest/modprobe-lab.conf" "$R/etc/modprobe.d/scalestore-lab.conf"
 passwd -R "$R" -l root >/dev/null 2>&1 || chroot "$R" passwd -l root >/dev/null
 
 sysctl_chroot() { chroot "$R" systemctl "$@" >/dev/null 2>&1; }
@@ -153,9 +154,17 @@ sysctl_chroot set-default multi-user.target
 STACK_UNITS="drbd.service rtslib-fb-targetctl.service targetclid.service targetclid.socket
   iscsid.service iscsid.socket open-iscsi.service iscsiuio.service iscsiuio.socket
   multipathd.service multipathd.socket corosync.service dlm.service lvmlockd.service lvmlocks.service"
-# housekeeping that only slows a TCG boot down
+# housekeeping that only slows a TCG boot down (disabled)
 CHORE_UNITS="apt-daily.timer apt-daily-upgrade.timer dpkg-db-backup.timer e2scrub_all.timer e2scrub_reap.service
-  fstrim.timer man-db.timer logrotate.timer getty@tty1.service"
+  fstrim.timer man-db.timer logrotate.timer getty@tty1.service lvm2-monitor.service systemd-pstore.service"
+# static units a lab VM has no use for (masked): the initrd already mounts / rw,noatime; no
+# debugfs/tracefs/hugepages/fuse/binfmt/drm/pstore; no logins but ssh (root is locked, so a
+# serial getty is useless; libpam-systemd is not installed, so nothing talks to logind)
+MASK_UNITS="systemd-remount-fs.service sys-kernel-debug.mount sys-kernel-tracing.mount dev-hugepages.mount
+  sys-fs-fuse-connections.mount proc-sys-fs-binfmt_misc.automount systemd-binfmt.service
+  modprobe@drm.service modprobe@efi_pstore.service modprobe@fuse.service serial-getty@ttyS0.service
+  systemd-logind.service"
+for u in $MASK_UNITS; do ln -sf /dev/null "$R/etc/systemd/system/$u"; done
 : >"$R/etc/scalestore-lab/stack-units"
 for u in $STACK_UNITS $CHORE_UNITS; do
   [ -n "$(chroot "$R" systemctl list-unit-files --no-legend "$u" 2>/dev/null)" ] || continue
@@ -175,7 +184,7 @@ I=$B/initrd
 mkdir -p "$I"/{bin,dev,proc,sys,newroot,etc,lib/modules/"$KV"}
 cp "$(command -v busybox)" "$I/bin/busybox"
 for l in sh mount umount modprobe insmod switch_root sleep cat echo tar reboot; do ln -s busybox "$I/bin/$l"; done
-INITRD_MODULES="virtio_pci virtio_blk crc32c_generic ext4 qemu_fw_cfg"
+INITRD_MODULES="virtio_pci virtio_blk virtio_net crc32c_generic ext4 qemu_fw_cfg"
 echo "$INITRD_MODULES" >"$I/etc/initrd-modules"
 for m in $INITRD_MODULES; do
   modprobe -d "$KX" -S "$KV" --show-depends "$m" | awk '$1=="insmod"{print $2}' | while read -r f; do

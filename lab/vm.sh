@@ -78,7 +78,7 @@ start() {
   rm -f "$d/qmp.sock" "$d/qemu.pid"
   local args=(
     qemu-system-x86_64 -name "guest=scalestore-lab-$n"
-    -machine pc -accel tcg,tb-size=64 -cpu qemu64 -smp 1 -m "$mem"
+    -machine pc -accel tcg,tb-size=${LAB_TB_MB:-64} -cpu ${LAB_QEMU_CPU:-qemu64} -smp 1 -m "$mem"
     -nodefaults -no-user-config -display none -vga none -no-reboot
     -rtc base=utc,clock=host
     -kernel "$IMG/vmlinuz" -initrd "$IMG/initrd.img"
