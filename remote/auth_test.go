@@ -58,15 +58,19 @@ func TestAuthAgent(t *testing.T) {
 	// Without the agent, nothing else can log in.
 	tg.IdentityAgent = "none"
 	_, err = DialWith(ctxT(t), tg, Options{})
-	if err == nil || !strings.Contains(err.Error(), "authentication as root failed") {
+	if err == nil || !strings.Contains(err.Error(), "authentication as "+s.f.user+" failed") {
 		t.Fatalf("without agent: %v", err)
 	}
 }
 
+// TestAuthKeyFile also logs in as root itself, without sudo: the only test
+// that does (see fixture.user).
 func TestAuthKeyFile(t *testing.T) {
 	t.Parallel()
 	s := startSSHD(t, sshdOptions{})
-	whoami(t, dial(t, s.target(t, "db1"), Options{}), "root")
+	tg := s.target(t, "db1")
+	tg.User, tg.Sudo = "root", false
+	whoami(t, dial(t, tg, Options{}), "root")
 }
 
 func TestAuthEncryptedKey(t *testing.T) {
@@ -98,7 +102,7 @@ func TestAuthEncryptedKey(t *testing.T) {
 
 	// No Prompter: the key is skipped and authentication fails clearly.
 	_, err = DialWith(ctxT(t), tg, Options{})
-	if err == nil || !strings.Contains(err.Error(), "authentication as root failed") {
+	if err == nil || !strings.Contains(err.Error(), "authentication as "+s.f.user+" failed") {
 		t.Fatalf("encrypted key without prompter: %v", err)
 	}
 
@@ -116,7 +120,7 @@ func TestAuthPassword(t *testing.T) {
 	const pw = "S3cret pass'word"
 	user := addUser(t, pw, "")
 	tg := s.target(t, "db1")
-	tg.User = user
+	tg.User, tg.Sudo = user, false
 	tg.IdentityFiles = []string{"none"}
 
 	var logs syncBuffer
@@ -155,11 +159,11 @@ func TestSSHConfigAliasAndProxyJump(t *testing.T) {
 Host bastion
     HostName 127.0.0.1
     Port `+strconv.Itoa(jump.port)+`
-    User root
+    User `+s.f.user+`
     IdentityFile `+s.f.userKey+`
 
 Host storage-*
-    User root
+    User `+s.f.user+`
     IdentityFile `+s.f.userKey+`
     IdentityAgent none
 
@@ -178,13 +182,13 @@ Host storage-jumped
 
 	// An alias resolved from the config alone.
 	h := dial(t, Target{Name: "storage-direct", SSHConfigFile: cfg, KnownHostsFile: kh, Policy: PolicyStrict}, Options{})
-	whoami(t, h, "root")
+	whoami(t, h, s.f.user)
 	if strings.Contains(jump.log(), "direct-tcpip") {
 		t.Fatal("the direct alias went through the jump host")
 	}
 
 	// ProxyJump from the config.
-	h = dial(t, Target{Name: "db1", Address: "storage-jumped", SSHConfigFile: cfg, KnownHostsFile: kh, Policy: PolicyStrict}, Options{})
+	h = dial(t, Target{Name: "db1", Address: "storage-jumped", SSHConfigFile: cfg, KnownHostsFile: kh, Policy: PolicyStrict, Sudo: true}, Options{})
 	whoami(t, h, "root")
 	if !strings.Contains(jump.log(), "port "+strconv.Itoa(s.port)) || !strings.Contains(jump.log(), "direct-tcpip") {
 		t.Fatalf("no forwarding through the jump host in its log:\n%s", jump.log())

@@ -246,7 +246,7 @@ func (c *conn) lost(r request, cause error) error {
 
 // Grace periods of a cancelled command.
 var (
-	cancelWait = 1 * time.Second  // how long Run waits for the killed command to end
+	cancelWait = 2 * time.Second  // how long Run waits for the killed command to end
 	killAfter  = 5 * time.Second  // SIGKILL if it has not ended after SIGTERM
 	giveUp     = 30 * time.Second // then the shell is closed
 )
@@ -270,10 +270,15 @@ func (c *conn) cancelInShell(ctx context.Context, s *shell, j *job, r request) e
 		c.dropShell(s) // the script never got going: the shell is in an unknown state
 		return ctxErr
 	}
-	c.kill(pgid, "TERM")
+	// The signal may need a new session, whose login can be slow: Run does
+	// not wait for it longer than cancelWait.
+	go c.kill(pgid, "TERM")
 	select {
 	case <-j.done:
 		c.putShell(s)
+		return ctxErr
+	case <-s.dead:
+		c.dropShell(s)
 		return ctxErr
 	case <-time.After(cancelWait):
 	}

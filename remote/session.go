@@ -117,7 +117,7 @@ func (c *conn) runSession(ctx context.Context, r request) (Result, error) {
 	if r.internal || pgid <= 0 {
 		return Result{}, ctxErr
 	}
-	c.kill(pgid, "TERM")
+	go c.kill(pgid, "TERM")
 	select {
 	case <-exited:
 		return Result{}, ctxErr

@@ -33,7 +33,7 @@ func breakouts(canary string) []string {
 func TestHostileValuesCannotBreakOut(t *testing.T) {
 	t.Parallel()
 	s := startSSHD(t, sshdOptions{})
-	user := addUser(t, "x", "NOPASSWD")
+	user := s.f.user
 	dir, err := os.MkdirTemp("", "scalestore-hostile-")
 	if err != nil {
 		t.Fatal(err)

@@ -47,6 +47,11 @@ type fixture struct {
 	encPassphrase   string
 	agentKey        ed25519.PrivateKey
 	authorizedKeys  string
+	// user is the throwaway account most tests log in as: its login shell
+	// is /bin/sh and it may sudo without a password. (Not root: root's
+	// dotfiles on a developer's machine can make every login slow, or hang
+	// it for a minute when a test kills a login half-way through.)
+	user string
 }
 
 var (
@@ -59,6 +64,9 @@ func TestMain(m *testing.M) {
 	killAfter = 1500 * time.Millisecond // not 5s: the tests wait for it
 	code := m.Run()
 	if fix != nil {
+		if fix.user != "" {
+			removeUser(fix.user)
+		}
 		os.RemoveAll(fix.dir)
 	}
 	os.Exit(code)
@@ -137,6 +145,12 @@ func newFixture() (*fixture, error) {
 
 	f.authorizedKeys = filepath.Join(dir, "authorized_keys")
 	if err := os.WriteFile(f.authorizedKeys, auth.Bytes(), 0o644); err != nil {
+		return nil, err
+	}
+	// A password it never uses: sshd refuses even keys to a locked account.
+	var pw [12]byte
+	rand.Read(pw[:])
+	if f.user, err = createUser(hex.EncodeToString(pw[:]), "NOPASSWD"); err != nil {
 		return nil, err
 	}
 	return f, nil
@@ -385,8 +399,9 @@ func writeKnownHosts(tb testing.TB, lines ...string) string {
 	return p
 }
 
-// target is a Target for s as root with the plain user key, known_hosts
-// holding s's keys, policy strict, and nothing read from the environment.
+// target is a Target for s as the fixture's user through sudo (so commands
+// run as root) with the plain user key, known_hosts holding s's keys, policy
+// strict, and nothing read from the environment.
 func (s *testSSHD) target(tb testing.TB, name string) Target {
 	var lines []string
 	for _, k := range s.hostKeys {
@@ -396,7 +411,8 @@ func (s *testSSHD) target(tb testing.TB, name string) Target {
 		Name:           name,
 		Address:        "127.0.0.1",
 		Port:           s.port,
-		User:           "root",
+		User:           s.f.user,
+		Sudo:           true,
 		IdentityFiles:  []string{s.f.userKey},
 		IdentityAgent:  "none",
 		KnownHostsFile: writeKnownHosts(tb, lines...),
@@ -418,34 +434,45 @@ func dial(tb testing.TB, t Target, o Options) Host {
 	return h
 }
 
-// addUser creates a throwaway user with a password and a sudoers entry
-// ("NOPASSWD" or "PASSWD", "" for none), removed when the test ends.
+// addUser creates a throwaway user with a password (empty: a locked
+// account, which sshd refuses) and a
+// sudoers entry ("NOPASSWD" or "PASSWD", "" for none), removed when the test
+// ends.
 func addUser(tb testing.TB, password, sudo string) string {
 	tb.Helper()
 	requireSSHD(tb)
+	name, err := createUser(password, sudo)
+	if err != nil {
+		tb.Fatal(err)
+	}
+	tb.Cleanup(func() { removeUser(name) })
+	return name
+}
+
+func createUser(password, sudo string) (string, error) {
+	if _, err := exec.LookPath("sudo"); err != nil && sudo != "" {
+		return "", fmt.Errorf("sudo is not installed: apt-get install -y sudo")
+	}
 	var r [4]byte
 	rand.Read(r[:])
 	name := "sst" + hex.EncodeToString(r[:])
-	run := func(stdin string, argv ...string) {
-		tb.Helper()
+	run := func(stdin string, argv ...string) error {
 		cmd := exec.Command(argv[0], argv[1:]...)
 		cmd.Stdin = strings.NewReader(stdin)
 		if out, err := cmd.CombinedOutput(); err != nil {
-			tb.Fatalf("%s: %v\n%s", strings.Join(argv, " "), err, out)
+			return fmt.Errorf("%s: %v\n%s", strings.Join(argv, " "), err, out)
+		}
+		return nil
+	}
+	if err := run("", "useradd", "-m", "-s", "/bin/sh", name); err != nil {
+		return "", err
+	}
+	if password != "" {
+		if err := run(name+":"+password+"\n", "chpasswd"); err != nil {
+			removeUser(name)
+			return "", err
 		}
 	}
-	if _, err := exec.LookPath("sudo"); err != nil && sudo != "" {
-		tb.Fatalf("sudo is not installed: apt-get install -y sudo")
-	}
-	run("", "useradd", "-m", "-s", "/bin/sh", name)
-	sudoers := "/etc/sudoers.d/" + name
-	tb.Cleanup(func() {
-		os.Remove(sudoers)
-		exec.Command("pkill", "-KILL", "-u", name).Run()
-		time.Sleep(50 * time.Millisecond)
-		exec.Command("userdel", "-r", "-f", name).Run()
-	})
-	run(name+":"+password+"\n", "chpasswd")
 	if sudo != "" {
 		rule := name + " ALL=(ALL) ALL\n"
 		if sudo == "NOPASSWD" {
@@ -453,12 +480,29 @@ func addUser(tb testing.TB, password, sudo string) string {
 		}
 		// Every sudo asks again: the tests count the prompts.
 		rule += "Defaults:" + name + " timestamp_timeout=0, !lecture\n"
-		if err := os.WriteFile(sudoers, []byte(rule), 0o440); err != nil {
-			tb.Fatal(err)
+		path := "/etc/sudoers.d/" + name
+		err := os.WriteFile(path, []byte(rule), 0o440)
+		if err == nil {
+			err = run("", "visudo", "-cf", path)
 		}
-		run("", "visudo", "-cf", sudoers)
+		if err != nil {
+			removeUser(name)
+			return "", err
+		}
 	}
-	return name
+	return name, nil
+}
+
+func removeUser(name string) {
+	os.Remove("/etc/sudoers.d/" + name)
+	exec.Command("pkill", "-KILL", "-u", name).Run()
+	for range 20 { // userdel refuses while the user's processes linger
+		if exec.Command("userdel", "-r", name).Run() == nil {
+			return
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+	exec.Command("userdel", "-r", "-f", name).Run()
 }
 
 // fakePrompter answers prompts from a table and records them.
