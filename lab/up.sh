@@ -22,10 +22,13 @@ bash "$LAB_SRC/net.sh" up
 
 # wait_ssh NAME TIMEOUT: 0 ready, 1 timeout or qemu died, 2 host key REJECTED (never retried)
 wait_ssh() {
-  local n=$1 deadline=$(($(date +%s) + $2)) err
-  while [ "$(date +%s)" -lt "$deadline" ]; do
+  local n=$1 deadline=$(($(date +%s) + $2)) err left ct
+  while left=$((deadline - $(date +%s))) && [ "$left" -gt 0 ]; do
     vm_alive "$n" || { log "$n: qemu exited during boot"; return 1; }
-    if err=$(LAB_SSH_CONNECT_TIMEOUT=20 vssh "$n" "test \"\$(hostname)\" = $n" 2>&1); then return 0; fi
+    ct=$((left < 20 ? left : 20))
+    if err=$(LAB_SSH_CONNECT_TIMEOUT=$ct timeout $((ct + 15)) bash -c '. "$1"; vssh "$2" "test \"\$(hostname)\" = $2"' _ "$LAB_SRC/lib.sh" "$n" 2>&1); then
+      return 0
+    fi
     case $err in
       *"Host key verification failed"*|*"IDENTIFICATION HAS CHANGED"*)
         log "$n: ssh host key check FAILED: $err"; return 2 ;;
@@ -70,6 +73,12 @@ for n in $VMS; do
 done
 if [ ${#BOOT[@]} = 0 ]; then log "lab already up: $(echo $VMS)"; exit 0; fi
 
+busy=$(ss -Hltn 2>/dev/null | awk '{print $4}')
+for n in "${BOOT[@]}"; do
+  if grep -qE "^(127\.0\.0\.1|0\.0\.0\.0|\*|\[::\]):$(vm_port "$n")\$" <<<"$busy"; then
+    die "port 127.0.0.1:$(vm_port "$n") (ssh of $n) is already in use on this host"
+  fi
+done
 for n in "${BOOT[@]}"; do bash "$LAB_SRC/vm.sh" prepare "$n"; done
 write_known_hosts
 log "booting ${#BOOT[@]} VMs in parallel (TCG): ${BOOT[*]}"

@@ -82,7 +82,7 @@ start() {
     -nodefaults -no-user-config -display none -vga none -no-reboot
     -rtc base=utc,clock=host
     -kernel "$IMG/vmlinuz" -initrd "$IMG/initrd.img"
-    -append "console=ttyS0 root=/dev/vda rw panic=-1 quiet loglevel=4 net.ifnames=0 mitigations=off audit=0 systemd.show_status=error"
+    -append "console=ttyS0 root=/dev/vda rw panic=-1 quiet loglevel=4 net.ifnames=0 mitigations=off audit=0 systemd.show_status=auto"
     -fw_cfg "name=$OVERLAY_FWCFG,file=$d/overlay.tar"
     -chardev "file,id=con0,path=$d/console.log" -serial chardev:con0
     -qmp "unix:$d/qmp.sock,server=on,wait=off"
