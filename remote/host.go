@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"io"
 	"io/fs"
+	"strings"
 	"sync"
 	"time"
 
@@ -163,10 +164,10 @@ const inlineStdinMax = 1 << 20
 
 func (h *sshHost) Run(ctx context.Context, cmd Cmd, opt RunOptions) (Result, error) {
 	text := cmd.String()
-	if len(bytes.TrimSpace([]byte(text))) == 0 {
+	if strings.TrimSpace(text) == "" {
 		return Result{}, fmt.Errorf("run on %s: empty command", h.name)
 	}
-	if bytes.IndexByte([]byte(text), 0) >= 0 {
+	if strings.IndexByte(text, 0) >= 0 {
 		return Result{}, fmt.Errorf("run on %s: command contains a NUL byte", h.name)
 	}
 	var in stdinData

@@ -2,18 +2,23 @@ package remote
 
 // Commands multiplexed over long-lived shells.
 //
-// A shell is a session running "exec sh" (under sudo when needed) whose
-// stdin receives one script per command:
+// A shell is a session running bash (or sh when there is no bash), under sudo
+// when needed, whose stdin receives one script per command:
 //
-//	setsid sh -c 'CMD' </dev/null & P=$!; printf '%s%sP%d\n' A B $P; wait $P; R=$?;
-//	printf '%s%sE%d\n' A B $R; printf '%s%sE\n' A B >&2
+//	{ sh -c 'CMD' 2>&3 3>&- </dev/null & P=$!; printf '%s%sP%d\n' A B $P;
+//	  wait $P; R=$?; printf '%s%sE%d\n' A B $R; printf '%s%sE\n' A B >&3; } 3>&2 2>/dev/null
 //
-// where A and B are the halves of a random token. The command runs in its own
-// session and process group (setsid), so cancelling it kills the group; its
-// stdout and stderr are the shell's, so they stay apart and stream as they
-// come; the "P" marker gives its process group, the "E" markers its exit
-// status and the end of each stream. A command given stdin reads it from a
-// base64 here-document in the same script.
+// where A and B are the halves of a random token. The command runs in a
+// process group of its own, so that cancelling it kills the group: bash with
+// job control ("set -m", which needs no terminal in bash) gives every
+// background job its own group for the price of a fork; plain sh needs the
+// setsid program in front, an exec more. The command's stdout and stderr are
+// the shell's, so they stay apart and stream as they come; the shell's own
+// messages (bash's job notices) go to /dev/null. The "P" marker gives the
+// process group, the "E" markers the exit status and the end of each stream.
+// Every command is run by the server's /bin/sh, as in a session of its own.
+// A command given stdin reads it from a base64 here-document in the same
+// script.
 
 import (
 	"bytes"
@@ -29,16 +34,31 @@ import (
 	"golang.org/x/crypto/ssh"
 )
 
-// shellInit reports the tools the protocol needs, then becomes the command
-// loop. $1 and $2 are the token halves.
-const shellInit = `S=; command -v setsid >/dev/null 2>&1 && S=s; command -v base64 >/dev/null 2>&1 && S=${S}b; ` +
-	`printf '%s%sR%s\n' "$1" "$2" "$S"; exec sh`
+// shellInit reports the tools the protocol needs ("s" setsid, "b" base64,
+// "j" bash), then becomes the command loop: bash when there is one, else sh.
+// $1 and $2 are the token halves.
+const (
+	shellInitSh = `printf '%s%sR%s\n' "$1" "$2" "$S"; exec sh`
+	shellInit   = `S=; command -v setsid >/dev/null 2>&1 && S=s; command -v base64 >/dev/null 2>&1 && S=${S}b; ` +
+		`if command -v bash >/dev/null 2>&1; then printf '%s%sR%sj\n' "$1" "$2" "$S"; exec bash --noprofile --norc; fi; ` +
+		shellInitSh
+	shellInitNoBash = `S=; command -v setsid >/dev/null 2>&1 && S=s; command -v base64 >/dev/null 2>&1 && S=${S}b; ` +
+		shellInitSh
+)
+
+// jobControlProbe turns bash's job control on and reports ("Jy") whether a
+// background job now gets a process group of its own. %[1]s and %[2]s are
+// the token halves.
+const jobControlProbe = `{ set -m; sleep 9 </dev/null & P=$!; J=n; ` +
+	`{ read -r _ _ _ _ g _ </proc/$P/stat; } && [ "$g" = "$P" ] && J=y; kill -s KILL $P; wait $P; } 2>/dev/null; ` +
+	`printf '%%s%%sJ%%s\n' %[1]s %[2]s "$J"` + "\n"
 
 // shell is one long-lived remote shell.
 type shell struct {
 	sess   *ssh.Session
 	stdin  io.WriteCloser
-	base64 bool // base64 is there: stdin can be inlined
+	base64 bool   // base64 is there: stdin can be inlined
+	prefix string // what puts a command in a process group of its own: "" or "setsid "
 
 	mu   sync.Mutex
 	sink func(Stream, []byte) // receives output; nil drops it
@@ -105,11 +125,17 @@ func (c *conn) startShell(ctx context.Context) (*shell, error) {
 		ready    = make(chan struct{})
 		prompted = make(chan struct{}, 4)
 		features []byte
+		jobs     = make(chan bool, 1)
 	)
 	out := &streamParser{tok: tok.full, onMarker: func(kind byte, arg []byte) {
-		if kind == 'R' && features == nil {
-			features = append([]byte{}, arg...)
-			close(ready)
+		switch kind {
+		case 'R':
+			if features == nil {
+				features = append([]byte{}, arg...)
+				close(ready)
+			}
+		case 'J':
+			jobs <- string(arg) == "y"
 		}
 	}}
 	errp := &streamParser{tok: tok.full}
@@ -129,7 +155,11 @@ func (c *conn) startShell(ctx context.Context) (*shell, error) {
 			errp.write(b)
 		}
 	}
-	argv := mode.wrap([]string{"sh", "-c", shellInit, "sh", tok.a, tok.b}, ptok)
+	init := shellInit
+	if c.h.d.opts.plainSh {
+		init = shellInitNoBash
+	}
+	argv := mode.wrap([]string{"sh", "-c", init, "sh", tok.a, tok.b}, ptok)
 	if err := sess.Start("exec " + Join(argv...)); err != nil {
 		sess.Close()
 		return nil, fmt.Errorf("start remote shell: %w", err)
@@ -146,28 +176,47 @@ func (c *conn) startShell(ctx context.Context) (*shell, error) {
 		s.close()
 		return nil, err
 	}
-	s.setSink(nil)
 	f := string(features)
-	if !strings.Contains(f, "s") {
-		s.close()
-		return nil, errors.New("setsid is not installed on the server")
-	}
 	s.base64 = strings.Contains(f, "b")
-	c.h.d.log.Debug("remote shell started", "host", c.h.name, "sudo", mode != sudoNone)
+	jobControl := false
+	if strings.Contains(f, "j") {
+		if _, err := fmt.Fprintf(stdin, jobControlProbe, tok.a, tok.b); err != nil {
+			s.close()
+			return nil, fmt.Errorf("start remote shell: %w", err)
+		}
+		select {
+		case jobControl = <-jobs:
+		case <-s.dead:
+			return nil, errors.New("remote shell exited at start")
+		case <-ctx.Done():
+			s.close()
+			return nil, ctx.Err()
+		}
+	}
+	s.setSink(nil)
+	switch {
+	case jobControl:
+	case strings.Contains(f, "s"):
+		s.prefix = "setsid "
+	default:
+		s.close()
+		return nil, errors.New("the server has neither bash nor setsid to give commands a process group")
+	}
+	c.h.d.log.Debug("remote shell started", "host", c.h.name, "sudo", mode != sudoNone, "job-control", jobControl)
 	return s, nil
 }
 
 // shellScript is the script that runs one command in a shell.
-func shellScript(tok token, text string, in stdinData) []byte {
+func shellScript(tok token, prefix, text string, in stdinData) []byte {
 	var b bytes.Buffer
 	eof := "EOF_" + tok.a
 	if in.set {
-		fmt.Fprintf(&b, "base64 -d <<'%s' | setsid sh -c %s & P=$!;", eof, Quote(text))
+		fmt.Fprintf(&b, `{ %ssh -c 'base64 -d | sh -c "$1"' sh %s 2>&3 3>&- <<'%s' & P=$!;`, prefix, Quote(text), eof)
 	} else {
-		fmt.Fprintf(&b, "setsid sh -c %s </dev/null & P=$!;", Quote(text))
+		fmt.Fprintf(&b, "{ %ssh -c %s 2>&3 3>&- </dev/null & P=$!;", prefix, Quote(text))
 	}
-	fmt.Fprintf(&b, ` printf '%%s%%sP%%d\n' %s %s $P; wait $P; R=$?; printf '%%s%%sE%%d\n' %s %s $R; printf '%%s%%sE\n' %s %s >&2`+"\n",
-		tok.a, tok.b, tok.a, tok.b, tok.a, tok.b)
+	fmt.Fprintf(&b, ` printf '%%s%%sP%%d\n' %[1]s %[2]s $P; wait $P; R=$?; printf '%%s%%sE%%d\n' %[1]s %[2]s $R; printf '%%s%%sE\n' %[1]s %[2]s >&3; } 3>&2 2>/dev/null`+"\n",
+		tok.a, tok.b)
 	if in.set {
 		enc := base64.StdEncoding.EncodeToString(in.data)
 		for len(enc) > 76 {
@@ -199,7 +248,7 @@ func (c *conn) runInShell(ctx context.Context, s *shell, r request) (Result, err
 	}
 	s.mu.Unlock()
 
-	script := shellScript(tok, r.text, r.in)
+	script := shellScript(tok, s.prefix, r.text, r.in)
 	wrote := make(chan error, 1)
 	go func() {
 		_, err := s.stdin.Write(script)

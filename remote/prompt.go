@@ -49,6 +49,10 @@ type Options struct {
 	// sshd's MaxSessions (10 by default) must leave room for one more
 	// session per host, used for cancellation and large uploads.
 	MaxShells int
+
+	// plainSh makes shells use sh and setsid even where bash is installed
+	// (for the tests of that path).
+	plainSh bool
 }
 
 func (o Options) logger() *slog.Logger {

@@ -22,8 +22,9 @@ var modes = []struct {
 	name string
 	opts Options
 }{
-	{"shell", Options{}},
-	{"session", Options{SessionPerCommand: true}},
+	{"shell", Options{}},                          // bash with job control
+	{"shell-sh", Options{plainSh: true}},          // sh and setsid
+	{"session", Options{SessionPerCommand: true}}, // a session per command
 }
 
 func TestRunOutputAndExitStatus(t *testing.T) {
@@ -96,7 +97,7 @@ func TestRunOutputAndExitStatus(t *testing.T) {
 			}
 
 			// Binary stdin and stdout, bigger than the inline limit.
-			for _, n := range []int{0, 1, 100_000, inlineStdinMax + 12345} {
+			for _, n := range []int{0, 1, 100_000, inlineStdinMax, inlineStdinMax + 12345} {
 				data := make([]byte, n)
 				rand.Read(data)
 				sum := sha256.Sum256(data)
@@ -325,6 +326,9 @@ func TestRunShellDeathFallsBackToSessions(t *testing.T) {
 		if res.Code != i || string(res.Stdout) != fmt.Sprintf("%d\n", i) || (i == 0) != (err == nil) {
 			t.Fatalf("after the shell died: %+v %v", res, err)
 		}
+	}
+	if !strings.Contains(logs.String(), "job-control=true") {
+		t.Fatalf("bash job control not used:\n%s", logs.String())
 	}
 	if !strings.Contains(logs.String(), "one session per command") {
 		t.Fatalf("fallback not logged:\n%s", logs.String())
