@@ -183,11 +183,8 @@ running_vms() { local n; for n in $LAB_ALL_VMS; do vm_alive "$n" && echo "$n"; d
 # set_guest_clock NAME: guest wall clock := host wall clock. The host's time is sent only once
 # the remote shell is waiting for it, so the ssh handshake does not make the guest lag.
 set_guest_clock() {
-  local n=$1 line
-  coproc CLK { vssh "$n" 'echo ready; read -r t; date -u -s "@$t" >/dev/null && echo ok' 2>&1; }
-  read -r -t 90 line <&"${CLK[0]}" && [ "$line" = ready ] || { log "$n: clock: $line"; return 1; }
-  date +%s.%N >&"${CLK[1]}"
-  read -r -t 30 line <&"${CLK[0]}" || true
-  wait "$CLK_PID" 2>/dev/null || true
-  [ "$line" = ok ] || { log "$n: could not set the clock: $line"; return 1; }
+  local n=$1 err
+  # shellcheck disable=SC2046
+  err=$(timeout 120 python3 "$LAB_SRC/setclock.py" ssh $(lab_ssh_opts) -p "$(vm_port "$n")" root@127.0.0.1 2>&1) ||
+    { log "$n: could not set the clock: $err"; return 1; }
 }

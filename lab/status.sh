@@ -10,5 +10,11 @@ for n in $LAB_ALL_VMS; do
 done
 echo "image:     $(cat "$LAB_DIR/image/info" 2>/dev/null | tr '\n' ' ' || echo none)"
 echo "netns:     $(ip netns list 2>/dev/null | grep -w "$LAB_NETNS" >/dev/null && echo "$LAB_NETNS (up)" || echo "$LAB_NETNS (absent)")"
-echo -n "snapshots: "; for s in "$LAB_DIR"/snapshots/*/meta; do [ -f "$s" ] && echo -n "$(basename "$(dirname "$s")") "; done; echo
+echo -n "snapshots: "
+for s in "$LAB_DIR"/snapshots/*/meta; do
+  [ -f "$s" ] || continue
+  echo -n "$(basename "$(dirname "$s")")"
+  [ "$(sed -n 's/^image=//p' "$s")" = "$(cat "$LAB_DIR/image/inputs.sha256" 2>/dev/null)" ] || echo -n "(stale: older image)"
+  echo -n " "
+done; echo
 echo "disk:      $(du -sh "$LAB_DIR" 2>/dev/null | cut -f1) in $LAB_DIR"

@@ -46,7 +46,7 @@ boot_one() {   # runs in a background subshell per VM
     if bash "$LAB_SRC/vm.sh" start "$n"; then
       rc=0; wait_ssh "$n" "$LAB_BOOT_TIMEOUT" || rc=$?
       if [ $rc = 0 ]; then
-        set_guest_clock "$n" || true
+        set_guest_clock "$n" || set_guest_clock "$n" || log "$n: WARNING: guest clock not set"
         log "$n: ssh-ready after $(since "$t")s (attempt $attempt, pid $(vm_pid "$n"))"
         echo "$(since "$t")" >"$(vm_dir "$n")/boot-seconds"
         return 0
@@ -63,9 +63,13 @@ boot_one() {   # runs in a background subshell per VM
 }
 
 BOOT=()
+declare -A LIVE
+for n in $VMS; do   # running VMs: ask them all at once whether they answer ssh
+  if vm_alive "$n"; then (vssh "$n" true 2>/dev/null) & LIVE[$n]=$!; fi
+done
 for n in $VMS; do
-  if vm_alive "$n"; then
-    if vssh "$n" true 2>/dev/null; then log "$n: already running (pid $(vm_pid "$n")), left alone"; continue; fi
+  if [ -n "${LIVE[$n]:-}" ]; then
+    if wait "${LIVE[$n]}"; then log "$n: already running (pid $(vm_pid "$n")), left alone"; continue; fi
     log "$n: running but not answering ssh: restarting it"
     vm_kill "$n"
   fi
