@@ -1,0 +1,126 @@
+package config
+
+import (
+	"bytes"
+	"fmt"
+	"os"
+	"path/filepath"
+	"strings"
+
+	"github.com/BurntSushi/toml"
+)
+
+// Encode renders a spec as TOML, every pair with its id written out so that
+// pairs added later never renumber it.
+func (s *Spec) Encode() ([]byte, error) {
+	c := *s
+	c.Pairs = append([]Pair(nil), s.Pairs...)
+	for i := range c.Pairs {
+		if c.Pairs[i].ID == nil {
+			id := i
+			c.Pairs[i].ID = &id
+		}
+	}
+	var b bytes.Buffer
+	b.WriteString("# scalestore cluster spec (see sample.toml for every key, with comments)\n\n")
+	if err := toml.NewEncoder(&b).Encode(c); err != nil {
+		return nil, fmt.Errorf("encode spec: %w", err)
+	}
+	return b.Bytes(), nil
+}
+
+// Save validates the spec and writes it to path atomically (a temporary file
+// renamed over it), keeping the previous file as path + ".bak".
+func (s *Spec) Save(path string) error {
+	if err := s.Validate(); err != nil {
+		return err
+	}
+	data, err := s.Encode()
+	if err != nil {
+		return err
+	}
+	// What is saved must load back as the same cluster.
+	if _, err := Parse(path, data); err != nil {
+		return fmt.Errorf("the spec as saved does not load back: %w", err)
+	}
+	return writeAtomic(path, data)
+}
+
+// AppendPair adds a pair to the spec file at path as a new [[pair]] block at
+// its end, leaving the rest of the file (and its comments) as it is. The
+// result is validated before it replaces the file.
+func AppendPair(path string, p Pair, hosts ...Host) error {
+	old, err := os.ReadFile(path)
+	if err != nil {
+		return fmt.Errorf("read spec: %w", err)
+	}
+	var b strings.Builder
+	b.Write(old)
+	if len(old) > 0 && old[len(old)-1] != '\n' {
+		b.WriteByte('\n')
+	}
+	for _, h := range hosts {
+		fmt.Fprintf(&b, "\n[[host]]\nname = %q\naddress = %q\n", h.Name, h.Address)
+		if h.ReplicationAddress != "" {
+			fmt.Fprintf(&b, "replication_address = %q\n", h.ReplicationAddress)
+		}
+		if h.SSH.Address != "" || h.SSH.Port != 0 {
+			var parts []string
+			if h.SSH.Address != "" {
+				parts = append(parts, fmt.Sprintf("address = %q", h.SSH.Address))
+			}
+			if h.SSH.Port != 0 {
+				parts = append(parts, fmt.Sprintf("port = %d", h.SSH.Port))
+			}
+			fmt.Fprintf(&b, "ssh = { %s }\n", strings.Join(parts, ", "))
+		}
+	}
+	fmt.Fprintf(&b, "\n[[pair]]\nid = %d\na = { host = %q, disk = %q }\nb = { host = %q, disk = %q }\n", p.Num(), p.A.Host, p.A.Disk, p.B.Host, p.B.Disk)
+	data := []byte(b.String())
+	if _, err := Parse(path, data); err != nil {
+		return err
+	}
+	return writeAtomic(path, data)
+}
+
+// NextPairID is the id a new pair gets: one more than the largest in use.
+func (s *Spec) NextPairID() int {
+	next := 0
+	for _, p := range s.Pairs {
+		if p.Num() >= next {
+			next = p.Num() + 1
+		}
+	}
+	return next
+}
+
+func writeAtomic(path string, data []byte) error {
+	dir := filepath.Dir(path)
+	tmp, err := os.CreateTemp(dir, ".scalestore-*.toml")
+	if err != nil {
+		return fmt.Errorf("save spec: %w", err)
+	}
+	defer os.Remove(tmp.Name())
+	if _, err := tmp.Write(data); err != nil {
+		tmp.Close()
+		return fmt.Errorf("save spec: %w", err)
+	}
+	if err := tmp.Chmod(0o644); err != nil {
+		tmp.Close()
+		return fmt.Errorf("save spec: %w", err)
+	}
+	if err := tmp.Close(); err != nil {
+		return fmt.Errorf("save spec: %w", err)
+	}
+	if _, err := os.Stat(path); err == nil {
+		if old, err := os.ReadFile(path); err == nil {
+			if err := os.WriteFile(path+".bak", old, 0o644); err != nil {
+				return fmt.Errorf("keep the old spec as %s.bak: %w", path, err)
+			}
+		}
+	}
+	if err := os.Rename(tmp.Name(), path); err != nil {
+		return fmt.Errorf("save spec: %w", err)
+	}
+	return nil
+}
