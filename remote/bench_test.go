@@ -31,11 +31,30 @@ func benchTarget(b *testing.B, s *testSSHD, name string) Target {
 // BenchmarkRunTrue measures one short command ("true") on a connected host:
 // through our Host (long-lived shell, and one session per command), a bare
 // x/crypto session per command, and the OpenSSH client (a connection per
-// command, and one multiplexed over a ControlMaster).
+// command, and one multiplexed over a ControlMaster). Each against an sshd
+// with Debian's PAM session stack (UsePAM yes, as servers run it) and one
+// without (UsePAM no: sshd's bare per-session cost), as a user whose login
+// shell is /bin/sh; and as root, whose login shell is bash running the
+// machine's ~/.bashrc at every session, as real logins do.
 func BenchmarkRunTrue(b *testing.B) {
-	s := startSSHD(b, sshdOptions{})
-	user := s.f.user
-	tg := benchTarget(b, s, "bench")
+	for _, c := range []struct {
+		name string
+		pam  bool
+		root bool
+	}{{"pam", true, false}, {"nopam", false, false}, {"root-bashrc", true, true}} {
+		b.Run(c.name, func(b *testing.B) {
+			s := startSSHD(b, sshdOptions{pam: c.pam})
+			tg := benchTarget(b, s, "bench")
+			if c.root {
+				tg.User = "root"
+			}
+			benchRunTrue(b, s, tg)
+		})
+	}
+}
+
+func benchRunTrue(b *testing.B, s *testSSHD, tg Target) {
+	user := tg.User
 	ctx := context.Background()
 
 	b.Run("host-shell", func(b *testing.B) {

@@ -111,6 +111,12 @@ func TestRunOutputAndExitStatus(t *testing.T) {
 				}
 			}
 
+			// The command sees no positional parameters nor our variables.
+			res, err = h.Run(ctx, Script(`printf '[%%s]' "$#" "$0" "$c" "$g" "$P" "$R"`), RunOptions{})
+			if err != nil || string(res.Stdout) != "[0][sh][][][][]" {
+				t.Fatalf("command environment: %q %v", res.Stdout, err)
+			}
+
 			// A shell syntax error is the command's failure, not the shell's.
 			_, err = h.Run(ctx, Cmd{Script: "if then fi ("}, RunOptions{})
 			if !errors.As(err, &ee) || ee.Code != 2 {

@@ -15,12 +15,13 @@ import (
 )
 
 // sessionInit reports the process group the command will run in (the
-// session's, which sshd made; sudo's when under sudo), then becomes the
-// command. $1 and $2 are the token halves, $3 the command.
+// session's, which sshd made; sudo's when under sudo), then runs the command
+// in the same sh, as sh -c would: $1 and $2 are the token halves, $3 the
+// command, and the command sees no positional parameters.
 const (
 	sessionInit = `{ read -r _ _ _ _ g _ </proc/$$/stat; } 2>/dev/null || g=$$; ` +
-		`printf '%s%sP%s\n' "$1" "$2" "$g"; exec sh -c "$3"`
-	sessionInitNoStdin = sessionInit + ` </dev/null`
+		`printf '%s%sP%s\n' "$1" "$2" "$g"; c=$3; shift 3; unset g; eval "unset c; $c"`
+	sessionInitNoStdin = `exec </dev/null; ` + sessionInit
 )
 
 // runSession runs r in a session of its own.

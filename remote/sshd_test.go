@@ -183,6 +183,7 @@ func writeKey(path string, key any, passphrase string) (ssh.PublicKey, error) {
 type sshdOptions struct {
 	hostKeys []string // host key types; default ed25519 only
 	password bool     // PasswordAuthentication yes
+	pam      bool     // UsePAM yes: Debian's PAM session stack, as on a real server
 	debug    bool     // LogLevel DEBUG1 (logs forwarded connections)
 	extra    []string // more sshd_config lines
 }
@@ -226,7 +227,12 @@ func startSSHD(tb testing.TB, o sshdOptions) *testSSHD {
 			fmt.Fprintf(&cfg, "HostKey %s\n", f.hostKeyFiles[k])
 		}
 		fmt.Fprintf(&cfg, "AuthorizedKeysFile %s\n", f.authorizedKeys)
-		cfg.WriteString("PidFile none\nPermitRootLogin yes\nStrictModes no\nUsePAM no\n" +
+		if o.pam {
+			cfg.WriteString("UsePAM yes\n")
+		} else {
+			cfg.WriteString("UsePAM no\n")
+		}
+		cfg.WriteString("PidFile none\nPermitRootLogin yes\nStrictModes no\n" +
 			"KbdInteractiveAuthentication no\nAllowTcpForwarding yes\nMaxSessions 30\n" +
 			"MaxStartups 200:30:400\nPrintMotd no\nPrintLastLog no\nUseDNS no\n")
 		if o.password {
