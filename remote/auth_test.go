@@ -303,3 +303,20 @@ func TestSudoWithPassword(t *testing.T) {
 		})
 	}
 }
+
+// Keyboard-interactive, as sshd offers passwords through PAM: the
+// question goes to the Prompter as it is.
+func TestAuthKeyboardInteractive(t *testing.T) {
+	t.Parallel()
+	s := startSSHD(t, sshdOptions{pam: true, extra: []string{"KbdInteractiveAuthentication yes"}})
+	const pw = "kbd-Interactive pw"
+	user := addUser(t, pw, "")
+	tg := s.target(t, "db1")
+	tg.User, tg.Sudo = user, false
+	tg.IdentityFiles = []string{"none"}
+	p := &fakePrompter{answers: map[string]string{"(" + user + "@127.0.0.1) Password:": pw}}
+	whoami(t, dial(t, tg, Options{Prompter: p}), user)
+	if asked := p.asked(); len(asked) != 1 {
+		t.Fatalf("prompts %q", asked)
+	}
+}

@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"io"
 	"io/fs"
+	"log/slog"
 	"strings"
 	"sync"
 	"time"
@@ -35,20 +36,23 @@ type Result struct {
 type Host interface {
 	// Name is Target.Name.
 	Name() string
-	// Run runs cmd (through sudo when Target.Sudo applies) and waits for it.
-	// A non-zero exit returns the Result and an *ExitError. Cancelling ctx
-	// kills the command's process group on the server and returns promptly
-	// with an error wrapping ctx.Err().
+	// Run runs cmd with the server's /bin/sh (as root through sudo when
+	// Target.Sudo applies) and waits for it. A non-zero exit returns the
+	// complete Result and an *ExitError. Cancelling ctx kills the command's
+	// process group on the server and returns promptly with an error
+	// wrapping ctx.Err(). A connection that dropped while the command ran
+	// gives an error wrapping ErrConnectionLost; the next call re-dials.
 	Run(ctx context.Context, cmd Cmd, opt RunOptions) (Result, error)
 	// ReadFile returns the content of a file; a missing file gives an error
 	// for which errors.Is(err, fs.ErrNotExist) holds.
 	ReadFile(ctx context.Context, path string) ([]byte, error)
 	// WriteFile replaces a file atomically (a temporary file in the same
-	// directory, renamed over it) with the given mode and owner ("user" or
-	// "user:group"; empty leaves the new file to the user running the
-	// command). When the content differs, the old file is kept as
-	// PATH.scalestore.bak. Writing the same content (with the same mode and
-	// owner) changes nothing and returns changed == false.
+	// directory, synced and renamed over it) with the given mode (0 means
+	// 0644) and owner ("user" or "user:group"; empty leaves the file to the
+	// user running the command). When the content differs, the old file is
+	// kept as PATH.scalestore.bak. The same content with another mode or
+	// owner only changes those; the same content, mode and owner changes
+	// nothing and returns changed == false. A symlink at path is followed.
 	WriteFile(ctx context.Context, path string, data []byte, mode fs.FileMode, owner string) (changed bool, err error)
 	// Close closes the connection; the Host cannot be used afterwards.
 	Close() error
@@ -182,6 +186,7 @@ func (h *sshHost) Run(ctx context.Context, cmd Cmd, opt RunOptions) (Result, err
 		}
 		in.set = true
 	}
+	start := time.Now()
 	for attempt := 0; ; attempt++ {
 		c, err := h.conn(ctx)
 		if err != nil {
@@ -191,6 +196,10 @@ func (h *sshHost) Run(ctx context.Context, cmd Cmd, opt RunOptions) (Result, err
 		if errors.Is(err, errNotStarted) && attempt == 0 {
 			c.close()
 			continue // the connection was gone before the command started
+		}
+		if h.d.log.Enabled(ctx, slog.LevelDebug) {
+			h.d.log.Debug("run", "host", h.name, "cmd", shortCmd(text), "code", res.Code,
+				"took", time.Since(start).Round(time.Microsecond), "err", err)
 		}
 		return res, err
 	}
@@ -326,13 +335,28 @@ func (c *conn) run(ctx context.Context, r request) (Result, error) {
 		case c.isDead():
 			return Result{}, fmt.Errorf("run on %s: %w: %w", c.h.name, errNotStarted, err)
 		default:
-			c.mu.Lock()
-			c.noShell = true
-			c.mu.Unlock()
-			c.h.d.log.Warn("no usable remote shell: one session per command from now on", "host", c.h.name, "err", err)
+			c.disableShells(err)
 		}
 	}
 	return c.runSession(ctx, r)
+}
+
+// disableShells makes this connection run a session per command from now
+// on, and closes the idle shells (their sessions may be what the server
+// lacks).
+func (c *conn) disableShells(cause error) {
+	c.mu.Lock()
+	idle := c.idle
+	c.idle = nil
+	for _, s := range idle {
+		delete(c.all, s)
+	}
+	c.noShell = true
+	c.mu.Unlock()
+	for _, s := range idle {
+		s.close()
+	}
+	c.h.d.log.Warn("no usable remote shell: one session per command from now on", "host", c.h.name, "err", cause)
 }
 
 // getShell takes an idle shell, or starts one while fewer than MaxShells
@@ -390,7 +414,7 @@ func (c *conn) getShell(ctx context.Context, wait bool) (*shell, error) {
 // putShell gives a shell back once its command is over.
 func (c *conn) putShell(s *shell) {
 	c.mu.Lock()
-	if s.isDead() || c.closed {
+	if s.isDead() || c.closed || c.noShell {
 		delete(c.all, s)
 		c.mu.Unlock()
 		s.close()

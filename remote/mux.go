@@ -286,10 +286,7 @@ func (c *conn) lost(r request, cause error) error {
 	if !c.alive() {
 		return fmt.Errorf("run %s on %s: %w (%v)", shortCmd(r.text), c.h.name, ErrConnectionLost, cause)
 	}
-	c.mu.Lock()
-	c.noShell = true
-	c.mu.Unlock()
-	c.h.d.log.Warn("remote shell died: one session per command from now on", "host", c.h.name, "err", cause)
+	c.disableShells(fmt.Errorf("remote shell died: %w", cause))
 	return fmt.Errorf("run %s on %s: %w", shortCmd(r.text), c.h.name, cause)
 }
 

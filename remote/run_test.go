@@ -12,6 +12,7 @@ import (
 	"os/exec"
 	"strings"
 	"sync"
+	"syscall"
 	"testing"
 	"time"
 )
@@ -423,5 +424,44 @@ func TestReadAndWriteFile(t *testing.T) {
 				t.Fatalf("write into a missing directory: %v", err)
 			}
 		})
+	}
+}
+
+// A server that stops answering (its processes frozen: the TCP connection
+// stays up) is found out by keepalives: the command under way fails, and
+// the next one re-dials once the server answers again.
+func TestKeepAliveDetectsDeadServer(t *testing.T) {
+	t.Parallel()
+	s := startSSHD(t, sshdOptions{})
+	h := dial(t, s.target(t, "db1"), Options{KeepAlive: 100 * time.Millisecond})
+	ctx := ctxT(t)
+	if _, err := h.Run(ctx, Argv("true"), RunOptions{}); err != nil {
+		t.Fatal(err)
+	}
+	done := make(chan error, 1)
+	go func() {
+		_, err := h.Run(ctx, Argv("sleep", "30"), RunOptions{})
+		done <- err
+	}()
+	time.Sleep(300 * time.Millisecond)
+	frozen := append(descendants(s.cmd.Process.Pid), s.cmd.Process.Pid)
+	for _, pid := range frozen {
+		syscall.Kill(pid, syscall.SIGSTOP)
+	}
+	start := time.Now()
+	select {
+	case err := <-done:
+		if !errors.Is(err, ErrConnectionLost) {
+			t.Fatalf("want ErrConnectionLost, got %v", err)
+		}
+		t.Logf("dead server noticed after %v", time.Since(start))
+	case <-time.After(10 * time.Second):
+		t.Fatal("a frozen server was not noticed")
+	}
+	for _, pid := range frozen {
+		syscall.Kill(pid, syscall.SIGCONT)
+	}
+	if res, err := h.Run(ctx, Argv("echo", "again"), RunOptions{}); err != nil || string(res.Stdout) != "again\n" {
+		t.Fatalf("after the server came back: %q %v", res.Stdout, err)
 	}
 }

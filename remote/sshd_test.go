@@ -185,7 +185,7 @@ type sshdOptions struct {
 	password bool     // PasswordAuthentication yes
 	pam      bool     // UsePAM yes: Debian's PAM session stack, as on a real server
 	debug    bool     // LogLevel DEBUG1 (logs forwarded connections)
-	extra    []string // more sshd_config lines
+	extra    []string // more sshd_config lines, which win over the defaults
 }
 
 // testSSHD is one running sshd.
@@ -222,6 +222,9 @@ func startSSHD(tb testing.TB, o sshdOptions) *testSSHD {
 	for attempt := 0; ; attempt++ {
 		s.port = freePort(tb)
 		var cfg strings.Builder
+		for _, l := range o.extra { // first: sshd keeps the first value it reads
+			cfg.WriteString(l + "\n")
+		}
 		fmt.Fprintf(&cfg, "Port %d\nListenAddress 127.0.0.1\n", s.port)
 		for _, k := range o.hostKeys {
 			fmt.Fprintf(&cfg, "HostKey %s\n", f.hostKeyFiles[k])
@@ -244,9 +247,6 @@ func startSSHD(tb testing.TB, o sshdOptions) *testSSHD {
 			cfg.WriteString("LogLevel DEBUG1\n")
 		} else {
 			cfg.WriteString("LogLevel VERBOSE\n")
-		}
-		for _, l := range o.extra {
-			cfg.WriteString(l + "\n")
 		}
 		if err := os.WriteFile(s.cfg, []byte(cfg.String()), 0o600); err != nil {
 			tb.Fatal(err)
