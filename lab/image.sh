@@ -209,5 +209,5 @@ rm -f "$IMG/inputs.sha256"
 mv -f "$B/vmlinuz" "$B/initrd.img" "$B/base.qcow2" "$IMG/"
 { echo "kernel=$KPKG $KVER_DEB"; echo "built=$(date -u +%FT%TZ)"; echo "rootfs_used=$(du -sh "$R" | cut -f1)"; } >"$IMG/info"
 echo "$HASH" >"$IMG/inputs.sha256"
-rm -rf "$B"
+rm -rf "$B" "$KX"     # the extracted kernel (~400 MB) is re-extracted from the cached .deb when needed
 log "image built in $(since "$T0")s: $(du -h "$IMG/base.qcow2" | cut -f1) base.qcow2, $(du -h "$IMG/initrd.img" | cut -f1) initrd"
