@@ -162,8 +162,9 @@ func (h *sshHost) Close() error {
 	return nil
 }
 
-// inlineStdinMax is the largest stdin written into a shell's script; a
-// larger one is streamed through a session of its own.
+// inlineStdinMax is the largest stdin written into a shell's script (when
+// the shell is sh; 16 KiB when it is bash); a larger one is streamed through
+// a session of its own.
 const inlineStdinMax = 1 << 20
 
 func (h *sshHost) Run(ctx context.Context, cmd Cmd, opt RunOptions) (Result, error) {
@@ -262,13 +263,16 @@ func newConn(h *sshHost, l *link) *conn {
 
 func (c *conn) client() *ssh.Client { return c.l.client }
 
+// isDead reports whether the connection is gone (or closed by us).
 func (c *conn) isDead() bool {
 	select {
 	case <-c.dead:
 		return true
 	default:
-		return false
 	}
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return c.closed
 }
 
 // alive checks the transport with a round trip, for when a channel ended and
@@ -324,7 +328,7 @@ func (c *conn) run(ctx context.Context, r request) (Result, error) {
 		s, err := c.getShell(ctx, true)
 		switch {
 		case err == nil:
-			if !r.in.set || s.base64 {
+			if !r.in.set || (s.base64 && len(r.in.data) <= s.inlineMax) {
 				return c.runInShell(ctx, s, r)
 			}
 			c.putShell(s)

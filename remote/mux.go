@@ -59,6 +59,9 @@ type shell struct {
 	stdin  io.WriteCloser
 	base64 bool   // base64 is there: stdin can be inlined
 	prefix string // what puts a command in a process group of its own: "" or "setsid "
+	// inlineMax is the largest stdin worth inlining: bash reads its input
+	// a byte at a time (~1 ms per KiB here), sh in blocks.
+	inlineMax int
 
 	mu   sync.Mutex
 	sink func(Stream, []byte) // receives output; nil drops it
@@ -196,8 +199,10 @@ func (c *conn) startShell(ctx context.Context) (*shell, error) {
 	s.setSink(nil)
 	switch {
 	case jobControl:
+		s.inlineMax = 16 << 10
 	case strings.Contains(f, "s"):
 		s.prefix = "setsid "
+		s.inlineMax = inlineStdinMax
 	default:
 		s.close()
 		return nil, errors.New("the server has neither bash nor setsid to give commands a process group")
@@ -210,9 +215,13 @@ func (c *conn) startShell(ctx context.Context) (*shell, error) {
 func shellScript(tok token, prefix, text string, in stdinData) []byte {
 	var b bytes.Buffer
 	eof := "EOF_" + tok.a
-	if in.set {
+	switch {
+	case in.set && prefix == "":
+		// bash: the background group is a subshell, the process group leader.
+		fmt.Fprintf(&b, "{ { base64 -d | sh -c %s; } 2>&3 3>&- <<'%s' & P=$!;", Quote(text), eof)
+	case in.set:
 		fmt.Fprintf(&b, `{ %ssh -c 'base64 -d | sh -c "$1"' sh %s 2>&3 3>&- <<'%s' & P=$!;`, prefix, Quote(text), eof)
-	} else {
+	default:
 		fmt.Fprintf(&b, "{ %ssh -c %s 2>&3 3>&- </dev/null & P=$!;", prefix, Quote(text))
 	}
 	fmt.Fprintf(&b, ` printf '%%s%%sP%%d\n' %[1]s %[2]s $P; wait $P; R=$?; printf '%%s%%sE%%d\n' %[1]s %[2]s $R; printf '%%s%%sE\n' %[1]s %[2]s >&3; } 3>&2 2>/dev/null`+"\n",
