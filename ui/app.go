@@ -1,0 +1,620 @@
+// Package ui is scalestore's terminal wizard: a bubbletea program that takes
+// an operator from nothing (or an existing spec) to a running cluster, one
+// screen at a time. Each screen is its own model (welcome.go … done.go);
+// app.go moves between them. Every piece of I/O (SSH, the engine, saving
+// the spec) runs in a tea.Cmd, never inside Update.
+package ui
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"strings"
+
+	"charm.land/bubbles/v2/help"
+	"charm.land/bubbles/v2/key"
+	tea "charm.land/bubbletea/v2"
+	"charm.land/lipgloss/v2"
+
+	"scalestore/checks"
+	"scalestore/config"
+	"scalestore/steps"
+)
+
+// DefaultSpecPath is where a new cluster's spec is saved when Options.SpecPath is empty.
+const DefaultSpecPath = "scalestore.toml"
+
+// Options configure the wizard.
+type Options struct {
+	// SpecPath is the cluster spec. When it exists, the wizard opens it
+	// (add a storage pair, apply again, status); when it does not, the
+	// wizard builds a new cluster and saves its spec there. Empty means
+	// DefaultSpecPath in the current directory.
+	SpecPath string
+	// In and Out are the terminal; nil means stdin and stdout. Tests pass
+	// pipes.
+	In  io.Reader
+	Out io.Writer
+	// Width and Height set the initial window size when Out is not a
+	// terminal (tests); 0 lets the terminal tell.
+	Width, Height int
+
+	// connect opens the SSH side; nil means connectSSH (tests script it).
+	connect connectFunc
+}
+
+// ErrApplyFailed is returned (wrapped) by Run when the operator quits after
+// an apply that failed or was stopped; running apply again resumes it.
+var ErrApplyFailed = errors.New("apply did not finish")
+
+// Run runs the wizard until the operator quits. It returns nil after a
+// normal quit, an error wrapping ErrApplyFailed when the last apply failed
+// or was stopped, or the terminal's error.
+func Run(ctx context.Context, o Options) error {
+	ctx, cancel := context.WithCancel(ctx)
+	defer cancel()
+	a := newApp(ctx, o)
+	defer a.close()
+	opts := []tea.ProgramOption{tea.WithContext(ctx)}
+	if o.In != nil {
+		opts = append(opts, tea.WithInput(o.In))
+	}
+	if o.Out != nil {
+		opts = append(opts, tea.WithOutput(o.Out))
+	}
+	if o.Width > 0 && o.Height > 0 {
+		opts = append(opts, tea.WithWindowSize(o.Width, o.Height))
+	}
+	final, err := tea.NewProgram(a, opts...).Run()
+	if err != nil && !errors.Is(err, tea.ErrProgramKilled) {
+		return err
+	}
+	if fa, ok := final.(*app); ok && fa.result != nil {
+		return fa.result
+	}
+	return nil
+}
+
+// mode is what the operator came to do.
+type mode int
+
+const (
+	modeNew     mode = iota // build a new cluster
+	modeAddPair             // add a storage pair to an existing spec
+	modeApply               // apply an existing spec again
+)
+
+// screen names the wizard's screens, in order.
+type screen int
+
+const (
+	scrWelcome screen = iota
+	scrHosts
+	scrDiscover
+	scrPairs
+	scrSettings
+	scrPreflight
+	scrReview
+	scrRun
+	scrDone
+)
+
+var screenNames = [...]string{"Welcome", "Hosts", "Discovery", "Pairs", "Settings", "Preflight", "Review", "Apply", "Done"}
+
+// Transitions: the screens ask the app to move on with these messages.
+type (
+	startNewMsg     struct{}
+	startAddPairMsg struct{}
+	startApplyMsg   struct{}
+	backMsg         struct{}
+	quitMsg         struct{}
+	hostsDoneMsg    struct {
+		spec  *config.Spec
+		added []config.Host
+	}
+	discoverDoneMsg struct{ facts *steps.Facts }
+	pairsDoneMsg    struct {
+		pairs   []config.Pair
+		clients []config.Client
+		wipe    []string
+	}
+	settingsDoneMsg  struct{ spec *config.Spec }
+	preflightDoneMsg struct{}
+	applyMsg         struct{} // review: save the spec and run
+	againMsg         struct{} // done: apply again
+	savedMsg         struct {
+		spec *config.Spec
+		err  error
+	}
+)
+
+func emit(m tea.Msg) tea.Cmd { return func() tea.Msg { return m } }
+
+// app is the wizard's state machine.
+type app struct {
+	ctx      context.Context
+	specPath string
+	connect  connectFunc
+	prompter *prompter
+
+	mode   mode
+	screen screen
+	width  int
+	height int
+
+	// spec is the cluster being built or the one opened; loaded is the
+	// spec as the file holds it (nil for a new cluster); loadErr is why
+	// the file could not be opened.
+	spec    *config.Spec
+	loaded  *config.Spec
+	loadErr error
+	added   []config.Host // add-pair: hosts appended with the pair
+	newPair *config.Pair  // add-pair: the pair appended
+	facts   *steps.Facts  // the wizard's discovery (every disk of every host)
+	pre     preflightResult
+
+	src      steps.HostSource
+	closeSrc func()
+
+	prompts []promptModel // questions from SSH: the first is on screen
+
+	welcome   welcomeModel
+	hosts     hostsModel
+	discover  discoverModel
+	pairs     pairsModel
+	settings  settingsModel
+	preflight preflightModel
+	review    reviewModel
+	run       runModel
+	done      doneModel
+
+	help   help.Model
+	result error // what Run returns
+}
+
+func newApp(ctx context.Context, o Options) *app {
+	a := &app{ctx: ctx, specPath: o.SpecPath, connect: o.connect, prompter: newPrompter(), help: helpModel(), width: 80, height: 24}
+	if a.specPath == "" {
+		a.specPath = DefaultSpecPath
+	}
+	if a.connect == nil {
+		a.connect = connectSSH
+	}
+	if o.Width > 0 {
+		a.width, a.height = o.Width, o.Height
+	}
+	if _, err := os.Stat(a.specPath); err == nil {
+		a.loaded, a.loadErr = config.Load(a.specPath)
+		a.spec = a.loaded
+	} else if !errors.Is(err, os.ErrNotExist) {
+		a.loadErr = err
+	}
+	a.welcome = newWelcome(a.specPath, a.loaded, a.loadErr)
+	return a
+}
+
+func (a *app) close() {
+	if a.closeSrc != nil {
+		a.closeSrc()
+		a.closeSrc = nil
+	}
+}
+
+// hostsSource opens (or reuses) the SSH side for the current spec.
+func (a *app) hostsSource() steps.HostSource {
+	if a.src == nil {
+		a.src, a.closeSrc = a.connect(a.spec, a.prompter)
+	}
+	return a.src
+}
+
+// resetSource closes the SSH side (the hosts changed).
+func (a *app) resetSource() {
+	a.close()
+	a.src = nil
+}
+
+func (a *app) Init() tea.Cmd {
+	return tea.Batch(waitPrompt(a.ctx, a.prompter.ch), a.welcome.Init())
+}
+
+func (a *app) Update(msg tea.Msg) (tea.Model, tea.Cmd) {
+	switch msg := msg.(type) {
+	case tea.WindowSizeMsg:
+		a.width, a.height = msg.Width, msg.Height
+		a.help.SetWidth(msg.Width - 2)
+		return a, a.resize()
+	case promptMsg:
+		a.prompts = append(a.prompts, newPromptModel(msg))
+		return a, waitPrompt(a.ctx, a.prompter.ch)
+	case quitMsg:
+		return a, tea.Quit
+	}
+	// A question from SSH takes the keyboard until it is answered.
+	if len(a.prompts) > 0 {
+		if _, ok := msg.(tea.KeyPressMsg); ok {
+			var cmd tea.Cmd
+			a.prompts[0], cmd = a.prompts[0].Update(msg)
+			if a.prompts[0].done {
+				a.prompts = a.prompts[1:]
+			}
+			return a, cmd
+		}
+	}
+	if k, ok := msg.(tea.KeyPressMsg); ok && k.String() == "ctrl+c" && a.screen != scrRun {
+		return a, tea.Quit
+	}
+	if cmd, ok := a.transition(msg); ok {
+		return a, cmd
+	}
+	return a, a.updateScreen(msg)
+}
+
+// transition handles the messages that move between screens.
+func (a *app) transition(msg tea.Msg) (tea.Cmd, bool) {
+	switch msg := msg.(type) {
+	case startNewMsg:
+		a.mode = modeNew
+		a.spec = &config.Spec{Path: a.specPath}
+		a.hosts = newHostsModel(a.spec, false, a.width)
+		return a.enter(scrHosts, a.hosts.Init()), true
+	case startAddPairMsg:
+		a.mode = modeAddPair
+		a.spec = cloneSpec(a.loaded)
+		a.added = nil
+		a.hosts = newHostsModel(a.spec, true, a.width)
+		return a.enter(scrHosts, a.hosts.Init()), true
+	case startApplyMsg:
+		a.mode = modeApply
+		a.spec = a.loaded
+		return a.startPreflight(), true
+	case backMsg:
+		return a.back(), true
+	case hostsDoneMsg:
+		a.spec = msg.spec
+		a.added = msg.added
+		a.resetSource()
+		names := a.discoverNames()
+		a.discover = newDiscoverModel(names, a.width)
+		return a.enter(scrDiscover, a.discover.start(a.ctx, a.hostsSource(), a.spec)), true
+	case discoverDoneMsg:
+		a.facts = msg.facts
+		a.pairs = newPairsModel(a.spec, a.facts, a.mode == modeAddPair, a.discoverNames())
+		return a.enter(scrPairs, nil), true
+	case pairsDoneMsg:
+		s := cloneSpec(a.spec)
+		s.Pairs, s.Clients = msg.pairs, msg.clients
+		s.Wipe.Devices = msg.wipe
+		a.spec = s
+		if a.mode == modeAddPair {
+			np := msg.pairs[len(msg.pairs)-1]
+			a.newPair = &np
+			return a.startPreflight(), true
+		}
+		a.settings = newSettingsModel(a.spec, a.width)
+		return a.enter(scrSettings, a.settings.Init()), true
+	case settingsDoneMsg:
+		a.spec = msg.spec
+		return a.startPreflight(), true
+	case preflightResultMsg:
+		a.pre = preflightResult(msg)
+		var cmd tea.Cmd
+		a.preflight, cmd = a.preflight.Update(msg)
+		return cmd, true
+	case preflightDoneMsg:
+		plan := steps.Build(a.spec, a.pre.facts)
+		a.review = newReviewModel(a.reviewInput(plan), a.width, a.height)
+		return a.enter(scrReview, nil), true
+	case applyMsg:
+		return a.save(), true
+	case savedMsg:
+		if msg.err != nil {
+			a.review.saveErr = msg.err
+			a.review.saving = false
+			return nil, true
+		}
+		a.spec = msg.spec
+		a.loaded = msg.spec
+		a.resetSource()
+		plan := steps.Build(a.spec, a.pre.facts)
+		a.run = newRunModel(plan, a.width, a.height)
+		return a.enter(scrRun, a.run.start(a.ctx, a.hostsSource())), true
+	case recheckMsg:
+		return a.startPreflight(), true
+	case runEndedMsg:
+		a.result = nil
+		if msg.err != nil {
+			a.result = fmt.Errorf("%w: %v", ErrApplyFailed, msg.err)
+		}
+		var grow *lvGrowth
+		if a.mode == modeAddPair {
+			grow = &lvGrowth{before: a.pre.lvBytes}
+		}
+		a.done = newDoneModel(a.spec, a.run.outcome(msg.runFinishedMsg), grow, a.specPath, a.width)
+		return a.enter(scrDone, a.done.start(a.ctx, a.hostsSource(), a.spec)), true
+	case againMsg:
+		a.mode = modeApply
+		return a.startPreflight(), true
+	}
+	return nil, false
+}
+
+// discoverNames are the hosts the wizard reads: every host of a new cluster;
+// when adding a pair, only those not yet in a pair or a client.
+func (a *app) discoverNames() []string {
+	var out []string
+	for _, h := range a.spec.Hosts {
+		if a.mode == modeAddPair && steps.Role(a.spec, h.Name) != "" {
+			continue
+		}
+		out = append(out, h.Name)
+	}
+	return out
+}
+
+func (a *app) startPreflight() tea.Cmd {
+	a.preflight = newPreflightModel(a.spec, a.mode == modeAddPair, a.width)
+	return a.enter(scrPreflight, a.preflight.start(a.ctx, a.hostsSource(), a.spec))
+}
+
+func (a *app) reviewInput(plan *steps.Plan) reviewInput {
+	in := reviewInput{plan: plan, spec: a.spec, path: a.specPath, results: a.pre.results}
+	switch a.mode {
+	case modeNew:
+		in.saveNote = "The spec is saved to " + a.specPath + " before anything runs."
+		if _, err := os.Stat(a.specPath); err == nil {
+			in.saveNote = a.specPath + " exists and is replaced (the old one is kept as " + a.specPath + ".bak)."
+		}
+	case modeAddPair:
+		in.saveNote = fmt.Sprintf("Pair r%d is appended to %s (its comments and the rest of it are kept) before anything runs.", a.newPair.Num(), a.specPath)
+		in.newPair = a.newPair
+	case modeApply:
+		in.saveNote = "The spec in " + a.specPath + " is used as it is."
+	}
+	return in
+}
+
+// save writes the spec (a new file, or the pair appended) and loads it back:
+// the run uses exactly what the file says.
+func (a *app) save() tea.Cmd {
+	path, s, m := a.specPath, a.spec, a.mode
+	var pair config.Pair
+	if a.newPair != nil {
+		pair = *a.newPair
+	}
+	added := a.added
+	return func() tea.Msg {
+		var err error
+		switch m {
+		case modeNew:
+			err = s.Save(path)
+		case modeAddPair:
+			err = config.AppendPair(path, pair, added...)
+		}
+		if err != nil {
+			return savedMsg{err: err}
+		}
+		loaded, err := config.Load(path)
+		return savedMsg{spec: loaded, err: err}
+	}
+}
+
+func (a *app) back() tea.Cmd {
+	switch a.screen {
+	case scrHosts:
+		a.welcome = newWelcome(a.specPath, a.loaded, a.loadErr)
+		return a.enter(scrWelcome, nil)
+	case scrDiscover:
+		return a.enter(scrHosts, a.hosts.Init())
+	case scrPairs:
+		return a.enter(scrDiscover, nil)
+	case scrSettings:
+		return a.enter(scrPairs, nil)
+	case scrPreflight:
+		switch a.mode {
+		case modeNew:
+			return a.enter(scrSettings, nil)
+		case modeAddPair:
+			return a.enter(scrPairs, nil)
+		}
+		return a.enter(scrWelcome, nil)
+	case scrReview:
+		return a.enter(scrPreflight, nil)
+	}
+	return nil
+}
+
+func (a *app) enter(s screen, cmd tea.Cmd) tea.Cmd {
+	a.screen = s
+	return tea.Batch(cmd, a.resize())
+}
+
+// bodySize is the room a screen has between the header and the help line.
+func (a *app) bodySize() (int, int) {
+	return max(a.width-2, 20), max(a.height-4, 6)
+}
+
+func (a *app) resize() tea.Cmd {
+	w, h := a.bodySize()
+	switch a.screen {
+	case scrHosts:
+		a.hosts.setSize(w, h)
+	case scrSettings:
+		a.settings.setSize(w, h)
+	case scrReview:
+		a.review.setSize(w, h)
+	case scrRun:
+		a.run.setSize(w, h)
+	}
+	return nil
+}
+
+func (a *app) updateScreen(msg tea.Msg) tea.Cmd {
+	var cmd tea.Cmd
+	switch a.screen {
+	case scrWelcome:
+		a.welcome, cmd = a.welcome.Update(msg, a)
+	case scrHosts:
+		a.hosts, cmd = a.hosts.Update(msg)
+	case scrDiscover:
+		a.discover, cmd = a.discover.Update(msg, a)
+	case scrPairs:
+		a.pairs, cmd = a.pairs.Update(msg)
+	case scrSettings:
+		a.settings, cmd = a.settings.Update(msg)
+	case scrPreflight:
+		a.preflight, cmd = a.preflight.Update(msg)
+	case scrReview:
+		a.review, cmd = a.review.Update(msg)
+	case scrRun:
+		a.run, cmd = a.run.Update(msg)
+	case scrDone:
+		a.done, cmd = a.done.Update(msg)
+	}
+	return cmd
+}
+
+// keys shows the current screen's key help.
+func (a *app) keys() []key.Binding {
+	if len(a.prompts) > 0 {
+		return a.prompts[0].help()
+	}
+	switch a.screen {
+	case scrWelcome:
+		return a.welcome.help()
+	case scrHosts:
+		return a.hosts.help()
+	case scrDiscover:
+		return a.discover.help()
+	case scrPairs:
+		return a.pairs.help()
+	case scrSettings:
+		return a.settings.help()
+	case scrPreflight:
+		return a.preflight.help()
+	case scrReview:
+		return a.review.help()
+	case scrRun:
+		return a.run.help()
+	case scrDone:
+		return a.done.help()
+	}
+	return nil
+}
+
+func (a *app) body() string {
+	switch a.screen {
+	case scrWelcome:
+		return a.welcome.View(a.bodySize())
+	case scrHosts:
+		return a.hosts.View()
+	case scrDiscover:
+		return a.discover.View(a.bodySize())
+	case scrPairs:
+		return a.pairs.View(a.bodySize())
+	case scrSettings:
+		return a.settings.View()
+	case scrPreflight:
+		return a.preflight.View(a.bodySize())
+	case scrReview:
+		return a.review.View()
+	case scrRun:
+		return a.run.View()
+	case scrDone:
+		return a.done.View(a.bodySize())
+	}
+	return ""
+}
+
+// header is the title line: the brand, what is being done, and where.
+func (a *app) header() string {
+	what := "new cluster"
+	switch {
+	case a.screen == scrWelcome:
+		what = ""
+	case a.mode == modeAddPair:
+		what = "add a storage pair"
+	case a.mode == modeApply:
+		what = "apply"
+	}
+	var crumbs []string
+	for s := scrHosts; s <= scrDone; s++ {
+		if !a.visits(s) {
+			continue
+		}
+		if s == a.screen {
+			crumbs = append(crumbs, styleCrumbNow.Render(screenNames[s]))
+		} else {
+			crumbs = append(crumbs, styleCrumb.Render(screenNames[s]))
+		}
+	}
+	left := styleBrand.Render("scalestore")
+	if what != "" {
+		left += " " + styleBold.Render(what)
+	}
+	line := left
+	if a.screen != scrWelcome {
+		trail := strings.Join(crumbs, styleCrumb.Render(" › "))
+		if lipgloss.Width(left)+2+lipgloss.Width(trail) <= a.width-2 {
+			line = left + "  " + trail
+		} else {
+			line = left + "  " + styleCrumbNow.Render(screenNames[a.screen])
+		}
+	}
+	return line
+}
+
+// visits reports whether the current mode passes through a screen.
+func (a *app) visits(s screen) bool {
+	switch a.mode {
+	case modeAddPair:
+		return s != scrSettings
+	case modeApply:
+		return s >= scrPreflight
+	}
+	return true
+}
+
+func (a *app) View() tea.View {
+	w, h := a.bodySize()
+	body := a.body()
+	if len(a.prompts) > 0 {
+		body = a.prompts[0].View(w)
+	}
+	body = clipLines(body, h)
+	pad := h - lipgloss.Height(body)
+	if pad > 0 {
+		body += strings.Repeat("\n", pad)
+	}
+	foot := a.help.ShortHelpView(a.keys())
+	content := styleApp.Render(a.header() + "\n\n" + body + "\n" + truncate(foot, w))
+	v := tea.NewView(content)
+	v.AltScreen = true
+	v.WindowTitle = "scalestore"
+	if a.screen == scrRun && !a.run.finished {
+		v.ProgressBar = a.run.terminalProgress()
+	}
+	return v
+}
+
+// cloneSpec copies a spec deeply enough for the wizard to change its lists.
+func cloneSpec(s *config.Spec) *config.Spec {
+	if s == nil {
+		return &config.Spec{}
+	}
+	c := *s
+	c.Hosts = append([]config.Host(nil), s.Hosts...)
+	c.Pairs = append([]config.Pair(nil), s.Pairs...)
+	c.Clients = append([]config.Client(nil), s.Clients...)
+	c.Wipe.Devices = append([]string(nil), s.Wipe.Devices...)
+	return &c
+}
+
+// preflightResult is what the preflight screen learnt.
+type preflightResult struct {
+	facts   *steps.Facts
+	results []checks.Result
+	lvBytes int64 // add-pair: LV size before the run (0: unknown)
+}

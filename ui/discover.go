@@ -1,0 +1,192 @@
+package ui
+
+import (
+	"context"
+	"fmt"
+	"sort"
+	"strings"
+
+	"charm.land/bubbles/v2/key"
+	"charm.land/bubbles/v2/spinner"
+	tea "charm.land/bubbletea/v2"
+
+	"scalestore/config"
+	"scalestore/steps"
+)
+
+// hostDiscoveredMsg is one host read by discovery: its facts, or why it
+// could not be read.
+type hostDiscoveredMsg struct {
+	host  string
+	facts *steps.HostFacts
+	err   error
+}
+
+// discoverModel connects to every host in parallel and shows each one as
+// it is read.
+type discoverModel struct {
+	names   []string
+	facts   map[string]*steps.HostFacts
+	errs    map[string]error
+	pending map[string]bool
+	spin    spinner.Model
+	width   int
+}
+
+var keyDiscoverOn = key.NewBinding(key.WithKeys("enter"), key.WithHelp("enter", "continue"))
+
+func newDiscoverModel(names []string, width int) discoverModel {
+	return discoverModel{
+		names: names, width: width,
+		facts: map[string]*steps.HostFacts{}, errs: map[string]error{}, pending: map[string]bool{},
+		spin: spinner.New(spinner.WithSpinner(spinner.MiniDot)),
+	}
+}
+
+// start reads every host not read yet, each in its own command (tea runs
+// them in parallel).
+func (m *discoverModel) start(ctx context.Context, src steps.HostSource, s *config.Spec) tea.Cmd {
+	cmds := []tea.Cmd{m.spin.Tick}
+	for _, n := range m.names {
+		if m.facts[n] != nil || m.pending[n] {
+			continue
+		}
+		delete(m.errs, n)
+		m.pending[n] = true
+		cmds = append(cmds, func() tea.Msg {
+			f, err := discoverHost(ctx, src, s, n)
+			return hostDiscoveredMsg{host: n, facts: f, err: err}
+		})
+	}
+	return tea.Batch(cmds...)
+}
+
+func (m discoverModel) finished() bool { return len(m.pending) == 0 }
+
+// ready reports whether every host was read.
+func (m discoverModel) ready() bool { return m.finished() && len(m.errs) == 0 }
+
+func (m discoverModel) result() *steps.Facts {
+	f := &steps.Facts{Hosts: map[string]*steps.HostFacts{}, Errors: map[string]error{}}
+	for n, hf := range m.facts {
+		f.Hosts[n] = hf
+	}
+	for n, e := range m.errs {
+		f.Errors[n] = e
+	}
+	return f
+}
+
+func (m discoverModel) Update(msg tea.Msg, a *app) (discoverModel, tea.Cmd) {
+	switch msg := msg.(type) {
+	case hostDiscoveredMsg:
+		delete(m.pending, msg.host)
+		if msg.err != nil {
+			m.errs[msg.host] = msg.err
+		} else {
+			m.facts[msg.host] = msg.facts
+		}
+	case spinner.TickMsg:
+		if m.finished() {
+			return m, nil
+		}
+		var cmd tea.Cmd
+		m.spin, cmd = m.spin.Update(msg)
+		return m, cmd
+	case tea.KeyPressMsg:
+		switch {
+		case key.Matches(msg, keyBack):
+			return m, emit(backMsg{})
+		case key.Matches(msg, keyRetry) && m.finished() && len(m.errs) > 0:
+			a.resetSource() // a fixed known_hosts or key is read again
+			return m, m.start(a.ctx, a.hostsSource(), a.spec)
+		case key.Matches(msg, keyDiscoverOn) && m.ready():
+			return m, emit(discoverDoneMsg{facts: m.result()})
+		}
+	}
+	return m, nil
+}
+
+func (m discoverModel) help() []key.Binding {
+	var ks []key.Binding
+	if m.ready() {
+		ks = append(ks, keyDiscoverOn)
+	}
+	if m.finished() && len(m.errs) > 0 {
+		ks = append(ks, keyRetry)
+	}
+	return append(ks, keyBack, keyCtrlC)
+}
+
+// hostSummary is one line about a discovered host: OS, kernel, disks.
+func hostSummary(hf *steps.HostFacts) string {
+	os := hf.OSName
+	if os == "" {
+		os = "unknown OS"
+	}
+	var disks []string
+	for _, d := range sortedDisks(hf) {
+		disks = append(disks, fmt.Sprintf("%s %s", strings.TrimPrefix(d.Path, "/dev/"), sizeText(d.Size)))
+	}
+	s := fmt.Sprintf("%s · kernel %s · ", os, hf.Kernel)
+	if len(disks) == 0 {
+		return s + "no disks"
+	}
+	return s + "disks: " + strings.Join(disks, ", ")
+}
+
+// sortedDisks lists a host's discovered disks by path.
+func sortedDisks(hf *steps.HostFacts) []*steps.Disk {
+	var out []*steps.Disk
+	for _, d := range hf.Disks {
+		if d.Exists {
+			out = append(out, d)
+		}
+	}
+	sort.Slice(out, func(i, j int) bool { return out[i].Path < out[j].Path })
+	return out
+}
+
+func (m discoverModel) View(width, height int) string {
+	var b strings.Builder
+	b.WriteString(styleTitle.Render("Discovering the hosts") + "\n")
+	b.WriteString(styleDim.Render(truncate("Each host is read once over SSH (read-only): OS, kernel, modules, disks.", width)) + "\n\n")
+	nameW := 4
+	for _, n := range m.names {
+		nameW = max(nameW, len(n))
+	}
+	done := 0
+	for _, n := range m.names {
+		var line string
+		label := fmt.Sprintf("%-*s  ", nameW, n)
+		switch {
+		case m.pending[n]:
+			line = m.spin.View() + " " + label + styleDim.Render("connecting…")
+		case m.errs[n] != nil:
+			done++
+			line = styleFail.Render("✗ ") + label + styleFail.Render(m.errs[n].Error())
+		case m.facts[n] != nil:
+			done++
+			line = stylePass.Render("✓ ") + label + hostSummary(m.facts[n])
+		default:
+			line = "  " + label
+		}
+		if m.errs[n] != nil {
+			// errors are worth reading in full
+			b.WriteString(wrap(line, width) + "\n")
+		} else {
+			b.WriteString(truncate(line, width) + "\n")
+		}
+	}
+	b.WriteString("\n")
+	switch {
+	case !m.finished():
+		b.WriteString(styleDim.Render(fmt.Sprintf("%d of %d hosts read", done, len(m.names))) + "\n")
+	case len(m.errs) > 0:
+		b.WriteString(wrap(styleWarn.Render(fmt.Sprintf("%d host(s) could not be read.", len(m.errs)))+
+			" Fix the address, port, user or key (esc goes back to the hosts), or press r to try again.", width) + "\n")
+	default:
+		b.WriteString(stylePass.Render("Every host was read.") + " Press enter to choose the pairs and the clients.\n")
+	}
+	return b.String()
+}

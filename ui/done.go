@@ -1,0 +1,161 @@
+package ui
+
+import (
+	"context"
+	"fmt"
+	"sort"
+	"strings"
+	"time"
+
+	"charm.land/bubbles/v2/key"
+	"charm.land/bubbles/v2/spinner"
+	tea "charm.land/bubbletea/v2"
+
+	"scalestore/checks"
+	"scalestore/config"
+	"scalestore/steps"
+)
+
+// lvGrowth is the LV's size before and after a pair was added.
+type lvGrowth struct{ before, after int64 }
+
+// postflightMsg carries the postflight: every layer's health, the data
+// check, and the LV's size now.
+type postflightMsg struct {
+	results []checks.Result
+	lvBytes int64
+}
+
+// doneModel is the end: the postflight and the summary of a finished run,
+// or what failed and how to go on.
+type doneModel struct {
+	spec     *config.Spec
+	out      runOutcome
+	grow     *lvGrowth
+	path     string
+	post     []checks.Result
+	checking bool
+	spin     spinner.Model
+	width    int
+}
+
+var keyAgain = key.NewBinding(key.WithKeys("a"), key.WithHelp("a", "apply again"))
+
+func newDoneModel(s *config.Spec, out runOutcome, grow *lvGrowth, path string, width int) doneModel {
+	return doneModel{spec: s, out: out, grow: grow, path: path, width: width, spin: spinner.New(spinner.WithSpinner(spinner.MiniDot))}
+}
+
+// start runs the postflight after a run that finished: checks.Health on
+// the state of every layer, then (when healthy) checks.DataCheck.
+func (m *doneModel) start(ctx context.Context, src steps.HostSource, s *config.Spec) tea.Cmd {
+	if m.out.err != nil {
+		return nil
+	}
+	m.checking = true
+	return tea.Batch(m.spin.Tick, func() tea.Msg {
+		cs := steps.ReadState(ctx, s, src)
+		rs := checks.Health(s, cs)
+		if !checks.Failed(rs) {
+			rs = append(rs, checks.DataCheck(ctx, s, src))
+		}
+		return postflightMsg{results: rs, lvBytes: lvSize(s, cs)}
+	})
+}
+
+func (m doneModel) Update(msg tea.Msg) (doneModel, tea.Cmd) {
+	switch msg := msg.(type) {
+	case postflightMsg:
+		m.checking = false
+		m.post = msg.results
+		if m.grow != nil {
+			m.grow.after = msg.lvBytes
+		}
+	case spinner.TickMsg:
+		if !m.checking {
+			return m, nil
+		}
+		var cmd tea.Cmd
+		m.spin, cmd = m.spin.Update(msg)
+		return m, cmd
+	case tea.KeyPressMsg:
+		switch {
+		case key.Matches(msg, keyQuit):
+			return m, emit(quitMsg{})
+		case key.Matches(msg, keyAgain) && !m.checking:
+			return m, emit(againMsg{})
+		}
+	}
+	return m, nil
+}
+
+func (m doneModel) help() []key.Binding {
+	if m.checking {
+		return []key.Binding{keyCtrlC}
+	}
+	return []key.Binding{keyAgain, keyQuit}
+}
+
+func (m doneModel) View(width, height int) string {
+	var b strings.Builder
+	o := m.out
+	switch {
+	case o.err == nil:
+		b.WriteString(styleTitle.Render("Done: cluster "+m.spec.Cluster.Name+" is built") + "\n\n")
+	case o.stopped:
+		b.WriteString(styleTitle.Render("Stopped on request") + "\n\n")
+	default:
+		b.WriteString(styleDanger.Render("The apply failed") + "\n\n")
+	}
+	b.WriteString(fmt.Sprintf("%d changed, %d unchanged in %s", o.sum.Changed, o.sum.Unchanged, o.sum.Elapsed.Round(100*time.Millisecond)))
+	if o.sum.Changed == 0 && o.err == nil {
+		b.WriteString(styleDim.Render(" (everything was already so)"))
+	}
+	b.WriteString("\n")
+	if slow := slowest(o.sum.StepTimes, 4); len(slow) > 0 {
+		b.WriteString(styleDim.Render("  longest steps:") + "\n")
+		for _, st := range slow {
+			b.WriteString(truncate(fmt.Sprintf("    %-7s %s (%d changed)", st.Elapsed.Round(100*time.Millisecond), st.Title, st.Changed), width) + "\n")
+		}
+	}
+	b.WriteString("\n")
+	if o.err != nil {
+		if o.failure != nil {
+			b.WriteString(failureBox(o.failure, width, 8))
+		} else if !o.stopped {
+			b.WriteString(verdictFail(wrap(o.err.Error(), width-2)) + "\n")
+		}
+		b.WriteString("\n" + wrap("Nothing is lost: every step probes before it acts, so running apply again resumes where this run stopped and skips what is done. "+
+			"Fix the cause, then press a to apply again (or run: scalestore apply -f "+m.path+").", width) + "\n")
+		return b.String()
+	}
+	if m.grow != nil && m.grow.after > 0 {
+		line := fmt.Sprintf("%s grew online: %s → %s", m.spec.LVPath(), sizeText(m.grow.before), sizeText(m.grow.after))
+		if m.grow.before == 0 {
+			line = fmt.Sprintf("%s is now %s", m.spec.LVPath(), sizeText(m.grow.after))
+		}
+		b.WriteString(stylePass.Render("✓ ") + styleBold.Render(line) + styleDim.Render(" (GFS2 grown with it)") + "\n\n")
+	}
+	if m.checking {
+		b.WriteString(m.spin.View() + " postflight: reading every layer and writing test data through GFS2…\n")
+		return b.String()
+	}
+	b.WriteString(styleBold.Render("Postflight") + "\n")
+	b.WriteString(renderResults(m.post, width, true))
+	if checks.Failed(m.post) {
+		b.WriteString("\n" + styleWarn.Render(wrap("The cluster is not healthy yet (see above). Press a to apply again once the cause is fixed.", width)) + "\n")
+	} else {
+		b.WriteString("\n" + wrap(fmt.Sprintf("GFS2 is mounted at %s on %s. The spec is in %s: `scalestore status -f %s` checks it later.",
+			m.spec.Volume.MountPoint, strings.Join(m.spec.ClientHosts(), ", "), m.path, m.path), width) + "\n")
+	}
+	return b.String()
+}
+
+// slowest returns the n longest steps.
+func slowest(ts []steps.StepTime, n int) []steps.StepTime {
+	c := append([]steps.StepTime(nil), ts...)
+	sort.SliceStable(c, func(i, j int) bool { return c[i].Elapsed > c[j].Elapsed })
+	if len(c) > n {
+		c = c[:n]
+	}
+	return c
+}

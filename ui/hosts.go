@@ -1,0 +1,390 @@
+package ui
+
+import (
+	"errors"
+	"fmt"
+	"net"
+	"strconv"
+	"strings"
+
+	"charm.land/bubbles/v2/key"
+	tea "charm.land/bubbletea/v2"
+	"charm.land/huh/v2"
+
+	"scalestore/config"
+)
+
+// hostsModel is the form of the cluster's name, profile, SSH defaults and
+// hosts. When adding a pair to an existing spec it asks only for the hosts
+// to add (none when the new storage servers are already listed).
+type hostsModel struct {
+	base   *config.Spec // the spec the form starts from
+	adding bool
+	v      *hostsValues
+	form   *huh.Form
+	width  int
+	height int
+	// problems are what config.Validate still says about these fields once
+	// the form is submitted (e.g. an address used twice).
+	problems []string
+}
+
+// hostsValues are the form's fields (huh writes through these pointers).
+type hostsValues struct {
+	name, profile              string
+	user, identity, knownHosts string
+	policy                     string
+	sudo                       bool
+	hostLines                  string
+}
+
+func newHostsModel(s *config.Spec, adding bool, width int) hostsModel {
+	v := &hostsValues{
+		name: s.Cluster.Name, profile: s.Cluster.Profile,
+		user: s.SSH.User, identity: s.SSH.IdentityFile, knownHosts: s.SSH.KnownHosts,
+		policy: s.SSH.HostKeyPolicy, sudo: s.SSH.SudoOn(),
+	}
+	if v.profile == "" {
+		v.profile = config.DefaultProfile
+	}
+	if v.user == "" {
+		v.user = config.DefaultSSHUser
+	}
+	if v.knownHosts == "" {
+		v.knownHosts = config.DefaultKnownHost
+	}
+	if v.policy == "" {
+		// A first-time operator has no keys in known_hosts yet: each new
+		// key is shown with its fingerprint and trusted only on a key press.
+		v.policy = config.PolicyAcceptNew
+	}
+	if !adding {
+		v.hostLines = hostLinesOf(s.Hosts)
+	}
+	m := hostsModel{base: s, adding: adding, v: v, width: width}
+	m.form = m.buildForm()
+	return m
+}
+
+// hostLinesOf writes hosts back as the form's lines.
+func hostLinesOf(hosts []config.Host) string {
+	var lines []string
+	for _, h := range hosts {
+		l := h.Name + " " + h.Address
+		switch {
+		case h.SSH.Address != "" && h.SSH.Port != 0:
+			l += " " + net.JoinHostPort(h.SSH.Address, strconv.Itoa(h.SSH.Port))
+		case h.SSH.Address != "":
+			l += " " + h.SSH.Address
+		case h.SSH.Port != 0:
+			l += " :" + strconv.Itoa(h.SSH.Port)
+		}
+		lines = append(lines, l)
+	}
+	return strings.Join(lines, "\n")
+}
+
+// parseHostLines reads "NAME ADDRESS [SSH-ADDRESS][:PORT]" lines. Blank
+// lines and #-comments are skipped; lineOf maps each host to its line.
+func parseHostLines(text string) (hosts []config.Host, lineOf []int, err error) {
+	for i, raw := range strings.Split(text, "\n") {
+		l := strings.TrimSpace(raw)
+		if j := strings.Index(l, "#"); j >= 0 {
+			l = strings.TrimSpace(l[:j])
+		}
+		if l == "" {
+			continue
+		}
+		f := strings.Fields(l)
+		if len(f) < 2 || len(f) > 3 {
+			return nil, nil, fmt.Errorf("line %d: write NAME ADDRESS, then optionally where SSH listens (ADDRESS, ADDRESS:PORT or :PORT)", i+1)
+		}
+		h := config.Host{Name: f[0], Address: f[1]}
+		if len(f) == 3 {
+			addr, port := f[2], ""
+			if hh, pp, e := net.SplitHostPort(f[2]); e == nil {
+				addr, port = hh, pp
+			}
+			h.SSH.Address = addr
+			if port != "" {
+				n, e := strconv.Atoi(port)
+				if e != nil || n < 1 || n > 65535 {
+					return nil, nil, fmt.Errorf("line %d: SSH port %q is not a TCP port (1-65535)", i+1, port)
+				}
+				h.SSH.Port = n
+			}
+		}
+		hosts = append(hosts, h)
+		lineOf = append(lineOf, i+1)
+	}
+	return hosts, lineOf, nil
+}
+
+// spec is the base spec with the form's values.
+func (m hostsModel) spec() (*config.Spec, []config.Host, error) {
+	s := cloneSpec(m.base)
+	v := m.v
+	hosts, _, err := parseHostLines(v.hostLines)
+	if err != nil {
+		return nil, nil, err
+	}
+	if m.adding {
+		s.Hosts = append(s.Hosts, hosts...)
+		return s, hosts, nil
+	}
+	s.Cluster.Name = strings.TrimSpace(v.name)
+	s.Cluster.Profile = v.profile
+	s.SSH.User = strings.TrimSpace(v.user)
+	s.SSH.IdentityFile = strings.TrimSpace(v.identity)
+	s.SSH.KnownHosts = strings.TrimSpace(v.knownHosts)
+	s.SSH.HostKeyPolicy = v.policy
+	s.SSH.Sudo = nil
+	if v.sudo {
+		t := true
+		s.SSH.Sudo = &t
+	}
+	s.Hosts = hosts
+	return s, nil, nil
+}
+
+// problems runs config's validation on the spec so far and returns the
+// problems of the keys that start with one of prefixes. The wizard has no
+// rules of its own: what config refuses is what the form shows, next to
+// the field, naming the key.
+func problemsOf(s *config.Spec, prefixes ...string) []config.Problem {
+	c := cloneSpec(s)
+	err := c.Validate()
+	var ps config.Problems
+	if !errors.As(err, &ps) {
+		return nil
+	}
+	var out []config.Problem
+	for _, p := range ps {
+		for _, pre := range prefixes {
+			if p.Key == pre || strings.HasPrefix(p.Key, pre+".") || strings.HasPrefix(p.Key, pre+"[") {
+				out = append(out, p)
+				break
+			}
+		}
+	}
+	return out
+}
+
+// fieldError turns problems into one error for a form field.
+func fieldError(ps []config.Problem) error {
+	if len(ps) == 0 {
+		return nil
+	}
+	var msgs []string
+	for _, p := range ps {
+		msgs = append(msgs, p.Key+": "+p.Msg)
+	}
+	return errors.New(strings.Join(msgs, "; "))
+}
+
+// validateField checks one field's value in the spec the form describes.
+func (m hostsModel) validateField(set func(*hostsValues, string), keyPrefix string) func(string) error {
+	return func(val string) error {
+		saved := *m.v
+		set(m.v, val)
+		s, _, err := m.spec()
+		*m.v = saved
+		if err != nil {
+			return nil // the hosts field reports its own syntax errors
+		}
+		return fieldError(problemsOf(s, keyPrefix))
+	}
+}
+
+// validateHosts checks the hosts' lines: their syntax, then what config
+// says of each host (reported with its line), then the counts a cluster needs.
+func (m hostsModel) validateHosts(val string) error {
+	hosts, lineOf, err := parseHostLines(val)
+	if err != nil {
+		return err
+	}
+	saved := m.v.hostLines
+	m.v.hostLines = val
+	s, _, _ := m.spec()
+	m.v.hostLines = saved
+	first := len(m.base.Hosts)
+	if !m.adding {
+		first = 0
+		if len(hosts) < 3 {
+			return errors.New("host: list at least three hosts: two storage servers (one pair) and a client")
+		}
+	}
+	var msgs []string
+	for _, p := range problemsOf(s, "host") {
+		var i int
+		if _, err := fmt.Sscanf(p.Key, "host[%d]", &i); err == nil && i-first >= 0 && i-first < len(lineOf) {
+			msgs = append(msgs, fmt.Sprintf("line %d: %s: %s", lineOf[i-first], p.Key, p.Msg))
+		} else if p.Key != "host" || !m.adding {
+			msgs = append(msgs, p.Key+": "+p.Msg)
+		}
+	}
+	if len(msgs) > 0 {
+		return errors.New(strings.Join(msgs, "; "))
+	}
+	return nil
+}
+
+func formKeyMap() *huh.KeyMap {
+	km := huh.NewDefaultKeyMap()
+	km.Quit.SetEnabled(false) // ctrl+c is the wizard's
+	// The hosts field is a list: enter starts a new line, tab moves on.
+	km.Text.NewLine = key.NewBinding(key.WithKeys("enter", "ctrl+j"), key.WithHelp("enter", "new line"))
+	km.Text.Next = key.NewBinding(key.WithKeys("tab"), key.WithHelp("tab", "next"))
+	km.Text.Submit = key.NewBinding(key.WithKeys("tab"), key.WithHelp("tab", "done"))
+	km.Text.Editor.SetEnabled(false)
+	return km
+}
+
+func (m hostsModel) buildForm() *huh.Form {
+	v := m.v
+	hostsField := huh.NewText().
+		Title("Hosts").
+		Description("One host per line: NAME ADDRESS [SSH-ADDRESS][:PORT]\n" +
+			"NAME must be the host's own name (uname -n); ADDRESS is its cluster LAN address.\n" +
+			"Add where SSH listens only if it differs, e.g. 127.0.0.1:2211 or :2222.").
+		Placeholder("storage0a 10.0.0.11\nstorage0b 10.0.0.12\nclient0   10.0.0.21").
+		Lines(7).
+		ShowLineNumbers(true).
+		ExternalEditor(false).
+		Value(&v.hostLines).
+		Validate(m.validateHosts)
+	var groups []*huh.Group
+	if m.adding {
+		var spare []string
+		for _, h := range m.base.Hosts {
+			if !inUse(m.base, h.Name) {
+				spare = append(spare, h.Name)
+			}
+		}
+		desc := "The new pair needs two storage servers the cluster does not use yet."
+		if len(spare) > 0 {
+			desc += " Already listed and free: " + strings.Join(spare, ", ") + "."
+		}
+		desc += " Add any other servers here (or leave this empty)."
+		hostsField.Title("Hosts to add").Description(desc + "\nOne per line: NAME ADDRESS [SSH-ADDRESS][:PORT]").
+			Placeholder("storage2a 10.0.0.15\nstorage2b 10.0.0.16")
+		groups = append(groups, huh.NewGroup(hostsField))
+	} else {
+		groups = append(groups,
+			huh.NewGroup(
+				huh.NewInput().Title("Cluster name").
+					Description("corosync's cluster_name and the first half of the GFS2 lock table (1-32 of A-Z a-z 0-9 _ -)").
+					Placeholder("storage").Value(&v.name).
+					Validate(m.validateField(func(v *hostsValues, s string) { v.name = s }, "cluster.name")),
+				huh.NewSelect[string]().Title("Profile").
+					Options(
+						huh.NewOption("debian12: Debian 12, LIO iSCSI, corosync 3 + dlm + lvmlockd", config.ProfileDebian12),
+						huh.NewOption("centos5: the 2008 stack, GNBD + cman + clvmd", config.ProfileCentOS5),
+					).Value(&v.profile),
+			).Title("The cluster"),
+			huh.NewGroup(
+				huh.NewInput().Title("SSH user").Description("root, or a user with sudo rights").Value(&v.user).
+					Validate(m.validateField(func(v *hostsValues, s string) { v.user = s }, "ssh.user")),
+				huh.NewConfirm().Title("Run commands through sudo?").Description("only for a user other than root").Value(&v.sudo),
+				huh.NewInput().Title("Identity file").Description("private key; leave empty to use ssh-agent and ~/.ssh/id_*").
+					Placeholder("~/.ssh/id_ed25519").Value(&v.identity).
+					Validate(m.validateField(func(v *hostsValues, s string) { v.identity = s }, "ssh.identity_file")),
+				huh.NewInput().Title("known_hosts file").Value(&v.knownHosts).
+					Validate(m.validateField(func(v *hostsValues, s string) { v.knownHosts = s }, "ssh.known_hosts")),
+				huh.NewSelect[string]().Title("Unknown host keys").
+					Options(
+						huh.NewOption("accept-new: show the fingerprint, trust it when I press y", config.PolicyAcceptNew),
+						huh.NewOption("strict: refuse hosts not already in known_hosts", config.PolicyStrict),
+					).Value(&v.policy),
+			).Title("How to reach the hosts (SSH)"),
+			huh.NewGroup(hostsField),
+		)
+	}
+	f := huh.NewForm(groups...).
+		WithTheme(formTheme()).
+		WithKeyMap(formKeyMap()).
+		WithShowHelp(false).
+		WithWidth(min(max(m.width-2, 40), 100))
+	if m.height > 0 {
+		f = f.WithHeight(max(m.height-3, 8))
+	}
+	return f
+}
+
+// inUse reports whether a host is a half of a pair or a client.
+func inUse(s *config.Spec, host string) bool {
+	for _, p := range s.Pairs {
+		if p.A.Host == host || p.B.Host == host {
+			return true
+		}
+	}
+	for _, c := range s.Clients {
+		if c.Host == host {
+			return true
+		}
+	}
+	return false
+}
+
+func (m hostsModel) Init() tea.Cmd { return m.form.Init() }
+
+func (m *hostsModel) setSize(w, h int) {
+	m.width, m.height = w, h
+	m.form = m.form.WithWidth(min(max(w-2, 40), 100)).WithHeight(max(h-3, 8))
+}
+
+func (m hostsModel) Update(msg tea.Msg) (hostsModel, tea.Cmd) {
+	if k, ok := msg.(tea.KeyPressMsg); ok && key.Matches(k, keyBack) {
+		return m, emit(backMsg{})
+	}
+	f, cmd := m.form.Update(msg)
+	m.form = f.(*huh.Form)
+	if m.form.State == huh.StateCompleted {
+		return m.submit()
+	}
+	return m, cmd
+}
+
+// submit checks the whole of what the form gives once more (problems
+// across fields, like an address used twice) and moves on.
+func (m hostsModel) submit() (hostsModel, tea.Cmd) {
+	s, added, err := m.spec()
+	var msgs []string
+	if err != nil {
+		msgs = append(msgs, err.Error())
+	} else {
+		prefixes := []string{"cluster", "ssh", "host"}
+		for _, p := range problemsOf(s, prefixes...) {
+			if m.adding && p.Key == "host" {
+				continue
+			}
+			msgs = append(msgs, p.Key+": "+p.Msg)
+		}
+	}
+	if len(msgs) > 0 {
+		// Start the form again with the values kept and the problems shown.
+		m.problems = msgs
+		m.form = m.buildForm()
+		return m, m.form.Init()
+	}
+	m.problems = nil
+	return m, emit(hostsDoneMsg{spec: s, added: added})
+}
+
+func (m hostsModel) help() []key.Binding {
+	return append(m.form.KeyBinds(), keyBack, keyCtrlC)
+}
+
+func (m hostsModel) View() string {
+	var b strings.Builder
+	if m.adding {
+		b.WriteString(styleTitle.Render("New storage servers") + "\n")
+	} else {
+		b.WriteString(styleTitle.Render("Cluster, SSH and hosts") + "\n")
+	}
+	for _, p := range m.problems {
+		b.WriteString(verdictFail(truncate(p, m.width-2)) + "\n")
+	}
+	b.WriteString(m.form.View())
+	return b.String()
+}

@@ -1,0 +1,196 @@
+package ui
+
+import (
+	"fmt"
+	"strings"
+
+	"charm.land/bubbles/v2/key"
+	"charm.land/bubbles/v2/viewport"
+	tea "charm.land/bubbletea/v2"
+
+	"scalestore/checks"
+	"scalestore/config"
+	"scalestore/steps"
+)
+
+// reviewInput is what the review shows.
+type reviewInput struct {
+	plan     *steps.Plan
+	spec     *config.Spec
+	path     string
+	results  []checks.Result
+	saveNote string
+	newPair  *config.Pair
+}
+
+// planSummary is the plan in numbers: steps, actions, hosts, and the
+// destructive actions one by one.
+type planSummary struct {
+	steps, actions int
+	hosts          []string
+	destructive    []string // "host: what"
+}
+
+func summarize(p *steps.Plan) planSummary {
+	var s planSummary
+	seen := map[string]bool{}
+	s.steps = len(p.Steps)
+	for _, st := range p.Steps {
+		s.actions += len(st.Actions)
+		for _, a := range st.Actions {
+			if !seen[a.Host] {
+				seen[a.Host] = true
+				s.hosts = append(s.hosts, a.Host)
+			}
+			if a.Destructive {
+				s.destructive = append(s.destructive, a.Host+": "+a.Desc)
+			}
+		}
+	}
+	return s
+}
+
+// reviewModel shows the plan, its destructive actions and its warnings,
+// and saves and runs only on the operator's word.
+type reviewModel struct {
+	in       reviewInput
+	vp       viewport.Model
+	showPlan bool
+	saving   bool
+	saveErr  error
+	width    int
+	height   int
+}
+
+var (
+	keyApply = key.NewBinding(key.WithKeys("enter"), key.WithHelp("enter", "save and apply"))
+	keyPlan  = key.NewBinding(key.WithKeys("p"), key.WithHelp("p", "full plan"))
+	keyPgUp  = key.NewBinding(key.WithKeys("pgup", "b"), key.WithHelp("pgup", "page up"))
+	keyPgDn  = key.NewBinding(key.WithKeys("pgdown", "f", "space"), key.WithHelp("pgdn", "page down"))
+)
+
+func newReviewModel(in reviewInput, width, height int) reviewModel {
+	m := reviewModel{in: in, vp: viewport.New()}
+	m.setSize(width, height)
+	return m
+}
+
+func (m *reviewModel) setSize(w, h int) {
+	m.width, m.height = w, h
+	m.vp.SetWidth(w)
+	m.vp.SetHeight(max(h-3, 4))
+	m.vp.SetContent(m.content())
+}
+
+func (m reviewModel) content() string {
+	if m.showPlan {
+		var b strings.Builder
+		m.in.plan.Render(&b)
+		return b.String()
+	}
+	w := m.width
+	in := m.in
+	sum := summarize(in.plan)
+	var b strings.Builder
+	b.WriteString(topology(in.spec, w) + "\n\n")
+	b.WriteString(styleBold.Render("Plan") + fmt.Sprintf(": %d steps, %d actions on %d hosts. ", sum.steps, sum.actions, len(sum.hosts)))
+	b.WriteString(styleDim.Render("Each action first probes the host and runs only if it is not done yet.") + "\n")
+	if in.newPair != nil {
+		b.WriteString(wrap(fmt.Sprintf("The new pair r%d (%s + %s) is built, imported on every client as %s, added to %s and %s and GFS2 grow online; what exists is left as it is.",
+			in.newPair.Num(), in.newPair.A.Host, in.newPair.B.Host, in.newPair.Alias(), in.spec.Volume.VG, in.spec.LVPath()), w) + "\n")
+	}
+	b.WriteString("\n")
+	if len(sum.destructive) > 0 {
+		b.WriteString(styleDanger.Render(fmt.Sprintf("Destructive actions: %d", len(sum.destructive))) + styleDim.Render(" (they write over a disk; each runs only where its probe finds it not done)") + "\n")
+		for _, d := range sum.destructive {
+			b.WriteString(truncate("  "+styleFail.Render("!")+" "+d, w) + "\n")
+		}
+		if len(in.spec.Wipe.Devices) > 0 {
+			b.WriteString(styleDanger.Render(wrap("  Disks WIPED (data erased): "+strings.Join(in.spec.Wipe.Devices, ", "), w)) + "\n")
+		}
+		b.WriteString("\n")
+	}
+	var warns []string
+	warns = append(warns, in.plan.Warnings...)
+	for _, r := range in.results {
+		if r.Status == checks.Warn && r.Check != "fencing" {
+			host := r.Host
+			if host == "" {
+				host = "cluster"
+			}
+			warns = append(warns, host+" "+r.Check+": "+r.Msg)
+		}
+	}
+	if len(warns) > 0 {
+		b.WriteString(styleWarn.Render(fmt.Sprintf("Warnings: %d", len(warns))) + "\n")
+		for _, wn := range warns {
+			b.WriteString(wrapIndent("  "+styleWarn.Render("!")+" "+wn, w, 4) + "\n")
+		}
+		b.WriteString("\n")
+	}
+	b.WriteString(wrap(in.saveNote, w) + "\n")
+	b.WriteString(styleDim.Render(wrap("Ctrl-C while it runs lets the running commands finish and stops; running apply again resumes.", w)) + "\n")
+	return b.String()
+}
+
+func (m reviewModel) Update(msg tea.Msg) (reviewModel, tea.Cmd) {
+	k, ok := msg.(tea.KeyPressMsg)
+	if !ok {
+		return m, nil
+	}
+	switch {
+	case key.Matches(k, keyBack):
+		if m.showPlan {
+			m.showPlan = false
+			m.vp.SetContent(m.content())
+			m.vp.GotoTop()
+			return m, nil
+		}
+		return m, emit(backMsg{})
+	case key.Matches(k, keyPlan):
+		m.showPlan = !m.showPlan
+		m.vp.SetContent(m.content())
+		m.vp.GotoTop()
+	case key.Matches(k, keyApply):
+		if m.saving {
+			return m, nil
+		}
+		m.saving = true
+		m.saveErr = nil
+		return m, emit(applyMsg{})
+	case key.Matches(k, keyUp):
+		m.vp.ScrollUp(1)
+	case key.Matches(k, keyDown):
+		m.vp.ScrollDown(1)
+	case key.Matches(k, keyPgUp):
+		m.vp.PageUp()
+	case key.Matches(k, keyPgDn):
+		m.vp.PageDown()
+	}
+	return m, nil
+}
+
+func (m reviewModel) help() []key.Binding {
+	if m.showPlan {
+		return []key.Binding{keyUp, keyDown, keyPgDn, key.NewBinding(key.WithKeys("p"), key.WithHelp("p/esc", "summary")), keyApply}
+	}
+	return []key.Binding{keyApply, keyPlan, keyUp, keyDown, keyBack, keyCtrlC}
+}
+
+func (m reviewModel) View() string {
+	var b strings.Builder
+	title := "Review"
+	if m.showPlan {
+		title = "The full plan (every command, file and probe)"
+	}
+	b.WriteString(styleTitle.Render(title))
+	if !m.vp.AtTop() || !m.vp.AtBottom() {
+		b.WriteString(styleDim.Render(fmt.Sprintf("  %3.0f%%", m.vp.ScrollPercent()*100)))
+	}
+	b.WriteString("\n")
+	if m.saveErr != nil {
+		b.WriteString(verdictFail(truncate("not saved, nothing ran: "+m.saveErr.Error(), m.width)) + "\n")
+	}
+	b.WriteString(m.vp.View())
+	return b.String()
+}

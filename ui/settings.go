@@ -1,0 +1,245 @@
+package ui
+
+import (
+	"errors"
+	"fmt"
+	"strconv"
+	"strings"
+
+	"charm.land/bubbles/v2/key"
+	tea "charm.land/bubbletea/v2"
+	"charm.land/huh/v2"
+
+	"scalestore/config"
+)
+
+// Fencing choices of the settings form.
+const (
+	fenceAgent = "agent"
+	fenceNone  = "none"
+)
+
+// fencingOffWarning says in plain words what running without fencing risks.
+const fencingOffWarning = "Fencing is OFF. If a client dies or hangs, the filesystem (DLM and GFS2) freezes on every other client until that client is back. " +
+	"If the link between the two halves of a pair breaks while both keep serving, the pair can split-brain: clients then read different data. " +
+	"Run without fencing only in a lab."
+
+// settingsModel is the form of the volume, the filesystem and fencing.
+type settingsModel struct {
+	base     *config.Spec
+	v        *settingsValues
+	form     *huh.Form
+	width    int
+	height   int
+	problems []string
+}
+
+type settingsValues struct {
+	vg, lv, fsName, journals, journalMB, mount string
+	skipSync                                   bool
+	fencing, agent, agentOpts                  string
+	noFencingOK                                bool
+}
+
+func newSettingsModel(s *config.Spec, width int) settingsModel {
+	v := &settingsValues{vg: s.Volume.VG, lv: s.Volume.LV, fsName: s.Volume.FSName, mount: s.Volume.MountPoint,
+		skipSync: s.DRBD.SkipInitialSync, fencing: fenceAgent, agent: s.Fencing.Agent}
+	if v.vg == "" {
+		v.vg = config.DefaultVG
+	}
+	if v.lv == "" {
+		v.lv = config.DefaultLV
+	}
+	if v.fsName == "" {
+		v.fsName = config.DefaultFSName
+	}
+	if v.mount == "" {
+		v.mount = config.DefaultMount
+	}
+	v.journals = strconv.Itoa(len(s.Clients) + 2)
+	if s.Volume.Journals > 0 {
+		v.journals = strconv.Itoa(s.Volume.Journals)
+	}
+	if s.Volume.JournalSizeMB > 0 {
+		v.journalMB = strconv.Itoa(s.Volume.JournalSizeMB)
+	}
+	if s.Fencing.Agent == "none" {
+		v.fencing, v.agent, v.noFencingOK = fenceNone, "", true
+	}
+	var opts []string
+	for k, val := range s.Fencing.Options {
+		opts = append(opts, k+"="+val)
+	}
+	v.agentOpts = strings.Join(opts, " ")
+	m := settingsModel{base: s, v: v, width: width}
+	m.form = m.buildForm()
+	return m
+}
+
+// spec is the base spec with the form's values; a number that does not
+// parse is reported under its key.
+func (m settingsModel) spec() (*config.Spec, error) {
+	s := cloneSpec(m.base)
+	v := m.v
+	s.Volume.VG, s.Volume.LV, s.Volume.FSName = strings.TrimSpace(v.vg), strings.TrimSpace(v.lv), strings.TrimSpace(v.fsName)
+	s.Volume.MountPoint = strings.TrimSpace(v.mount)
+	n, err := strconv.Atoi(strings.TrimSpace(v.journals))
+	if err != nil {
+		return nil, fmt.Errorf("volume.journals: %q is not a number", v.journals)
+	}
+	s.Volume.Journals = n
+	s.Volume.JournalSizeMB = 0
+	if t := strings.TrimSpace(v.journalMB); t != "" {
+		if s.Volume.JournalSizeMB, err = strconv.Atoi(t); err != nil {
+			return nil, fmt.Errorf("volume.journal_size_mb: %q is not a number", t)
+		}
+	}
+	s.DRBD.SkipInitialSync = v.skipSync
+	s.Fencing = config.Fencing{Agent: strings.TrimSpace(v.agent)}
+	if v.fencing == fenceNone {
+		s.Fencing.Agent = "none"
+	} else if t := strings.TrimSpace(v.agentOpts); t != "" {
+		s.Fencing.Options = map[string]string{}
+		for _, kv := range strings.Fields(t) {
+			k, val, ok := strings.Cut(kv, "=")
+			if !ok {
+				return nil, fmt.Errorf("fencing.options: write each option as name=value (%q)", kv)
+			}
+			s.Fencing.Options[k] = val
+		}
+	}
+	return s, nil
+}
+
+// validate checks a field: its value in the spec, through config.
+func (m settingsModel) validate(set func(*settingsValues, string), prefix string) func(string) error {
+	return func(val string) error {
+		saved := *m.v
+		set(m.v, val)
+		s, err := m.spec()
+		*m.v = saved
+		if err != nil {
+			if strings.HasPrefix(err.Error(), prefix) {
+				return err
+			}
+			return nil
+		}
+		return fieldError(problemsOf(s, prefix))
+	}
+}
+
+func (m settingsModel) buildForm() *huh.Form {
+	v := m.v
+	in := func(title, desc string, val *string, set func(*settingsValues, string), k string) *huh.Input {
+		return huh.NewInput().Title(title).Description(desc).Value(val).Validate(m.validate(set, k))
+	}
+	f := huh.NewForm(
+		huh.NewGroup(
+			in("Volume group", "shared LVM volume group over every pair's mpathN", &v.vg, func(v *settingsValues, s string) { v.vg = s }, "volume.vg"),
+			in("Logical volume", "takes all of the volume group and grows with it", &v.lv, func(v *settingsValues, s string) { v.lv = s }, "volume.lv"),
+			in("Filesystem name", "GFS2 lock table second half (1-30 of A-Z a-z 0-9 _ -)", &v.fsName, func(v *settingsValues, s string) { v.fsName = s }, "volume.fs_name"),
+			in("Journals", "one per client, plus spares for clients added later", &v.journals, func(v *settingsValues, s string) { v.journals = s }, "volume.journals"),
+			in("Journal size (MB)", "empty: mkfs.gfs2's default (128); small volumes need small journals (8 minimum)", &v.journalMB, func(v *settingsValues, s string) { v.journalMB = s }, "volume.journal_size_mb"),
+			in("Mount point", "where every client mounts the filesystem", &v.mount, func(v *settingsValues, s string) { v.mount = s }, "volume.mount_point"),
+			huh.NewConfirm().Title("Skip the initial DRBD sync?").
+				Description("Only for brand-new, empty disks: both halves are marked in sync without copying.").
+				Value(&v.skipSync),
+		).Title("Volume and filesystem"),
+		huh.NewGroup(
+			huh.NewSelect[string]().Title("Fencing").
+				Description("Fencing cuts a dead node off so the survivors can go on safely.").
+				Options(
+					huh.NewOption("use a fence agent (production)", fenceAgent),
+					huh.NewOption("none: no fencing (lab only)", fenceNone),
+				).Value(&v.fencing),
+		).Title("Fencing"),
+		huh.NewGroup(
+			in("Fence agent", "e.g. fence_ipmilan, fence_virsh (installed on the clients)", &v.agent, func(v *settingsValues, s string) { v.agent = s }, "fencing.agent"),
+			huh.NewInput().Title("Agent options").
+				Description("name=value pairs for every node, e.g. ip=10.0.0.1 username=admin password_script=/root/fence-pw (never a password)").
+				Value(&v.agentOpts).
+				Validate(m.validate(func(v *settingsValues, s string) { v.agentOpts = s }, "fencing.options")),
+		).Title("Fence agent").WithHideFunc(func() bool { return v.fencing != fenceAgent }),
+		huh.NewGroup(
+			huh.NewNote().Title("Running without fencing").Description(fencingOffWarning),
+			huh.NewConfirm().Title("Run without fencing?").
+				Affirmative("Yes, this is a lab").Negative("No").
+				Value(&v.noFencingOK).
+				Validate(func(ok bool) error {
+					if !ok {
+						return errors.New("choose \"Yes, this is a lab\", or go back (shift+tab) and pick a fence agent")
+					}
+					return nil
+				}),
+		).Title("Fencing is off").WithHideFunc(func() bool { return v.fencing != fenceNone }),
+	).WithTheme(formTheme()).WithKeyMap(formKeyMap()).WithShowHelp(false).
+		WithWidth(min(max(m.width-2, 40), 100))
+	if m.height > 0 {
+		f = f.WithHeight(max(m.height-3, 8))
+	}
+	return f
+}
+
+func (m settingsModel) Init() tea.Cmd { return m.form.Init() }
+
+func (m *settingsModel) setSize(w, h int) {
+	m.width, m.height = w, h
+	extra := 0
+	if m.v.fencing == fenceNone {
+		extra = 6
+	}
+	m.form = m.form.WithWidth(min(max(w-2, 40), 100)).WithHeight(max(h-3-extra, 8))
+}
+
+func (m settingsModel) Update(msg tea.Msg) (settingsModel, tea.Cmd) {
+	if k, ok := msg.(tea.KeyPressMsg); ok && key.Matches(k, keyBack) {
+		return m, emit(backMsg{})
+	}
+	f, cmd := m.form.Update(msg)
+	m.form = f.(*huh.Form)
+	if m.form.State == huh.StateCompleted {
+		return m.submit()
+	}
+	return m, cmd
+}
+
+func (m settingsModel) submit() (settingsModel, tea.Cmd) {
+	s, err := m.spec()
+	var msgs []string
+	if err != nil {
+		msgs = append(msgs, err.Error())
+	} else if err := cloneSpec(s).Validate(); err != nil {
+		var ps config.Problems
+		if errors.As(err, &ps) {
+			for _, p := range ps {
+				msgs = append(msgs, p.Key+": "+p.Msg)
+			}
+		} else {
+			msgs = append(msgs, err.Error())
+		}
+	}
+	if len(msgs) > 0 {
+		m.problems = msgs
+		m.form = m.buildForm()
+		return m, m.form.Init()
+	}
+	m.problems = nil
+	return m, emit(settingsDoneMsg{spec: s})
+}
+
+func (m settingsModel) help() []key.Binding {
+	return append(m.form.KeyBinds(), keyBack, keyCtrlC)
+}
+
+func (m settingsModel) View() string {
+	var b strings.Builder
+	b.WriteString(styleTitle.Render("Volume, filesystem and fencing") + "\n")
+	for _, p := range m.problems {
+		b.WriteString(verdictFail(truncate(p, m.width-2)) + "\n")
+	}
+	if m.v.fencing == fenceNone {
+		b.WriteString(styleWarnBox.Width(min(m.width, 80)).Render(styleWarn.Render("! ")+wrap(fencingOffWarning, min(m.width, 80)-6)) + "\n")
+	}
+	b.WriteString(m.form.View())
+	return b.String()
+}

@@ -1,0 +1,171 @@
+package ui
+
+import (
+	"context"
+	"fmt"
+	"strings"
+
+	"charm.land/bubbles/v2/key"
+	"charm.land/bubbles/v2/spinner"
+	tea "charm.land/bubbletea/v2"
+
+	"scalestore/checks"
+	"scalestore/config"
+	"scalestore/steps"
+)
+
+// welcomeModel is the first screen: start a new cluster, or pick what to do
+// with the existing spec.
+type welcomeModel struct {
+	path    string
+	spec    *config.Spec
+	loadErr error
+	choices []choice
+	cursor  int
+
+	statusRunning bool
+	status        []checks.Result
+	spin          spinner.Model
+}
+
+type choice struct {
+	key   string
+	label string
+	desc  string
+	msg   tea.Msg
+}
+
+// statusMsg carries the cluster's health read for the welcome screen.
+type statusMsg struct{ results []checks.Result }
+
+var (
+	keyUp     = key.NewBinding(key.WithKeys("up", "k"), key.WithHelp("↑/k", "up"))
+	keyDown   = key.NewBinding(key.WithKeys("down", "j"), key.WithHelp("↓/j", "down"))
+	keyEnter  = key.NewBinding(key.WithKeys("enter"), key.WithHelp("enter", "choose"))
+	keyQuit   = key.NewBinding(key.WithKeys("q"), key.WithHelp("q", "quit"))
+	keyBack   = key.NewBinding(key.WithKeys("esc"), key.WithHelp("esc", "back"))
+	keyCtrlC  = key.NewBinding(key.WithKeys("ctrl+c"), key.WithHelp("ctrl+c", "quit"))
+	keyRetry  = key.NewBinding(key.WithKeys("r"), key.WithHelp("r", "retry"))
+	keyOnward = key.NewBinding(key.WithKeys("enter"), key.WithHelp("enter", "continue"))
+)
+
+func newWelcome(path string, s *config.Spec, loadErr error) welcomeModel {
+	m := welcomeModel{path: path, spec: s, loadErr: loadErr, spin: spinner.New(spinner.WithSpinner(spinner.MiniDot))}
+	switch {
+	case loadErr != nil:
+		m.choices = []choice{{"q", "Quit", "fix the spec, then start again", quitMsg{}}}
+	case s != nil:
+		m.choices = []choice{
+			{"a", "Add a storage pair", "two more servers mirror one more disk; the filesystem grows online", startAddPairMsg{}},
+			{"r", "Apply again", "check every host and finish or repair what is not done; changes nothing that is", startApplyMsg{}},
+			{"s", "Status", "read every layer on every host (read-only)", nil},
+			{"q", "Quit", "", quitMsg{}},
+		}
+	default:
+		m.choices = []choice{
+			{"n", "Create a new cluster", "enter the hosts, discover their disks, pick pairs and clients", startNewMsg{}},
+			{"q", "Quit", "", quitMsg{}},
+		}
+	}
+	return m
+}
+
+func (m welcomeModel) Init() tea.Cmd { return nil }
+
+func (m welcomeModel) choose(i int, a *app) (welcomeModel, tea.Cmd) {
+	c := m.choices[i]
+	if c.key == "s" {
+		if m.statusRunning {
+			return m, nil
+		}
+		m.statusRunning = true
+		m.status = nil
+		return m, tea.Batch(m.spin.Tick, readStatus(a.ctx, a.hostsSource(), m.spec))
+	}
+	return m, emit(c.msg)
+}
+
+// readStatus reads every layer (steps.ReadState) and judges it (checks.Health).
+func readStatus(ctx context.Context, src steps.HostSource, s *config.Spec) tea.Cmd {
+	return func() tea.Msg {
+		return statusMsg{checks.Health(s, steps.ReadState(ctx, s, src))}
+	}
+}
+
+func (m welcomeModel) Update(msg tea.Msg, a *app) (welcomeModel, tea.Cmd) {
+	switch msg := msg.(type) {
+	case statusMsg:
+		m.statusRunning = false
+		m.status = msg.results
+		return m, nil
+	case spinner.TickMsg:
+		if !m.statusRunning {
+			return m, nil
+		}
+		var cmd tea.Cmd
+		m.spin, cmd = m.spin.Update(msg)
+		return m, cmd
+	case tea.KeyPressMsg:
+		switch {
+		case key.Matches(msg, keyUp):
+			m.cursor = (m.cursor + len(m.choices) - 1) % len(m.choices)
+		case key.Matches(msg, keyDown):
+			m.cursor = (m.cursor + 1) % len(m.choices)
+		case key.Matches(msg, keyEnter):
+			return m.choose(m.cursor, a)
+		default:
+			for i, c := range m.choices {
+				if msg.String() == c.key {
+					m.cursor = i
+					return m.choose(i, a)
+				}
+			}
+		}
+	}
+	return m, nil
+}
+
+func (m welcomeModel) help() []key.Binding {
+	return []key.Binding{keyUp, keyDown, keyEnter, keyQuit}
+}
+
+func (m welcomeModel) View(width, height int) string {
+	var b strings.Builder
+	switch {
+	case m.loadErr != nil:
+		b.WriteString(styleTitle.Render("The spec "+m.path+" cannot be opened") + "\n\n")
+		for _, l := range strings.Split(m.loadErr.Error(), "\n") {
+			b.WriteString(truncate("  "+verdictFail(l), width) + "\n")
+		}
+		b.WriteString("\n" + wrap("Fix the lines above in an editor (sample.toml explains every key), then start scalestore again. The wizard never overwrites a spec it cannot read.", width) + "\n\n")
+	case m.spec != nil:
+		b.WriteString(styleTitle.Render(fmt.Sprintf("Cluster %q", m.spec.Cluster.Name)) + styleDim.Render("  "+m.path+" · profile "+m.spec.Cluster.Profile) + "\n\n")
+		b.WriteString(topology(m.spec, width) + "\n\n")
+	default:
+		b.WriteString(styleTitle.Render("Build shared cluster storage") + "\n\n")
+		b.WriteString(wrap("scalestore turns ordinary Linux servers into shared storage over SSH: storage servers in DRBD-mirrored pairs, each half exported over iSCSI, every client importing all of them, multipath joining each pair, shared LVM on top and GFS2 mounted on every client.", width) + "\n\n")
+		b.WriteString(wrap("You need: root SSH access (or sudo) to every server, one empty disk on each storage server, and at least one client. Nothing is changed before you review the plan.", width) + "\n\n")
+		b.WriteString(styleDim.Render(truncate("The spec will be saved to "+m.path, width)) + "\n\n")
+	}
+	for i, c := range m.choices {
+		cur := "  "
+		label := c.label
+		if i == m.cursor {
+			cur = styleSelected.Render("> ")
+			label = styleSelected.Render(label)
+		}
+		line := cur + styleKey.Render(c.key) + "  " + label
+		if c.desc != "" {
+			line += styleDim.Render("  " + c.desc)
+		}
+		b.WriteString(truncate(line, width) + "\n")
+	}
+	if m.statusRunning {
+		b.WriteString("\n" + m.spin.View() + " reading every layer on every host…\n")
+	}
+	if m.status != nil {
+		b.WriteString("\n" + styleBold.Render("Status") + "\n")
+		b.WriteString(renderResults(m.status, width, false))
+	}
+	return b.String()
+}
