@@ -24,7 +24,7 @@ const (
 	PolicyStrict HostKeyPolicy = "strict"
 	// PolicyAcceptNew shows an unknown key's SHA256 fingerprint and accepts
 	// it once the Prompter confirms (or at once when Target.AutoAcceptNew is
-	// set), then appends it to known_hosts. It is the default.
+	// set), then appends it to known_hosts.
 	PolicyAcceptNew HostKeyPolicy = "accept-new"
 )
 
@@ -55,8 +55,8 @@ type Target struct {
 	// plus the global /etc/ssh/ssh_known_hosts for reading.
 	KnownHostsFile string
 	// Policy applies to unknown host keys; empty means the config's
-	// StrictHostKeyChecking ("yes" is strict, anything else accept-new),
-	// else accept-new.
+	// StrictHostKeyChecking ("yes" is strict; "ask", "accept-new", "no" are
+	// accept-new, which still refuses a changed key), else strict.
 	Policy HostKeyPolicy
 	// AutoAcceptNew accepts unknown host keys under PolicyAcceptNew without
 	// asking: an unattended run that was told up front to trust new hosts.
@@ -286,10 +286,10 @@ func resolveWith(t Target, cfg sshConfig, depth int, noConfigJump bool) (*endpoi
 
 	if e.policy == "" {
 		switch strings.ToLower(cfg.get(alias, "StrictHostKeyChecking")) {
-		case "yes":
-			e.policy = PolicyStrict
-		default:
+		case "ask", "accept-new", "no", "off":
 			e.policy = PolicyAcceptNew
+		default:
+			e.policy = PolicyStrict
 		}
 	}
 	if e.policy != PolicyStrict && e.policy != PolicyAcceptNew {
@@ -336,7 +336,7 @@ func resolveWith(t Target, cfg sshConfig, depth int, noConfigJump bool) (*endpoi
 			// "a,b" means: connect to a, through a to b, through b to us.
 			var prev *endpoint
 			for _, hop := range strings.Split(pj, ",") {
-				jt, err := parseJump(strings.TrimSpace(hop))
+				jt, err := ParseJump(strings.TrimSpace(hop))
 				if err != nil {
 					return nil, err
 				}
@@ -357,9 +357,10 @@ func resolveWith(t Target, cfg sshConfig, depth int, noConfigJump bool) (*endpoi
 	return e, nil
 }
 
-// parseJump parses one ProxyJump hop: [user@]host[:port], or an
-// ssh://[user@]host[:port] URI.
-func parseJump(s string) (Target, error) {
+// ParseJump parses one ProxyJump hop, [user@]host[:port] or
+// ssh://[user@]host[:port], into a Target whose Name and Address are the
+// host (ssh config aliases apply to it as to any Address).
+func ParseJump(s string) (Target, error) {
 	s = strings.TrimPrefix(s, "ssh://")
 	var t Target
 	if i := strings.LastIndex(s, "@"); i >= 0 {

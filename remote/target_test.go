@@ -27,6 +27,7 @@ Host db1 db2
 Host bastion
     HostName 10.0.0.1
     ProxyJump none
+    StrictHostKeyChecking accept-new
 
 Host inner
     User innie
@@ -88,7 +89,7 @@ Host *
 
 	// Unknown hosts fall to "Host *"; ProxyCommand is refused.
 	e, err = resolve(Target{Name: "10.9.9.9", SSHConfigFile: cfg, IdentityFiles: []string{"none"}})
-	if err != nil || e.user != "fallback" || e.port != 22 || len(e.identityFiles) != 0 {
+	if err != nil || e.user != "fallback" || e.port != 22 || len(e.identityFiles) != 0 || e.policy != PolicyStrict {
 		t.Fatalf("fallback: %+v %v", e, err)
 	}
 	if _, err := resolve(Target{Name: "legacy", SSHConfigFile: cfg}); err == nil || !strings.Contains(err.Error(), "ProxyCommand") {
@@ -108,7 +109,7 @@ Host *
 	}
 }
 
-func TestParseJump(t *testing.T) {
+func TestParseJumpHop(t *testing.T) {
 	t.Parallel()
 	for in, want := range map[string]Target{
 		"host":            {Name: "host", Address: "host"},
@@ -116,13 +117,13 @@ func TestParseJump(t *testing.T) {
 		"ssh://u@[::1]:2": {Name: "::1", Address: "::1", User: "u", Port: 2},
 		"a@b@10.0.0.1":    {Name: "10.0.0.1", Address: "10.0.0.1", User: "a@b"},
 	} {
-		got, err := parseJump(in)
+		got, err := ParseJump(in)
 		if err != nil || got.Name != want.Name || got.User != want.User || got.Port != want.Port {
 			t.Errorf("%q: %+v %v", in, got, err)
 		}
 	}
 	for _, bad := range []string{"host:0", "host:x", "u@"} {
-		if _, err := parseJump(bad); err == nil {
+		if _, err := ParseJump(bad); err == nil {
 			t.Errorf("%q accepted", bad)
 		}
 	}
