@@ -61,7 +61,8 @@ var (
 )
 
 func TestMain(m *testing.M) {
-	killAfter = 1500 * time.Millisecond // not 5s: the tests wait for it
+	// Shorter grace periods than in production: the tests wait them out.
+	cancelWait, killAfter = 500*time.Millisecond, 1500*time.Millisecond
 	code := m.Run()
 	if fix != nil {
 		if fix.user != "" {
