@@ -194,10 +194,11 @@ Host storage-jumped
 		t.Fatalf("no forwarding through the jump host in its log:\n%s", jump.log())
 	}
 
-	// ProxyJump from the Target.
+	// ProxyJump from the Target: the jump host takes the target's key and
+	// known_hosts.
 	tg := s.target(t, "db2")
-	jt := jump.target(t, "bastion")
-	tg.Jump = &jt
+	tg.KnownHostsFile = kh
+	tg.Jump = &Target{Name: "bastion", Address: "127.0.0.1", Port: jump.port, User: s.f.user}
 	h = dial(t, tg, Options{})
 	whoami(t, h, "root")
 	if n := strings.Count(jump.log(), "direct-tcpip"); n < 2 {

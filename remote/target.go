@@ -62,7 +62,9 @@ type Target struct {
 	// asking: an unattended run that was told up front to trust new hosts.
 	AutoAcceptNew bool
 	// Jump is the host to connect through (ProxyJump). Nil means the
-	// config's ProxyJump, if any.
+	// config's ProxyJump, if any. A jump host takes KnownHostsFile, Policy,
+	// AutoAcceptNew, IdentityAgent and (when it has none) IdentityFiles from
+	// the target it leads to; it never uses Sudo.
 	Jump *Target
 	// Sudo runs every command through sudo when the login user is not root:
 	// "sudo -n" when there is no Prompter, otherwise "sudo -S" with the
@@ -318,6 +320,9 @@ func resolveWith(t Target, cfg sshConfig, depth int, noConfigJump bool) (*endpoi
 		j.AutoAcceptNew = j.AutoAcceptNew || t.AutoAcceptNew
 		if j.IdentityAgent == "" {
 			j.IdentityAgent = t.IdentityAgent
+		}
+		if len(j.IdentityFiles) == 0 {
+			j.IdentityFiles = t.IdentityFiles
 		}
 		j.Sudo = false
 		return j
