@@ -1,4 +1,5 @@
 # lab/lib.sh — shared definitions for the scalestore test lab. Sourced, never run.
+# shellcheck shell=bash disable=SC2034
 #
 # The topology lives here (and only here); lab/lab.toml and lab/lab-grow.toml are
 # generated from it by lab/toml.sh and checked against it by the smoke test.

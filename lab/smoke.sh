@@ -36,6 +36,8 @@ run() {
   bad "$desc"; echo "$out" | sed 's/^/        | /'; return 1
 }
 
+trap 'echo "smoke: interrupted, stopping the lab"; bash "$LAB_SRC/down.sh"; exit 130' INT TERM
+
 # ---------------------------------------------------------------- preflight
 phase_start preflight
 out=$( (require_runtime) 2>&1 ) || { echo "$out"; abort "preflight: the lab cannot run on this machine (see above)"; }

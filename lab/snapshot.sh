@@ -35,7 +35,7 @@ T0=$(now)
     done
   done
   { echo "vms=$VMS"; echo "image=$(cat "$LAB_DIR/image/inputs.sha256")"; echo "taken=$(date -u +%FT%TZ)"; } >"$S/$TAG.new/meta"
-  rm -rf "$S/$TAG"; mv "$S/$TAG.new" "$S/$TAG"
+  rm -rf "${S:?}/$TAG"; mv "$S/$TAG.new" "$S/$TAG"
   log "snapshot $TAG saved: $(du -sh "$S/$TAG" | cut -f1) in $S/$TAG ($(since "$T0")s)"
 )
 # continue from the snapshot, which also proves it loads

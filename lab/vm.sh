@@ -71,14 +71,15 @@ start() {
   [ -s "$d/root.qcow2" ] && [ -s "$d/overlay.tar" ] || die "$n is not prepared (run: $0 prepare $n)"
   vm_alive "$n" && die "$n is already running (pid $(vm_pid "$n"))"
   ip netns list | awk '{print $1}' | grep -qx "$LAB_NETNS" || die "netns $LAB_NETNS is missing (lab/net.sh up)"
-  local mem oct port; mem=$(cat "$d/mem"); oct=$(vm_octet "$n"); port=$(vm_port "$n")
+  local mem port; mem=$(cat "$d/mem"); port=$(vm_port "$n")
   # a stale tap of this VM (only if an old qemu were still alive, which vm_alive ruled out)
   ip -n "$LAB_NETNS" link del "$(vm_tap "$n")" 2>/dev/null || true
   [ -s "$d/console.log" ] && mv -f "$d/console.log" "$d/console.prev.log"
   rm -f "$d/qmp.sock" "$d/qemu.pid"
+  # shellcheck disable=SC2054
   local args=(
     qemu-system-x86_64 -name "guest=scalestore-lab-$n"
-    -machine pc -accel tcg,tb-size=${LAB_TB_MB:-64} -cpu ${LAB_QEMU_CPU:-qemu64} -smp 1 -m "$mem"
+    -machine pc -accel tcg,tb-size=64 -cpu qemu64 -smp 1 -m "$mem"
     -nodefaults -no-user-config -display none -vga none -no-reboot
     -rtc base=utc,clock=host
     -kernel "$IMG/vmlinuz" -initrd "$IMG/initrd.img"
@@ -93,6 +94,7 @@ start() {
     args+=(-drive "if=none,id=data,file=$d/data.qcow2,format=qcow2,cache=unsafe,discard=unmap"
            -device "virtio-blk-pci,drive=data,serial=lab-$n-data,addr=0x5")
   fi
+  # shellcheck disable=SC2054
   args+=(
     -netdev "user,id=mgmt,restrict=on,ipv6=off,net=10.0.2.0/24,host=10.0.2.2,hostfwd=tcp:127.0.0.1:$port-10.0.2.15:22"
     -device "virtio-net-pci,netdev=mgmt,mac=$(vm_mac "$n" 0),addr=0x6,romfile="
