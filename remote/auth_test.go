@@ -221,6 +221,7 @@ func TestSudoWithoutPassword(t *testing.T) {
 	user := addUser(t, "unused-pw", "NOPASSWD")
 	for _, m := range modes {
 		t.Run(m.name, func(t *testing.T) {
+			t.Parallel()
 			tg := s.target(t, "db1")
 			tg.User = user
 			tg.Sudo = true
@@ -252,6 +253,7 @@ func TestSudoWithPassword(t *testing.T) {
 	user := addUser(t, pw, "PASSWD")
 	for _, m := range modes {
 		t.Run(m.name, func(t *testing.T) {
+			t.Parallel()
 			tg := s.target(t, "db1")
 			tg.User = user
 			tg.Sudo = true

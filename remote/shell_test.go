@@ -48,6 +48,7 @@ func TestHostileValuesCannotBreakOut(t *testing.T) {
 				name += "-sudo"
 			}
 			t.Run(name, func(t *testing.T) {
+				t.Parallel()
 				// As a throwaway user (whose /bin/sh login is quicker than
 				// root's bash with its .bashrc), through sudo or not.
 				tg := s.target(t, "db1")
