@@ -25,7 +25,7 @@ func (e *ExitError) Error() string {
 }
 
 // ErrClosed is returned by a Host or Pool used after Close.
-var ErrClosed = errors.New("remote: host closed")
+var ErrClosed = errors.New("host closed")
 
 // ErrSudo is wrapped by the errors of a sudo that could not be run: no
 // password known and none may be asked, a wrong password, or a user who may

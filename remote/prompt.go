@@ -3,8 +3,6 @@ package remote
 import (
 	"context"
 	"errors"
-	"log/slog"
-	"time"
 )
 
 // Prompter asks the person running scalestore for what only they know. The
@@ -27,47 +25,6 @@ type Prompter interface {
 // ErrNoPrompter is returned (wrapped) when something must be asked and the
 // run has no Prompter.
 var ErrNoPrompter = errors.New("no prompter to ask with (unattended run)")
-
-// Options tune a Pool or a Host from Dial. The zero value is fine.
-type Options struct {
-	// Prompter asks for secrets and confirms new host keys; nil means an
-	// unattended run (see Prompter).
-	Prompter Prompter
-	// Logger receives debug records of connections, shells and commands
-	// (never secrets). Nil discards them.
-	Logger *slog.Logger
-	// KeepAlive is the interval of keepalive requests on idle connections; a
-	// connection that misses three is closed and re-dialled by the next
-	// command. 0 means ServerAliveInterval from the ssh config, else 15s; a
-	// negative value disables keepalives.
-	KeepAlive time.Duration
-	// SessionPerCommand disables the long-lived shells: every command opens
-	// its own SSH session (slower; for comparison and for odd servers).
-	SessionPerCommand bool
-	// MaxShells caps the shells kept per host, which is also how many
-	// commands run at once on one host before further ones wait; 0 means 4.
-	// sshd's MaxSessions (10 by default) must leave room for one more
-	// session per host, used for cancellation and large uploads.
-	MaxShells int
-
-	// plainSh makes shells use sh and setsid even where bash is installed
-	// (for the tests of that path).
-	plainSh bool
-}
-
-func (o Options) logger() *slog.Logger {
-	if o.Logger != nil {
-		return o.Logger
-	}
-	return slog.New(slog.DiscardHandler)
-}
-
-func (o Options) maxShells() int {
-	if o.MaxShells > 0 {
-		return o.MaxShells
-	}
-	return 4
-}
 
 // serialPrompter lets one prompt at a time through, so that a fan-out over
 // many hosts does not ask the person several things at once.
