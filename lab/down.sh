@@ -13,12 +13,7 @@ for n in $LAB_ALL_VMS; do
   if vm_alive "$n"; then stopped+=("$n"); vm_kill "$n" & fi
 done
 wait
-for p in $(lab_qemu_pids); do
-  log "stray lab qemu pid $p: $(tr '\0' ' ' </proc/"$p"/cmdline | grep -o 'guest=[^ ]*')"
-  kill -TERM "$p" 2>/dev/null || true
-  wait_gone "$p" 5 || kill -KILL "$p" 2>/dev/null || true
-  wait_gone "$p" 5 || true
-done
+kill_strays
 left=$(lab_qemu_pids)
 [ -z "$left" ] || die "lab qemu processes still alive: $left"
 bash "$LAB_SRC/net.sh" down

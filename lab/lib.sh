@@ -140,6 +140,22 @@ lab_qemu_pids() {
     tr '\0' ' ' <"$d/cmdline" 2>/dev/null | grep -qF -- "$LAB_DIR/vms/" && echo "$p"
   done
 }
+# kill_strays [NAME...]: TERM/KILL every qemu of this lab (only those of NAMEs, if given)
+# that no pidfile knows about any more
+kill_strays() {
+  local p want
+  for p in $(lab_qemu_pids); do
+    if [ $# -gt 0 ]; then
+      want=0
+      for n in "$@"; do tr '\0' ' ' <"/proc/$p/cmdline" 2>/dev/null | grep -q -- " guest=scalestore-lab-$n " && want=1; done
+      [ $want = 1 ] || continue
+    fi
+    log "killing stray lab qemu pid $p ($(tr '\0' ' ' <"/proc/$p/cmdline" 2>/dev/null | grep -o 'guest=[^ ]*'))"
+    kill -TERM "$p" 2>/dev/null || true
+    wait_gone "$p" 5 || kill -KILL "$p" 2>/dev/null || true
+    wait_gone "$p" 5 || true
+  done
+}
 qmp() { python3 "$LAB_SRC/qmp.py" "$@"; }   # qmp SOCKET COMMAND [JSON-ARGS] [--timeout S]
 
 # wait_gone PID SECONDS

@@ -87,6 +87,16 @@ for n in "${BOOT[@]}"; do bash "$LAB_SRC/vm.sh" prepare "$n"; done
 write_known_hosts
 log "booting ${#BOOT[@]} VMs in parallel (TCG): ${BOOT[*]}"
 declare -A PID
+# interrupted: stop what this run was booting (VMs that were already up stay up)
+on_interrupt() {
+  trap - INT TERM
+  log "interrupted: stopping ${BOOT[*]}"
+  kill "${PID[@]}" 2>/dev/null; sleep 2          # boot loops, then any qemu a loop was starting
+  for n in "${BOOT[@]}"; do vm_kill "$n" & done; wait
+  kill_strays "${BOOT[@]}"
+  exit 130
+}
+trap on_interrupt INT TERM
 for n in "${BOOT[@]}"; do boot_one "$n" & PID[$n]=$!; done
 FAILED=()
 for n in "${BOOT[@]}"; do wait "${PID[$n]}" || FAILED+=("$n"); done
