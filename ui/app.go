@@ -296,6 +296,10 @@ func (a *app) transition(msg tea.Msg) (tea.Cmd, bool) {
 		a.settings = newSettingsModel(a.spec, a.width)
 		return a.enter(scrSettings, a.settings.Init()), true
 	case settingsDoneMsg:
+		if err := msg.spec.Validate(); err != nil { // fills the defaults
+			a.settings.problems = []string{err.Error()}
+			return nil, true
+		}
 		a.spec = msg.spec
 		return a.startPreflight(), true
 	case preflightResultMsg:
@@ -445,6 +449,8 @@ func (a *app) resize() tea.Cmd {
 		a.settings.setSize(w, h)
 	case scrReview:
 		a.review.setSize(w, h)
+	case scrPreflight:
+		a.preflight.setSize(w, h)
 	case scrRun:
 		a.run.setSize(w, h)
 	}
@@ -540,11 +546,14 @@ func (a *app) header() string {
 		what = "apply"
 	}
 	var crumbs []string
+	n, at := 0, 0
 	for s := scrHosts; s <= scrDone; s++ {
 		if !a.visits(s) {
 			continue
 		}
+		n++
 		if s == a.screen {
+			at = n
 			crumbs = append(crumbs, styleCrumbNow.Render(screenNames[s]))
 		} else {
 			crumbs = append(crumbs, styleCrumb.Render(screenNames[s]))
@@ -560,7 +569,7 @@ func (a *app) header() string {
 		if lipgloss.Width(left)+2+lipgloss.Width(trail) <= a.width-2 {
 			line = left + "  " + trail
 		} else {
-			line = left + "  " + styleCrumbNow.Render(screenNames[a.screen])
+			line = left + "  " + styleCrumbNow.Render(screenNames[a.screen]) + styleCrumb.Render(fmt.Sprintf(" (step %d of %d)", at, n))
 		}
 	}
 	return line

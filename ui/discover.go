@@ -118,8 +118,8 @@ func (m discoverModel) help() []key.Binding {
 	return append(ks, keyBack, keyCtrlC)
 }
 
-// hostSummary is one line about a discovered host: OS, kernel, disks.
-func hostSummary(hf *steps.HostFacts) string {
+// hostSummary is two lines about a discovered host: OS and kernel, disks.
+func hostSummary(hf *steps.HostFacts) (string, string) {
 	os := hf.OSName
 	if os == "" {
 		os = "unknown OS"
@@ -128,11 +128,10 @@ func hostSummary(hf *steps.HostFacts) string {
 	for _, d := range sortedDisks(hf) {
 		disks = append(disks, fmt.Sprintf("%s %s", strings.TrimPrefix(d.Path, "/dev/"), sizeText(d.Size)))
 	}
-	s := fmt.Sprintf("%s · kernel %s · ", os, hf.Kernel)
 	if len(disks) == 0 {
-		return s + "no disks"
+		return os + ", kernel " + hf.Kernel, "no disks"
 	}
-	return s + "disks: " + strings.Join(disks, ", ")
+	return os + ", kernel " + hf.Kernel, "disks: " + strings.Join(disks, ", ")
 }
 
 // sortedDisks lists a host's discovered disks by path.
@@ -167,15 +166,20 @@ func (m discoverModel) View(width, height int) string {
 			line = styleFail.Render("✗ ") + label + styleFail.Render(m.errs[n].Error())
 		case m.facts[n] != nil:
 			done++
-			line = stylePass.Render("✓ ") + label + hostSummary(m.facts[n])
+			first, second := hostSummary(m.facts[n])
+			line = stylePass.Render("✓ ") + label + first + "\n" + truncate(strings.Repeat(" ", nameW+4)+styleDim.Render(second), width)
 		default:
 			line = "  " + label
 		}
 		if m.errs[n] != nil {
 			// errors are worth reading in full
-			b.WriteString(wrap(line, width) + "\n")
+			b.WriteString(wrapIndent(line, width, nameW+4) + "\n")
 		} else {
-			b.WriteString(truncate(line, width) + "\n")
+			first, rest, _ := strings.Cut(line, "\n")
+			b.WriteString(truncate(first, width) + "\n")
+			if rest != "" {
+				b.WriteString(rest + "\n")
+			}
 		}
 	}
 	b.WriteString("\n")

@@ -99,22 +99,36 @@ func (m doneModel) View(width, height int) string {
 	var b strings.Builder
 	o := m.out
 	switch {
+	case o.err == nil && m.checking:
+		b.WriteString(styleTitle.Render("Applied: checking the cluster") + "\n")
+	case o.err == nil && checks.Failed(m.post):
+		b.WriteString(styleWarn.Render("Applied, but the cluster is not healthy yet") + "\n")
+		b.WriteString(wrap("The failed checks are below. Fix the cause and press a to apply again.", width) + "\n")
 	case o.err == nil:
-		b.WriteString(styleTitle.Render("Done: cluster "+m.spec.Cluster.Name+" is built") + "\n\n")
+		b.WriteString(styleTitle.Render("Done: cluster "+m.spec.Cluster.Name+" is built and healthy") + "\n")
+		b.WriteString(wrap(fmt.Sprintf("GFS2 is mounted at %s on %s. `scalestore status -f %s` checks it later.",
+			m.spec.Volume.MountPoint, strings.Join(m.spec.ClientHosts(), ", "), m.path), width) + "\n")
 	case o.stopped:
-		b.WriteString(styleTitle.Render("Stopped on request") + "\n\n")
+		b.WriteString(styleTitle.Render("Stopped on request") + "\n")
 	default:
-		b.WriteString(styleDanger.Render("The apply failed") + "\n\n")
+		b.WriteString(styleDanger.Render("The apply failed") + "\n")
 	}
+	if m.grow != nil && m.grow.after > 0 {
+		line := fmt.Sprintf("%s grew online: %s → %s", m.spec.LVPath(), sizeText(m.grow.before), sizeText(m.grow.after))
+		if m.grow.before == 0 {
+			line = fmt.Sprintf("%s is now %s", m.spec.LVPath(), sizeText(m.grow.after))
+		}
+		b.WriteString(stylePass.Render("✓ ") + styleBold.Render(line) + styleDim.Render(" (GFS2 grown with it)") + "\n")
+	}
+	b.WriteString("\n")
 	b.WriteString(fmt.Sprintf("%d changed, %d unchanged in %s", o.sum.Changed, o.sum.Unchanged, o.sum.Elapsed.Round(100*time.Millisecond)))
 	if o.sum.Changed == 0 && o.err == nil {
 		b.WriteString(styleDim.Render(" (everything was already so)"))
 	}
 	b.WriteString("\n")
-	if slow := slowest(o.sum.StepTimes, 4); len(slow) > 0 {
-		b.WriteString(styleDim.Render("  longest steps:") + "\n")
+	if slow := slowest(o.sum.StepTimes, 3); len(slow) > 0 && o.sum.Elapsed > time.Second {
 		for _, st := range slow {
-			b.WriteString(truncate(fmt.Sprintf("    %-7s %s (%d changed)", st.Elapsed.Round(100*time.Millisecond), st.Title, st.Changed), width) + "\n")
+			b.WriteString(truncate(styleDim.Render(fmt.Sprintf("  %7s  %s (%d changed)", st.Elapsed.Round(100*time.Millisecond), st.Title, st.Changed)), width) + "\n")
 		}
 	}
 	b.WriteString("\n")
@@ -128,25 +142,12 @@ func (m doneModel) View(width, height int) string {
 			"Fix the cause, then press a to apply again (or run: scalestore apply -f "+m.path+").", width) + "\n")
 		return b.String()
 	}
-	if m.grow != nil && m.grow.after > 0 {
-		line := fmt.Sprintf("%s grew online: %s → %s", m.spec.LVPath(), sizeText(m.grow.before), sizeText(m.grow.after))
-		if m.grow.before == 0 {
-			line = fmt.Sprintf("%s is now %s", m.spec.LVPath(), sizeText(m.grow.after))
-		}
-		b.WriteString(stylePass.Render("✓ ") + styleBold.Render(line) + styleDim.Render(" (GFS2 grown with it)") + "\n\n")
-	}
 	if m.checking {
 		b.WriteString(m.spin.View() + " postflight: reading every layer and writing test data through GFS2…\n")
 		return b.String()
 	}
 	b.WriteString(styleBold.Render("Postflight") + "\n")
 	b.WriteString(renderResults(m.post, width, true))
-	if checks.Failed(m.post) {
-		b.WriteString("\n" + styleWarn.Render(wrap("The cluster is not healthy yet (see above). Press a to apply again once the cause is fixed.", width)) + "\n")
-	} else {
-		b.WriteString("\n" + wrap(fmt.Sprintf("GFS2 is mounted at %s on %s. The spec is in %s: `scalestore status -f %s` checks it later.",
-			m.spec.Volume.MountPoint, strings.Join(m.spec.ClientHosts(), ", "), m.path, m.path), width) + "\n")
-	}
 	return b.String()
 }
 

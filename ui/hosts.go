@@ -237,6 +237,7 @@ func formKeyMap() *huh.KeyMap {
 	km.Text.Next = key.NewBinding(key.WithKeys("tab"), key.WithHelp("tab", "next"))
 	km.Text.Submit = key.NewBinding(key.WithKeys("tab"), key.WithHelp("tab", "done"))
 	km.Text.Editor.SetEnabled(false)
+	km.Select.Filter.SetEnabled(false)
 	return km
 }
 
@@ -304,11 +305,9 @@ func (m hostsModel) buildForm() *huh.Form {
 		WithTheme(formTheme()).
 		WithKeyMap(formKeyMap()).
 		WithShowHelp(false).
+		WithShowErrors(false).
 		WithWidth(min(max(m.width-2, 40), 100))
-	if m.height > 0 {
-		f = f.WithHeight(max(m.height-3, 8))
-	}
-	return f
+	return sizeForm(f, m.height)
 }
 
 // inUse reports whether a host is a half of a pair or a client.
@@ -330,7 +329,29 @@ func (m hostsModel) Init() tea.Cmd { return m.form.Init() }
 
 func (m *hostsModel) setSize(w, h int) {
 	m.width, m.height = w, h
-	m.form = m.form.WithWidth(min(max(w-2, 40), 100)).WithHeight(max(h-3, 8))
+	m.form = sizeForm(m.form.WithWidth(min(max(w-2, 40), 100)), h)
+}
+
+// sizeForm lets a form take the height its tallest group needs, up to the
+// room there is (less a few lines for the title and the errors).
+func sizeForm(f *huh.Form, height int) *huh.Form {
+	if height <= 0 {
+		return f
+	}
+	nf, _ := f.Update(tea.WindowSizeMsg{Width: 0, Height: max(height-5, 8)})
+	return nf.(*huh.Form)
+}
+
+// formErrors shows the focused group's validation errors, wrapped, each
+// naming its key.
+func formErrors(f *huh.Form, width int) string {
+	var b strings.Builder
+	for _, err := range f.Errors() {
+		for _, e := range strings.Split(err.Error(), "; ") {
+			b.WriteString(styleFail.Render(wrapIndent("✗ "+e, width, 2)) + "\n")
+		}
+	}
+	return b.String()
 }
 
 func (m hostsModel) Update(msg tea.Msg) (hostsModel, tea.Cmd) {
@@ -385,6 +406,7 @@ func (m hostsModel) View() string {
 	for _, p := range m.problems {
 		b.WriteString(verdictFail(truncate(p, m.width-2)) + "\n")
 	}
-	b.WriteString(m.form.View())
+	b.WriteString(m.form.View() + "\n")
+	b.WriteString(formErrors(m.form, m.width))
 	return b.String()
 }

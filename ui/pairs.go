@@ -58,13 +58,21 @@ func (ds diskState) label() string {
 	case ds.tooSmall:
 		return fmt.Sprintf("too small (under %s)", sizeText(checks.MinDiskBytes))
 	case ds.ours && ds.blank():
-		return "holds DRBD metadata: attached as it is"
+		return "DRBD metadata: reused as it is"
 	case ds.blank():
 		return "blank"
 	case ds.wipeable:
 		return "in use: " + strings.Join(ds.use, "; ")
 	}
-	return "in use: " + strings.Join(ds.use, "; ") + " (never wiped)"
+	return "in use, never wiped: " + ds.use[len(ds.use)-1]
+}
+
+// details is everything known about a disk that is not blank.
+func (ds diskState) details() string {
+	if ds.blank() {
+		return ""
+	}
+	return ds.path + ": " + strings.Join(ds.use, "; ")
 }
 
 // errNeedsWipe: an in-use disk was picked without the wipe mark.
@@ -459,7 +467,9 @@ func (m pairsModel) help() []key.Binding {
 
 func (m pairsModel) View(width, height int) string {
 	var b strings.Builder
-	if m.as.adding {
+	if m.picking != "" {
+		b.WriteString(styleTitle.Render("Pick the disk "+m.picking+" mirrors") + "\n\n")
+	} else if m.as.adding {
 		b.WriteString(styleTitle.Render("The new pair") + "\n")
 		b.WriteString(wrap("Pick the two new storage servers and the disk each one mirrors (s). The existing pairs and the clients stay as they are.", width) + "\n\n")
 	} else {
@@ -503,7 +513,7 @@ func (m pairsModel) View(width, height int) string {
 		b.WriteString("\n" + styleBold.Render("Disks on "+m.picking) + styleDim.Render("  (enter: use it · w: mark an in-use disk for wiping)") + "\n")
 		for i, d := range m.disks {
 			cur := "  "
-			path := fmt.Sprintf("%-12s", d.path)
+			path := fmt.Sprintf("%-10s", d.path)
 			if i == m.diskCursor {
 				cur = styleSelected.Render("> ")
 				path = styleSelected.Render(path)
@@ -521,6 +531,9 @@ func (m pairsModel) View(width, height int) string {
 		}
 		if len(m.disks) > 0 {
 			d := m.disks[m.diskCursor]
+			if det := d.details(); det != "" {
+				b.WriteString(styleDim.Render(wrapIndent("  "+det, width, 4)) + "\n")
+			}
 			if m.wipeMark[m.picking+":"+d.path] {
 				b.WriteString("\n" + styleFailBox.Render(wrap(fmt.Sprintf("WIPE: every byte on %s:%s (%s) will be ERASED when the plan runs. This cannot be undone. Press w again to take the mark away.", m.picking, d.path, strings.Join(d.use, "; ")), min(width-4, 76))) + "\n")
 			}

@@ -2,6 +2,9 @@ package ui
 
 import (
 	"context"
+
+	"charm.land/bubbles/v2/viewport"
+	"charm.land/lipgloss/v2"
 	"fmt"
 	"strings"
 
@@ -26,14 +29,23 @@ type preflightModel struct {
 	running bool
 	results []checks.Result
 	spin    spinner.Model
+	vp      viewport.Model
 	width   int
+	height  int
 	note    string
 }
 
 var keyRecheck = key.NewBinding(key.WithKeys("r"), key.WithHelp("r", "check again"))
 
 func newPreflightModel(s *config.Spec, adding bool, width int) preflightModel {
-	return preflightModel{spec: s, adding: adding, width: width, spin: spinner.New(spinner.WithSpinner(spinner.MiniDot))}
+	return preflightModel{spec: s, adding: adding, width: width, vp: viewport.New(), spin: spinner.New(spinner.WithSpinner(spinner.MiniDot))}
+}
+
+func (m *preflightModel) setSize(w, h int) {
+	m.width, m.height = w, h
+	m.vp.SetWidth(w)
+	m.vp.SetHeight(max(h-lipglossHeight(m.verdict(w))-3, 3))
+	m.vp.SetContent(renderResults(m.results, w, true))
 }
 
 // start discovers the spec's hosts (steps.Discover) and runs
@@ -76,6 +88,7 @@ func (m preflightModel) Update(msg tea.Msg) (preflightModel, tea.Cmd) {
 	case preflightResultMsg:
 		m.running = false
 		m.results = msg.results
+		m.setSize(m.width, m.height)
 	case spinner.TickMsg:
 		if !m.running {
 			return m, nil
@@ -89,6 +102,14 @@ func (m preflightModel) Update(msg tea.Msg) (preflightModel, tea.Cmd) {
 			return m, emit(backMsg{})
 		case key.Matches(msg, keyRecheck) && !m.running:
 			return m, emit(recheckMsg{})
+		case key.Matches(msg, keyUp):
+			m.vp.ScrollUp(1)
+		case key.Matches(msg, keyDown):
+			m.vp.ScrollDown(1)
+		case key.Matches(msg, keyPgUp):
+			m.vp.PageUp()
+		case key.Matches(msg, keyPgDn):
+			m.vp.PageDown()
 		case key.Matches(msg, keyOnward) && !m.running:
 			if checks.Failed(m.results) {
 				m.note = "A failed check blocks the way: nothing can run until it passes. Fix it on the host (or go back and change the choice), then press r."
@@ -113,18 +134,14 @@ func (m preflightModel) help() []key.Binding {
 	if !m.running {
 		ks = append(ks, keyRecheck)
 	}
+	if !m.vp.AtTop() || !m.vp.AtBottom() {
+		ks = append(ks, keyUp, keyDown)
+	}
 	return append(ks, keyBack, keyCtrlC)
 }
 
-func (m preflightModel) View(width, height int) string {
-	var b strings.Builder
-	b.WriteString(styleTitle.Render("Preflight checks") + "\n")
-	b.WriteString(styleDim.Render(truncate("Every host is read again and checked before anything changes.", width)) + "\n\n")
-	if m.running {
-		b.WriteString(m.spin.View() + " reading the hosts and checking…\n")
-		return b.String()
-	}
-	b.WriteString(renderResults(m.results, width, true))
+// verdict is the line (or box) that says whether the way is open.
+func (m preflightModel) verdict(width int) string {
 	nf, nw := 0, 0
 	for _, r := range m.results {
 		switch r.Status {
@@ -134,69 +151,82 @@ func (m preflightModel) View(width, height int) string {
 			nw++
 		}
 	}
-	b.WriteString("\n")
 	switch {
 	case nf > 0:
-		b.WriteString(styleFailBox.Render(styleDanger.Render(fmt.Sprintf("✗ %d check(s) failed: this blocks the review.", nf))+"\n"+
-			wrap("Nothing has been changed. Fix what the hints say, then press r to check again.", min(width-4, 76))) + "\n")
+		return styleFailBox.Render(styleDanger.Render(fmt.Sprintf("✗ %d check(s) failed: this blocks the review.", nf)) + "\n" +
+			wrap("Nothing has been changed. Fix what the hints say, then press r to check again.", min(width-4, 76)))
 	case nw > 0:
-		b.WriteString(styleWarn.Render(fmt.Sprintf("! %d warning(s): read them before you go on.", nw)) + " Press enter for the review.\n")
-	default:
-		b.WriteString(stylePass.Render("✓ every check passed.") + " Press enter for the review.\n")
+		return styleWarn.Render(fmt.Sprintf("! %d warning(s): read them before you go on.", nw)) + " Press enter for the review."
 	}
+	return stylePass.Render("✓ every check passed.") + " Press enter for the review."
+}
+
+func (m preflightModel) View(width, height int) string {
+	var b strings.Builder
+	b.WriteString(styleTitle.Render("Preflight checks") + "\n")
+	if m.running {
+		b.WriteString(styleDim.Render(truncate("Every host is read again and checked before anything changes.", width)) + "\n\n")
+		b.WriteString(m.spin.View() + " reading the hosts and checking…\n")
+		return b.String()
+	}
+	b.WriteString(m.verdict(width) + "\n")
 	if m.note != "" {
 		b.WriteString(styleWarn.Render(wrap(m.note, width)) + "\n")
 	}
+	b.WriteString("\n" + m.vp.View())
 	return b.String()
 }
 
-// renderResults lists check results: failures and warnings each with their
-// hint, and (when compact) the passes of a host folded into one line.
+// renderResults lists check results, worst first: failures, then
+// warnings, each with its hint (a hint said once is not repeated), then
+// (when compact) the passes of each host folded into one line.
 func renderResults(rs []checks.Result, width int, compact bool) string {
 	var b strings.Builder
-	var order []string
-	seen := map[string]bool{}
-	passes := map[string][]string{}
-	shown := map[string][]checks.Result{}
-	for _, r := range rs {
-		h := r.Host
-		if h == "" {
-			h = "cluster"
-		}
-		if !seen[h] {
-			seen[h] = true
-			order = append(order, h)
-		}
-		if r.Status == checks.Pass && compact {
-			passes[h] = append(passes[h], r.Check)
-			continue
-		}
-		shown[h] = append(shown[h], r)
-	}
 	nameW := 7
-	for _, h := range order {
-		nameW = max(nameW, len(h))
+	for _, r := range rs {
+		nameW = max(nameW, len(r.Host))
 	}
-	for _, h := range order {
-		if ps := passes[h]; len(ps) > 0 {
-			b.WriteString(truncate(fmt.Sprintf("  %s  %-*s  %s", stylePass.Render("✓ pass"), nameW, h, styleDim.Render(strings.Join(ps, ", "))), width) + "\n")
+	host := func(r checks.Result) string {
+		if r.Host == "" {
+			return "cluster"
 		}
-		for _, r := range shown[h] {
-			var word string
-			switch r.Status {
-			case checks.Pass:
-				word = stylePass.Render("✓ pass")
-			case checks.Warn:
-				word = styleWarn.Render("! warn")
-			default:
-				word = styleFail.Render("✗ FAIL")
+		return r.Host
+	}
+	hints := map[string]bool{}
+	for _, st := range []checks.Status{checks.Fail, checks.Warn} {
+		for _, r := range rs {
+			if r.Status != st {
+				continue
 			}
-			line := fmt.Sprintf("  %s  %-*s  %s: %s", word, nameW, h, r.Check, r.Msg)
+			word := styleFail.Render("✗ FAIL")
+			if st == checks.Warn {
+				word = styleWarn.Render("! warn")
+			}
+			line := fmt.Sprintf("  %s  %-*s  %s: %s", word, nameW, host(r), r.Check, r.Msg)
 			b.WriteString(wrapIndent(line, width, 12+nameW) + "\n")
-			if r.Hint != "" && r.Status != checks.Pass {
+			if r.Hint != "" && !hints[r.Hint] {
+				hints[r.Hint] = true
 				b.WriteString(wrapIndent(fmt.Sprintf("%*s→ %s", 12+nameW, "", r.Hint), width, 14+nameW) + "\n")
 			}
 		}
+	}
+	var order []string
+	passes := map[string][]string{}
+	for _, r := range rs {
+		if r.Status != checks.Pass {
+			continue
+		}
+		if !compact {
+			b.WriteString(truncate(fmt.Sprintf("  %s  %-*s  %s: %s", stylePass.Render("✓ pass"), nameW, host(r), r.Check, r.Msg), width) + "\n")
+			continue
+		}
+		if _, ok := passes[host(r)]; !ok {
+			order = append(order, host(r))
+		}
+		passes[host(r)] = append(passes[host(r)], r.Check)
+	}
+	for _, h := range order {
+		b.WriteString(truncate(fmt.Sprintf("  %s  %-*s  %s", stylePass.Render("✓ pass"), nameW, h, styleDim.Render(strings.Join(passes[h], ", "))), width) + "\n")
 	}
 	return b.String()
 }
@@ -214,3 +244,5 @@ func wrapIndent(s string, width, indent int) string {
 	}
 	return out
 }
+
+func lipglossHeight(s string) int { return lipgloss.Height(s) }

@@ -78,7 +78,7 @@ func newReviewModel(in reviewInput, width, height int) reviewModel {
 func (m *reviewModel) setSize(w, h int) {
 	m.width, m.height = w, h
 	m.vp.SetWidth(w)
-	m.vp.SetHeight(max(h-3, 4))
+	m.vp.SetHeight(max(h-2, 4))
 	m.vp.SetContent(m.content())
 }
 
@@ -93,15 +93,15 @@ func (m reviewModel) content() string {
 	sum := summarize(in.plan)
 	var b strings.Builder
 	b.WriteString(topology(in.spec, w) + "\n\n")
-	b.WriteString(styleBold.Render("Plan") + fmt.Sprintf(": %d steps, %d actions on %d hosts. ", sum.steps, sum.actions, len(sum.hosts)))
-	b.WriteString(styleDim.Render("Each action first probes the host and runs only if it is not done yet.") + "\n")
+	b.WriteString(wrap(styleBold.Render("Plan")+fmt.Sprintf(": %d steps, %d actions on %d hosts. ", sum.steps, sum.actions, len(sum.hosts))+
+		styleDim.Render("Each action first probes its host and runs only if it is not done yet."), w) + "\n")
 	if in.newPair != nil {
 		b.WriteString(wrap(fmt.Sprintf("The new pair r%d (%s + %s) is built, imported on every client as %s, added to %s and %s and GFS2 grow online; what exists is left as it is.",
 			in.newPair.Num(), in.newPair.A.Host, in.newPair.B.Host, in.newPair.Alias(), in.spec.Volume.VG, in.spec.LVPath()), w) + "\n")
 	}
 	b.WriteString("\n")
 	if len(sum.destructive) > 0 {
-		b.WriteString(styleDanger.Render(fmt.Sprintf("Destructive actions: %d", len(sum.destructive))) + styleDim.Render(" (they write over a disk; each runs only where its probe finds it not done)") + "\n")
+		b.WriteString(wrap(styleDanger.Render(fmt.Sprintf("Destructive actions: %d", len(sum.destructive)))+styleDim.Render(" (they write over a disk or a device; each runs only where its probe finds it not done)"), w) + "\n")
 		for _, d := range sum.destructive {
 			b.WriteString(truncate("  "+styleFail.Render("!")+" "+d, w) + "\n")
 		}
@@ -184,8 +184,8 @@ func (m reviewModel) View() string {
 		title = "The full plan (every command, file and probe)"
 	}
 	b.WriteString(styleTitle.Render(title))
-	if !m.vp.AtTop() || !m.vp.AtBottom() {
-		b.WriteString(styleDim.Render(fmt.Sprintf("  %3.0f%%", m.vp.ScrollPercent()*100)))
+	if !m.vp.AtBottom() {
+		b.WriteString(styleDim.Render("  (↓ more below)"))
 	}
 	b.WriteString("\n")
 	if m.saveErr != nil {

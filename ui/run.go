@@ -135,7 +135,7 @@ var (
 func newRunModel(p *steps.Plan, width, height int) runModel {
 	m := runModel{
 		plan: p, index: map[string]int{}, logs: map[string][]string{}, sync: map[string]*steps.Progress{},
-		bar:    progress.New(progress.WithDefaultBlend(), progress.WithWidth(30)),
+		bar:    progress.New(progress.WithDefaultBlend(), progress.WithoutPercentage(), progress.WithWidth(30)),
 		spin:   spinner.New(spinner.WithSpinner(spinner.MiniDot)),
 		vp:     viewport.New(),
 		follow: true,
@@ -180,7 +180,7 @@ func (m *runModel) start(ctx context.Context, src steps.HostSource) tea.Cmd {
 
 func (m *runModel) setSize(w, h int) {
 	m.width, m.height = w, h
-	m.bar.SetWidth(min(max(w-50, 20), 40))
+	m.bar.SetWidth(min(max(w-54, 10), 40))
 	m.vp.SetWidth(w)
 	m.layout()
 }
@@ -203,10 +203,14 @@ func (m *runModel) layout() {
 
 func (m *runModel) refreshLogs() {
 	var b strings.Builder
+	show := logShow
+	if n := len(m.hosts); n > 0 {
+		show = max(logShow, m.vp.Height()/n-1)
+	}
 	for _, h := range m.hosts {
 		lines := m.logs[h]
 		b.WriteString(styleBold.Render(h) + styleDim.Render(fmt.Sprintf("  (%d lines)", len(lines))) + "\n")
-		for _, l := range lines[max(len(lines)-logShow, 0):] {
+		for _, l := range lines[max(len(lines)-show, 0):] {
 			b.WriteString("  " + truncate(l, m.width-2) + "\n")
 		}
 	}
@@ -492,7 +496,7 @@ func failureBox(ev *steps.Event, width, stderrLines int) string {
 	var b strings.Builder
 	b.WriteString(styleDanger.Render(truncate(fmt.Sprintf("✗ %s failed on %s: %s", ev.Step, ev.Host, ev.Action), w)) + "\n")
 	if ev.Cmd != "" {
-		b.WriteString(truncate("command: "+ev.Cmd, w) + "\n")
+		b.WriteString(clipLines(wrapIndent("command: "+ev.Cmd, w, 9), 3) + "\n")
 		b.WriteString(fmt.Sprintf("exit status %d", ev.Code) + "\n")
 	} else if ev.Error != "" {
 		b.WriteString(wrap("error: "+ev.Error, w) + "\n")
@@ -507,7 +511,7 @@ func failureBox(ev *steps.Event, width, stderrLines int) string {
 		tail = tail[len(tail)-stderrLines:]
 	}
 	for _, l := range tail {
-		b.WriteString(styleWarn.Render(truncate("stderr: "+l, w)) + "\n")
+		b.WriteString(styleWarn.Render(wrapIndent("stderr: "+l, w, 8)) + "\n")
 	}
 	return styleFailBox.Render(strings.TrimRight(b.String(), "\n")) + "\n"
 }

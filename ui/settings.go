@@ -172,12 +172,9 @@ func (m settingsModel) buildForm() *huh.Form {
 					return nil
 				}),
 		).Title("Fencing is off").WithHideFunc(func() bool { return v.fencing != fenceNone }),
-	).WithTheme(formTheme()).WithKeyMap(formKeyMap()).WithShowHelp(false).
+	).WithTheme(formTheme()).WithKeyMap(formKeyMap()).WithShowHelp(false).WithShowErrors(false).
 		WithWidth(min(max(m.width-2, 40), 100))
-	if m.height > 0 {
-		f = f.WithHeight(max(m.height-3, 8))
-	}
-	return f
+	return sizeForm(f, m.height-6)
 }
 
 func (m settingsModel) Init() tea.Cmd { return m.form.Init() }
@@ -188,7 +185,7 @@ func (m *settingsModel) setSize(w, h int) {
 	if m.v.fencing == fenceNone {
 		extra = 6
 	}
-	m.form = m.form.WithWidth(min(max(w-2, 40), 100)).WithHeight(max(h-3-extra, 8))
+	m.form = sizeForm(m.form.WithWidth(min(max(w-2, 40), 100)), h-extra)
 }
 
 func (m settingsModel) Update(msg tea.Msg) (settingsModel, tea.Cmd) {
@@ -208,7 +205,7 @@ func (m settingsModel) submit() (settingsModel, tea.Cmd) {
 	var msgs []string
 	if err != nil {
 		msgs = append(msgs, err.Error())
-	} else if err := cloneSpec(s).Validate(); err != nil {
+	} else if err := s.Validate(); err != nil { // also fills the defaults
 		var ps config.Problems
 		if errors.As(err, &ps) {
 			for _, p := range ps {
@@ -240,6 +237,7 @@ func (m settingsModel) View() string {
 	if m.v.fencing == fenceNone {
 		b.WriteString(styleWarnBox.Width(min(m.width, 80)).Render(styleWarn.Render("! ")+wrap(fencingOffWarning, min(m.width, 80)-6)) + "\n")
 	}
-	b.WriteString(m.form.View())
+	b.WriteString(m.form.View() + "\n")
+	b.WriteString(formErrors(m.form, m.width))
 	return b.String()
 }

@@ -31,7 +31,7 @@ func topology(s *config.Spec, width int) string {
 		maps = append(maps, p.Alias())
 	}
 	if len(maps) > 0 {
-		row("volume", fmt.Sprintf("%s → %s/%s (shared LVM) → GFS2 %q at %s", strings.Join(maps, " + "), s.Volume.VG, s.Volume.LV, s.LockTable(), s.Volume.MountPoint))
+		row("volume", fmt.Sprintf("%s → %s/%s → GFS2 %s at %s", strings.Join(maps, " + "), s.Volume.VG, s.Volume.LV, s.LockTable(), s.Volume.MountPoint))
 	}
 	switch s.Fencing.Agent {
 	case "":

@@ -43,7 +43,7 @@ var (
 	keyDown   = key.NewBinding(key.WithKeys("down", "j"), key.WithHelp("↓/j", "down"))
 	keyEnter  = key.NewBinding(key.WithKeys("enter"), key.WithHelp("enter", "choose"))
 	keyQuit   = key.NewBinding(key.WithKeys("q"), key.WithHelp("q", "quit"))
-	keyBack   = key.NewBinding(key.WithKeys("esc"), key.WithHelp("esc", "back"))
+	keyBack   = key.NewBinding(key.WithKeys("esc"), key.WithHelp("esc", "back a screen"))
 	keyCtrlC  = key.NewBinding(key.WithKeys("ctrl+c"), key.WithHelp("ctrl+c", "quit"))
 	keyRetry  = key.NewBinding(key.WithKeys("r"), key.WithHelp("r", "retry"))
 	keyOnward = key.NewBinding(key.WithKeys("enter"), key.WithHelp("enter", "continue"))
@@ -56,14 +56,14 @@ func newWelcome(path string, s *config.Spec, loadErr error) welcomeModel {
 		m.choices = []choice{{"q", "Quit", "fix the spec, then start again", quitMsg{}}}
 	case s != nil:
 		m.choices = []choice{
-			{"a", "Add a storage pair", "two more servers mirror one more disk; the filesystem grows online", startAddPairMsg{}},
-			{"r", "Apply again", "check every host and finish or repair what is not done; changes nothing that is", startApplyMsg{}},
+			{"a", "Add a storage pair", "two more servers; the filesystem grows online", startAddPairMsg{}},
+			{"r", "Apply again", "finish or repair; what is done stays as it is", startApplyMsg{}},
 			{"s", "Status", "read every layer on every host (read-only)", nil},
 			{"q", "Quit", "", quitMsg{}},
 		}
 	default:
 		m.choices = []choice{
-			{"n", "Create a new cluster", "enter the hosts, discover their disks, pick pairs and clients", startNewMsg{}},
+			{"n", "Create a new cluster", "hosts, disks, pairs and clients, step by step", startNewMsg{}},
 			{"q", "Quit", "", quitMsg{}},
 		}
 	}
@@ -139,7 +139,7 @@ func (m welcomeModel) View(width, height int) string {
 		}
 		b.WriteString("\n" + wrap("Fix the lines above in an editor (sample.toml explains every key), then start scalestore again. The wizard never overwrites a spec it cannot read.", width) + "\n\n")
 	case m.spec != nil:
-		b.WriteString(styleTitle.Render(fmt.Sprintf("Cluster %q", m.spec.Cluster.Name)) + styleDim.Render("  "+m.path+" · profile "+m.spec.Cluster.Profile) + "\n\n")
+		b.WriteString(truncate(styleTitle.Render(fmt.Sprintf("Cluster %q", m.spec.Cluster.Name))+styleDim.Render("  "+m.path+" · profile "+m.spec.Cluster.Profile), width) + "\n\n")
 		b.WriteString(topology(m.spec, width) + "\n\n")
 	default:
 		b.WriteString(styleTitle.Render("Build shared cluster storage") + "\n\n")

@@ -1,0 +1,489 @@
+package ui
+
+import (
+	"context"
+	"errors"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"scalestore/checks"
+	"scalestore/config"
+	"scalestore/steps"
+)
+
+// labSpec is a new cluster's spec as the hosts form leaves it.
+func labSpec(path string) *config.Spec {
+	s := &config.Spec{Path: path}
+	s.Cluster.Name = "lab"
+	s.SSH.HostKeyPolicy = config.PolicyAcceptNew
+	for _, h := range [][2]string{{"storage0a", "10.0.0.11"}, {"storage0b", "10.0.0.12"}, {"client0", "10.0.0.21"}, {"client1", "10.0.0.22"}} {
+		s.Hosts = append(s.Hosts, config.Host{Name: h[0], Address: h[1]})
+	}
+	return s
+}
+
+// atDiscovery is the wizard of a new cluster whose hosts form is done.
+func atDiscovery(t *testing.T, f *fakeHosts) (*harness, string) {
+	path := filepath.Join(t.TempDir(), "scalestore.toml")
+	h := newTestApp(t, path, f)
+	h.keys("n")
+	h.send(hostsDoneMsg{spec: labSpec(path)})
+	return h, path
+}
+
+func TestDiscoveryShowsEachHost(t *testing.T) {
+	// hosts that never answer: the screen shows them pending
+	h, _ := atDiscovery(t, nil)
+	a := h.app()
+	if a.screen != scrDiscover {
+		t.Fatal(a.screen)
+	}
+	// the hosts' answers arrive one by one (real captures)
+	a.discover.pending = map[string]bool{"storage0a": true, "storage0b": true, "client0": true, "client1": true}
+	a.discover.errs = map[string]error{}
+	h.send(hostDiscoveredMsg{host: "storage0a", facts: facts(t, readTestdata(t, "discover-storage-disks.txt"), "storage0a")})
+	s := h.screen()
+	if !strings.Contains(s, "storage0a  Debian GNU/Linux 12 (bookworm), kernel 6.1.0-56-amd64") || !strings.Contains(s, "disks: vda 20 GiB, vdb 64 MiB, vdc 1 GiB") ||
+		!strings.Contains(s, "1 of 4 hosts read") || !strings.Contains(s, "connecting…") {
+		t.Fatalf("after one host:\n%s", s)
+	}
+	h.send(hostDiscoveredMsg{host: "storage0b", facts: facts(t, capture(t, "discover-storage0a-blank.txt"), "storage0b")},
+		hostDiscoveredMsg{host: "client0", facts: facts(t, capture(t, "discover-client0.txt"), "client0")},
+		hostDiscoveredMsg{host: "client1", err: errors.New(`connect to client1: host key of client1 (10.0.0.22:22) is unknown (ssh-ed25519 key SHA256:abc) and the host key policy is strict`)})
+	s = h.screen()
+	golden(t, "discover-one-failed", s)
+	h.keys("enter")
+	if a.screen != scrDiscover {
+		t.Fatal("enter went on with a host not read")
+	}
+	if !strings.Contains(s, "press r to try again") {
+		t.Fatalf("no way out shown:\n%s", s)
+	}
+}
+
+func TestDiscoveryWithScriptedHosts(t *testing.T) {
+	f := newFakeHosts(t)
+	f.disks["storage0a"] = readTestdata(t, "discover-storage-disks.txt")
+	h, _ := atDiscovery(t, f)
+	a := h.app()
+	h.waitFor("every host read", a.discover.ready)
+	s := h.screen()
+	if !strings.Contains(s, "Every host was read") || strings.Count(s, "✓") != 4 {
+		t.Fatalf("%s", s)
+	}
+	// discovery lists the disks first, then reads them all in one command
+	var listed, read bool
+	for _, c := range f.commands() {
+		listed = listed || strings.HasPrefix(c, "storage0b: lsblk -J -b -d")
+		read = read || (strings.HasPrefix(c, "storage0b: echo @@os") && strings.Contains(c, "@@disk /dev/vda") && strings.Contains(c, "@@disk /dev/vdb") && !strings.Contains(c, "sr0"))
+	}
+	if !listed || !read {
+		t.Fatalf("commands: %v", f.commands())
+	}
+	h.keys("enter")
+	if a.screen != scrPairs {
+		t.Fatalf("enter did not go to the pairs: %v", a.screen)
+	}
+}
+
+// atPairs is the pairs screen of a new cluster with storage0a holding
+// three disks (blank vdb, ext4 vdc, the system disk vda).
+func atPairs(t *testing.T) *harness {
+	f := newFakeHosts(t)
+	f.disks["storage0a"] = readTestdata(t, "discover-storage-disks.txt")
+	h, _ := atDiscovery(t, f)
+	h.waitFor("every host read", h.app().discover.ready)
+	h.keys("enter")
+	return h
+}
+
+func TestInUseDiskNeedsTheWipeMark(t *testing.T) {
+	h := atPairs(t)
+	a := h.app()
+	h.keys("s") // storage0a: the disk picker
+	if a.pairs.picking != "storage0a" {
+		t.Fatalf("no picker:\n%s", h.screen())
+	}
+	s := h.screen()
+	for _, want := range []string{"/dev/vda", "20 GiB  in use, never wiped: mounted at /", "/dev/vdb", "64 MiB  blank", "/dev/vdc", "1 GiB  in use: signature ext4"} {
+		if !strings.Contains(s, want) {
+			t.Errorf("picker lacks %q:\n%s", want, s)
+		}
+	}
+	// down to vdc (ext4) and enter: refused without the mark
+	h.keys("down")
+	if a.pairs.disks[a.pairs.diskCursor].path != "/dev/vdc" {
+		t.Fatalf("cursor on %s", a.pairs.disks[a.pairs.diskCursor].path)
+	}
+	h.keys("enter")
+	if a.pairs.as.roleOf("storage0a") != "" {
+		t.Fatal("an in-use disk was taken without the wipe mark")
+	}
+	if s := h.screen(); !strings.Contains(s, "press w to mark it for wiping") {
+		t.Fatalf("no explanation:\n%s", s)
+	}
+	// the mounted system disk can never be marked
+	h.keys("up", "up", "w")
+	if a.pairs.wipeMark["storage0a:/dev/vda"] || !strings.Contains(h.screen(), "never wiped") {
+		t.Fatalf("the mounted disk was marked:\n%s", h.screen())
+	}
+	// mark vdc: a clear warning, then enter takes it
+	h.keys("down", "down", "w")
+	s = h.screen()
+	if !strings.Contains(s, "MARKED FOR WIPING") || !strings.Contains(s, "WIPE: every byte on storage0a:/dev/vdc") || !strings.Contains(s, "ERASED") {
+		t.Fatalf("no wipe warning:\n%s", s)
+	}
+	golden(t, "pairs-wipe-mark", s)
+	h.keys("enter")
+	if r := a.pairs.as.roleOf("storage0a"); r != "pair r0 · a" {
+		t.Fatalf("role %q", r)
+	}
+	// storage0b with its blank disk, two clients
+	h.keys("down", "s", "enter", "down", "c", "down", "c")
+	pairs, clients, wipe, err := a.pairs.as.result()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(pairs) != 1 || pairs[0].A.Disk != "/dev/vdc" || pairs[0].B.Host != "storage0b" || len(clients) != 2 || len(wipe) != 1 || wipe[0] != "storage0a:/dev/vdc" {
+		t.Fatalf("pairs %+v clients %+v wipe %v", pairs, clients, wipe)
+	}
+	golden(t, "pairs-done", h.screen())
+	h.keys("enter")
+	if a.screen != scrSettings || len(a.spec.Wipe.Devices) != 1 {
+		t.Fatalf("screen %v, wipe %v", a.screen, a.spec.Wipe.Devices)
+	}
+}
+
+func TestAssignmentRules(t *testing.T) {
+	blank := diskState{path: "/dev/vdb", size: 1 << 30}
+	used := classifyDisk(&steps.Disk{Path: "/dev/vdc", Exists: true, Size: 1 << 30, Signatures: []string{"xfs"}})
+	mounted := classifyDisk(&steps.Disk{Path: "/dev/vdd", Exists: true, Size: 1 << 30, Mounts: []string{"/srv"}})
+	ours := classifyDisk(&steps.Disk{Path: "/dev/vde", Exists: true, Size: 1 << 30, Signatures: []string{"drbd"}, Holders: []string{"drbd0"}})
+	small := classifyDisk(&steps.Disk{Path: "/dev/vdf", Exists: true, Size: 1 << 20})
+	if !used.wipeable || mounted.wipeable || !ours.blank() || !small.tooSmall {
+		t.Fatalf("classify: %+v %+v %+v %+v", used, mounted, ours, small)
+	}
+	a := newAssignment(&config.Spec{}, false)
+	if err := a.addHalf("s1", used, false); !errors.Is(err, errNeedsWipe) {
+		t.Fatalf("in use without mark: %v", err)
+	}
+	if err := a.addHalf("s1", mounted, true); err == nil || errors.Is(err, errNeedsWipe) {
+		t.Fatalf("mounted with mark: %v", err)
+	}
+	if err := a.addHalf("s1", small, false); err == nil {
+		t.Fatal("too small taken")
+	}
+	if err := a.addHalf("s1", used, true); err != nil {
+		t.Fatal(err)
+	}
+	if err := a.addHalf("s1", blank, false); err == nil {
+		t.Fatal("a host took two halves")
+	}
+	if err := a.toggleClient("s1"); err == nil {
+		t.Fatal("a storage host became a client")
+	}
+	if _, _, _, err := a.result(); err == nil || !strings.Contains(err.Error(), "one half") {
+		t.Fatalf("half a pair: %v", err)
+	}
+	a.addHalf("s2", ours, false)
+	a.addHalf("s3", blank, false)
+	a.addHalf("s4", blank, false)
+	a.toggleClient("c1")
+	p, c, w, err := a.result()
+	if err != nil || len(p) != 2 || *p[0].ID != 0 || *p[1].ID != 1 || len(c) != 1 || len(w) != 1 {
+		t.Fatalf("%+v %+v %v %v", p, c, w, err)
+	}
+	// clearing a half renumbers the new pairs
+	a.clear("s1")
+	a.clear("s2")
+	if a.pairs[0].id != 0 || a.pairs[0].halves[0].host != "s3" {
+		t.Fatalf("%+v", a.pairs)
+	}
+}
+
+// atSettings is the settings form of a new cluster with its pairs chosen.
+func atSettings(t *testing.T) *harness {
+	path := filepath.Join(t.TempDir(), "scalestore.toml")
+	h := newTestApp(t, path, newFakeHosts(t))
+	h.keys("n")
+	h.send(hostsDoneMsg{spec: labSpec(path)})
+	id := 0
+	h.send(pairsDoneMsg{pairs: []config.Pair{{ID: &id, A: config.Half{Host: "storage0a", Disk: "/dev/vdb"}, B: config.Half{Host: "storage0b", Disk: "/dev/vdb"}}},
+		clients: []config.Client{{Host: "client0"}, {Host: "client1"}}})
+	if h.app().screen != scrSettings {
+		t.Fatalf("not at settings: %v", h.app().screen)
+	}
+	return h
+}
+
+func TestFencingNoneShowsTheRisk(t *testing.T) {
+	h := atSettings(t)
+	a := h.app()
+	for i := 0; i < 7; i++ { // the volume group's fields, defaults kept
+		h.keys("enter")
+	}
+	if s := h.screen(); !strings.Contains(s, "Fencing") || strings.Contains(s, "Fencing is OFF") {
+		t.Fatalf("not at the fencing choice, or warned too early:\n%s", s)
+	}
+	h.keys("down") // none
+	s := h.screen()
+	if !strings.Contains(s, "Fencing is OFF") || !strings.Contains(s, "freezes on every other client") || !strings.Contains(s, "split-brain") {
+		t.Fatalf("no plain-words warning for fencing none:\n%s", s)
+	}
+	golden(t, "settings-fencing-none", s)
+	// none must be confirmed in words: enter on the note, then "No" refuses
+	h.keys("enter", "enter", "enter")
+	if a.screen != scrSettings {
+		t.Fatal("fencing none went through without the explicit yes")
+	}
+	if !strings.Contains(h.screen(), "this is a lab") {
+		t.Fatalf("%s", h.screen())
+	}
+	h.keys("y")
+	h.waitFor("preflight", func() bool { return a.screen == scrPreflight })
+	if a.spec.Fencing.Agent != "none" || a.spec.Volume.Journals != 4 {
+		t.Fatalf("%+v %+v", a.spec.Fencing, a.spec.Volume)
+	}
+}
+
+func TestFenceAgentNeedsAValidName(t *testing.T) {
+	h := atSettings(t)
+	for i := 0; i < 7; i++ {
+		h.keys("enter")
+	}
+	h.keys("enter") // a fence agent
+	h.typ("ipmi").keys("enter")
+	if s := h.screen(); !strings.Contains(s, `fencing.agent: "ipmi" is not a fence agent name`) {
+		t.Fatalf("%s", s)
+	}
+}
+
+// atPreflight is the wizard past the settings, with preflight's answer
+// not in yet.
+func atPreflight(t *testing.T) (*harness, string) {
+	path := filepath.Join(t.TempDir(), "scalestore.toml")
+	h := newTestApp(t, path, nil)
+	h.keys("n")
+	s := labSpec(path)
+	id := 0
+	s.Pairs = []config.Pair{{ID: &id, A: config.Half{Host: "storage0a", Disk: "/dev/vdb"}, B: config.Half{Host: "storage0b", Disk: "/dev/vdb"}}}
+	s.Clients = []config.Client{{Host: "client0"}, {Host: "client1"}}
+	s.Fencing.Agent = "none"
+	if err := s.Validate(); err != nil {
+		t.Fatal(err)
+	}
+	h.send(settingsDoneMsg{spec: s})
+	if h.app().screen != scrPreflight {
+		t.Fatal(h.app().screen)
+	}
+	return h, path
+}
+
+func labFacts(t *testing.T) *steps.Facts {
+	return &steps.Facts{Hosts: map[string]*steps.HostFacts{
+		"storage0a": facts(t, capture(t, "discover-storage0a-blank.txt"), "storage0a"),
+		"storage0b": facts(t, capture(t, "discover-storage0a-blank.txt"), "storage0b"),
+		"client0":   facts(t, capture(t, "discover-client0.txt"), "client0"),
+		"client1":   facts(t, capture(t, "discover-client0.txt"), "client1"),
+	}, Errors: map[string]error{}}
+}
+
+func TestPreflightFailureBlocksTheReview(t *testing.T) {
+	h, _ := atPreflight(t)
+	a := h.app()
+	f := labFacts(t)
+	// storage0b's disk holds a filesystem: preflight fails it
+	f.Hosts["storage0b"].Disks["/dev/vdb"].Signatures = []string{"ext4"}
+	h.send(preflightResultMsg{facts: f, results: checks.Preflight(a.spec, f)})
+	s := h.screen()
+	if !strings.Contains(s, "✗ FAIL") || !strings.Contains(s, "storage0b") || !strings.Contains(s, "blocks the review") {
+		t.Fatalf("%s", s)
+	}
+	golden(t, "preflight-fail", s)
+	h.keys("enter")
+	if a.screen != scrPreflight || !strings.Contains(h.screen(), "A failed check blocks the way") {
+		t.Fatalf("a failed preflight let the review through: %v\n%s", a.screen, h.screen())
+	}
+	// passing (a clock warning aside): enter opens the review
+	f = labFacts(t)
+	h.send(preflightResultMsg{facts: f, results: checks.Preflight(a.spec, f)})
+	h.keys("enter")
+	if a.screen != scrReview {
+		t.Fatalf("screen %v\n%s", a.screen, h.screen())
+	}
+	s = h.screen()
+	for _, want := range []string{"Destructive actions", "Fencing is OFF", "Both halves of every pair are primary", "saved to"} {
+		if !strings.Contains(s+a.review.content(), want) {
+			t.Errorf("review lacks %q:\n%s", want, a.review.content())
+		}
+	}
+	golden(t, "review", s)
+}
+
+func TestSummarizePlan(t *testing.T) {
+	s := labSpec("x.toml")
+	id := 0
+	s.Pairs = []config.Pair{{ID: &id, A: config.Half{Host: "storage0a", Disk: "/dev/vdb"}, B: config.Half{Host: "storage0b", Disk: "/dev/vdb"}}}
+	s.Clients = []config.Client{{Host: "client0"}, {Host: "client1"}}
+	s.Fencing.Agent = "none"
+	if err := s.Validate(); err != nil {
+		t.Fatal(err)
+	}
+	p := steps.Build(s, labFacts(t))
+	sum := summarize(p)
+	if sum.steps != len(p.Steps) || len(sum.hosts) != 4 || len(sum.destructive) == 0 {
+		t.Fatalf("%+v", sum)
+	}
+	joined := strings.Join(sum.destructive, "\n")
+	for _, want := range []string{"storage0a: ", "storage0b: ", "client0: mkfs.gfs2 on /dev/VG0/LV0"} {
+		if !strings.Contains(joined, want) {
+			t.Errorf("destructive actions lack %q:\n%s", want, joined)
+		}
+	}
+}
+
+func TestNewClusterSavedBeforeTheRun(t *testing.T) {
+	f := newFakeHosts(t)
+	path := filepath.Join(t.TempDir(), "scalestore.toml")
+	h := newTestApp(t, path, f)
+	h.keys("n")
+	s := labSpec(path)
+	id := 0
+	s.Pairs = []config.Pair{{ID: &id, A: config.Half{Host: "storage0a", Disk: "/dev/vdb"}, B: config.Half{Host: "storage0b", Disk: "/dev/vdb"}}}
+	s.Clients = []config.Client{{Host: "client0"}, {Host: "client1"}}
+	s.Fencing.Agent = "none"
+	h.send(settingsDoneMsg{spec: s})
+	a := h.app()
+	h.waitFor("preflight", func() bool { return !a.preflight.running })
+	h.keys("enter") // review
+	if a.screen != scrReview {
+		t.Fatalf("%v\n%s", a.screen, h.screen())
+	}
+	h.keys("enter") // save and apply
+	h.waitFor("the run to end", func() bool { return a.screen == scrDone })
+	loaded, err := config.Load(path)
+	if err != nil {
+		t.Fatalf("the saved spec does not load: %v", err)
+	}
+	if loaded.Cluster.Name != "lab" || len(loaded.Pairs) != 1 || loaded.Fencing.Agent != "none" {
+		t.Fatalf("%+v", loaded)
+	}
+	h.waitFor("postflight", func() bool { return !a.done.checking })
+	// the scripted hosts answer nothing to the state probes: unhealthy
+	if s := h.screen(); !strings.Contains(s, "Postflight") || !strings.Contains(s, "not healthy") || !strings.Contains(s, "✗ FAIL  storage0a  drbd r0") {
+		t.Fatalf("%s", s)
+	}
+	if a.done.out.err != nil || a.done.out.sum.Unchanged == 0 {
+		t.Fatalf("run: %+v", a.done.out)
+	}
+}
+
+func TestAddPairAppendsKeepingComments(t *testing.T) {
+	t.Chdir(filepath.Dir(copyFile(t, "grow.toml")))
+	path := "grow.toml"
+	before, _ := os.ReadFile(path)
+	f := newFakeHosts(t)
+	h := newTestApp(t, path, f)
+	a := h.app()
+	s := h.screen()
+	if !strings.Contains(s, `Cluster "lab"`) || !strings.Contains(s, "storage0a:/dev/vdb ══ storage0b:/dev/vdb") || !strings.Contains(s, "spare") {
+		t.Fatalf("welcome of an existing spec:\n%s", s)
+	}
+	golden(t, "welcome-existing", s)
+	h.keys("a")
+	if a.screen != scrHosts || !strings.Contains(h.screen(), "Already listed and free: storage2a, storage2b") {
+		t.Fatalf("%s", h.screen())
+	}
+	h.keys("tab") // no host to add
+	if a.screen != scrDiscover {
+		t.Fatalf("%v\n%s", a.screen, h.screen())
+	}
+	h.waitFor("discovery", a.discover.ready)
+	if names := a.discover.names; len(names) != 2 || names[0] != "storage2a" || names[1] != "storage2b" {
+		t.Fatalf("discovered %v, want only the spare hosts", names)
+	}
+	h.keys("enter")
+	s = h.screen()
+	if !strings.Contains(s, "pair r0 · a (kept)") || !strings.Contains(s, "client (kept)") {
+		t.Fatalf("%s", s)
+	}
+	// the cursor starts on storage2a
+	h.keys("c")
+	if !strings.Contains(h.screen(), "adding a pair keeps the clients") {
+		t.Fatalf("%s", h.screen())
+	}
+	h.keys("s", "down", "enter") // storage2a: vda is the system disk here, vdb blank
+	if a.pairs.as.roleOf("storage2a") != "pair r2 · a" {
+		t.Fatalf("%s", h.screen())
+	}
+	h.keys("down", "s", "down", "enter", "enter")
+	h.waitFor("preflight", func() bool { return a.screen == scrPreflight && !a.preflight.running })
+	h.keys("enter")
+	if a.screen != scrReview || !strings.Contains(a.review.content(), "The new pair r2 (storage2a + storage2b)") {
+		t.Fatalf("%v\n%s", a.screen, a.review.content())
+	}
+	h.keys("enter")
+	h.waitFor("the run to end", func() bool { return a.screen == scrDone })
+
+	after, _ := os.ReadFile(path)
+	if !strings.HasPrefix(string(after), string(before)) {
+		t.Fatalf("the file was rewritten, not appended to:\n%s", after)
+	}
+	added := string(after[len(before):])
+	if !strings.Contains(added, "[[pair]]\nid = 2\na = { host = \"storage2a\", disk = \"/dev/vdb\" }\nb = { host = \"storage2b\", disk = \"/dev/vdb\" }") {
+		t.Fatalf("appended:\n%s", added)
+	}
+	for _, c := range []string{"# A two-pair test cluster", "# how scalestore reaches its sshd", "# lab only"} {
+		if !strings.Contains(string(after), c) {
+			t.Errorf("comment %q lost", c)
+		}
+	}
+	loaded, err := config.Load(path)
+	if err != nil || len(loaded.Pairs) != 3 {
+		t.Fatalf("%v %+v", err, loaded)
+	}
+	// the run's engine saw the grown spec: the new pair's hosts were worked on
+	var touched bool
+	for _, c := range f.commands() {
+		touched = touched || (strings.HasPrefix(c, "storage2b: ") && strings.Contains(c, "r2"))
+	}
+	if !touched {
+		t.Fatal("the run did not work on the new pair")
+	}
+}
+
+func TestGrowthShownAfterAddingAPair(t *testing.T) {
+	s, err := config.Load(filepath.Join("testdata", "grow.toml"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	m := newDoneModel(s, runOutcome{sum: steps.Summary{Changed: 12, Unchanged: 80, Elapsed: 42 * time.Second}}, &lvGrowth{before: 120 << 20}, "grow.toml", 78)
+	m.checking = true
+	m, _ = m.Update(postflightMsg{results: []checks.Result{{Check: "lv", Host: "client0", Status: checks.Pass, Msg: "VG0/LV0 active, 180 MiB"}}, lvBytes: 180 << 20})
+	v := plain(m.View(78, 20))
+	if !strings.Contains(v, "/dev/VG0/LV0 grew online: 120 MiB → 180 MiB") {
+		t.Fatalf("%s", v)
+	}
+}
+
+func TestApplyAgainFromWelcome(t *testing.T) {
+	path := copyFile(t, "grow.toml")
+	f := newFakeHosts(t)
+	h := newTestApp(t, path, f)
+	a := h.app()
+	h.keys("r")
+	if a.mode != modeApply || a.screen != scrPreflight {
+		t.Fatalf("%v %v", a.mode, a.screen)
+	}
+	h.waitFor("preflight", func() bool { return !a.preflight.running })
+	if strings.Contains(h.screen(), "FAIL") {
+		t.Fatalf("%s", h.screen())
+	}
+	if !strings.Contains(h.screen(), "Apply (step 3 of 4)") && !strings.Contains(h.screen(), "Preflight") {
+		t.Fatalf("%s", h.screen())
+	}
+	_ = context.Background
+}

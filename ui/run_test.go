@@ -1,0 +1,201 @@
+package ui
+
+import (
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	tea "charm.land/bubbletea/v2"
+
+	"scalestore/config"
+	"scalestore/steps"
+)
+
+// growPlan is the plan of the test cluster (two pairs, two clients).
+func growPlan(t *testing.T) (*config.Spec, *steps.Plan) {
+	s, err := config.Load(filepath.Join(testdata, "grow.toml"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	return s, steps.Build(s, nil)
+}
+
+// atRun is the app on the run screen of the test cluster, with the engine
+// not started: the tests feed the events.
+func atRun(t *testing.T) *harness {
+	s, p := growPlan(t)
+	t.Chdir(testdata)
+	h := newTestApp(t, "grow.toml", nil)
+	a := h.app()
+	a.mode, a.spec = modeApply, s
+	a.run = newRunModel(p, 78, 20)
+	a.screen = scrRun
+	return h
+}
+
+func ev(kind steps.EventKind, step string, f func(*steps.Event)) tea.Msg {
+	e := steps.Event{Kind: kind, Step: step, Time: time.Unix(1795619767, 0)}
+	if f != nil {
+		f(&e)
+	}
+	return eventMsg(e)
+}
+
+// syncEvents are the events of a run up to the DRBD resync, as the engine
+// emits them; the progress is what it reads from /proc/drbd during a real
+// resync (steps/testdata/captures/drbd-status-during-resync.txt).
+func syncEvents(t *testing.T, p *steps.Plan) []tea.Msg {
+	var msgs []tea.Msg
+	msgs = append(msgs, ev(steps.RunStarted, "", nil))
+	for _, w := range p.Warnings {
+		w := w
+		msgs = append(msgs, ev(steps.Warning, "", func(e *steps.Event) { e.Text = w }))
+	}
+	for _, st := range p.Steps {
+		st := st
+		msgs = append(msgs, ev(steps.StepStarted, st.ID, func(e *steps.Event) { e.Title = st.Title }))
+		if st.ID == "drbd-sync" {
+			break
+		}
+		msgs = append(msgs,
+			ev(steps.LogLine, st.ID, func(e *steps.Event) { e.Host = "storage0a"; e.Text = "ok: " + st.Title; e.Stream = "stdout" }),
+			ev(steps.ActionDone, st.ID, func(e *steps.Event) { e.Host = "storage0a"; e.Action = st.Title; e.Outcome = steps.Changed }),
+			ev(steps.StepDone, st.ID, func(e *steps.Event) { e.Title = st.Title; e.Changed = 2; e.Unchanged = 1; e.Elapsed = 1500 * time.Millisecond }))
+	}
+	var d steps.DRBDDevice
+	for _, dd := range steps.ParseProcDRBD(capture(t, "drbd-status-during-resync.txt")) {
+		if dd.Minor == 0 {
+			d = dd
+		}
+	}
+	msgs = append(msgs, ev(steps.ProgressMsg, "drbd-sync", func(e *steps.Event) {
+		e.Host = "storage0b"
+		e.Progress = &steps.Progress{Resource: "r0", Percent: d.SyncedPct, SpeedKiBps: d.SpeedKiBps, ETA: d.Finish, State: d.CState, Disks: d.DiskState + "/" + d.PeerDisk}
+	}))
+	return msgs
+}
+
+func TestRunShowsSyncProgress(t *testing.T) {
+	h := atRun(t)
+	a := h.app()
+	h.send(syncEvents(t, a.run.plan)...)
+	s := h.screen()
+	for _, want := range []string{"DRBD r0 SyncTarget", "6.3%", "1.9 MiB/s", "ETA 0:00:31", "✓ ", "2 changed, 1 unchanged", "storage0a", "ok: "} {
+		if !strings.Contains(s, want) {
+			t.Errorf("run screen lacks %q:\n%s", want, s)
+		}
+	}
+	if !strings.ContainsAny(s, "█▌") {
+		t.Errorf("no progress bar drawn:\n%s", s)
+	}
+	if pb := a.run.terminalProgress(); pb == nil || pb.Value != 6 {
+		t.Errorf("terminal progress %+v", pb)
+	}
+	// the spinner's frame changes with time: fix it for the golden file
+	a.run.spin.Spinner.Frames = []string{"*"}
+	golden(t, "run-sync", h.screen())
+}
+
+func TestRunShowsTheFailedCommand(t *testing.T) {
+	h := atRun(t)
+	a := h.app()
+	h.send(syncEvents(t, a.run.plan)[:4]...)
+	stderr := "wipefs: error: /dev/vdb: probing initialization failed: Device or resource busy\nrefusing to write /dev/vdb: it holds a signature, partition, mount or holder"
+	fail := ev(steps.Failed, "drbd-metadata", func(e *steps.Event) {
+		e.Host, e.Action = "storage1b", "create DRBD metadata for r1 on /dev/vdb"
+		e.Cmd, e.Code, e.Stderr = "set -e; if [ -n \"$(wipefs -n /dev/vdb)\" ]; then echo refusing; exit 3; fi; drbdadm create-md --force r1", 3, stderr
+		e.Error = "exit status 3"
+	})
+	h.send(fail)
+	s := h.screen()
+	for _, want := range []string{"✗ drbd-metadata failed on storage1b", "exit status 3", "stderr: refusing to write /dev/vdb", "command: set -e;"} {
+		if !strings.Contains(s, want) {
+			t.Errorf("run screen lacks %q:\n%s", want, s)
+		}
+	}
+	// the engine returns: the done screen keeps the failure and says how to go on
+	h.send(runFinishedMsg{sum: steps.Summary{Changed: 9, Unchanged: 3, Elapsed: 12 * time.Second}, err: &steps.StepError{Step: "drbd-metadata", Host: "storage1b", Action: "create DRBD metadata"}})
+	if a.screen != scrDone {
+		t.Fatalf("screen %v", a.screen)
+	}
+	s = h.screen()
+	for _, want := range []string{"The apply failed", "exit status 3", "stderr: wipefs: error", "stderr: refusing to write /dev/vdb", "resumes where this run stopped"} {
+		if !strings.Contains(s, want) {
+			t.Errorf("done screen lacks %q:\n%s", want, s)
+		}
+	}
+	golden(t, "done-failed", s)
+	if a.result == nil {
+		t.Fatal("Run would return nil after a failed apply")
+	}
+	h.keys("q")
+	if !h.quit {
+		t.Fatal("q did not quit")
+	}
+}
+
+func TestCtrlCOnTheRunClosesStop(t *testing.T) {
+	h := atRun(t)
+	a := h.app()
+	h.send(syncEvents(t, a.run.plan)[:3]...)
+	stop := a.run.stop
+	h.keys("ctrl+c")
+	if h.quit {
+		t.Fatal("Ctrl-C killed the wizard during a run")
+	}
+	s := h.screen()
+	if !strings.Contains(s, "Stop after the running commands?") {
+		t.Fatalf("no question:\n%s", s)
+	}
+	select {
+	case <-stop:
+		t.Fatal("Stop closed before the operator said yes")
+	default:
+	}
+	h.keys("n")
+	if a.run.confirmStop || a.run.stopping {
+		t.Fatal("n did not keep going")
+	}
+	h.keys("ctrl+c", "y")
+	select {
+	case <-stop:
+	default:
+		t.Fatal("y did not close Engine.Stop")
+	}
+	if h.quit || !strings.Contains(h.screen(), "stopping after the running commands") {
+		t.Fatalf("quit=%v\n%s", h.quit, h.screen())
+	}
+	// a second Ctrl-C cancels the running commands (the run's context)
+	cancelled := false
+	a.run.cancel = func() { cancelled = true }
+	h.keys("ctrl+c")
+	if !cancelled || h.quit {
+		t.Fatalf("second Ctrl-C: cancelled=%v quit=%v", cancelled, h.quit)
+	}
+	// the engine ends with ErrStopped: the done screen says stopped
+	h.send(runFinishedMsg{err: steps.ErrStopped})
+	if a.screen != scrDone || !strings.Contains(h.screen(), "Stopped on request") {
+		t.Fatalf("%s", h.screen())
+	}
+}
+
+func TestRunEngineEventsThroughTheChannel(t *testing.T) {
+	// the real engine on scripted hosts: every event arrives as a message
+	f := newFakeHosts(t)
+	h := newTestApp(t, filepath.Join(testdata, "grow.toml"), f)
+	a := h.app()
+	_, p := growPlan(t)
+	a.run = newRunModel(p, 78, 20)
+	a.screen = scrRun
+	h.run(a.run.start(a.ctx, a.hostsSource()))
+	h.waitFor("the engine to return", func() bool { return a.screen == scrDone })
+	if a.done.out.err != nil || a.done.out.sum.Unchanged == 0 {
+		t.Fatalf("%+v", a.done.out)
+	}
+	for _, r := range a.run.steps {
+		if r.state != stepDone {
+			t.Fatalf("step %s left %v", r.id, r.state)
+		}
+	}
+}
