@@ -54,6 +54,9 @@ func newJob(host string, tok token, onLine func(Line)) *job {
 			if j.pgid == 0 {
 				j.pgid, _ = strconv.Atoi(string(arg))
 				j.err.prompt = nil // sudo is done with its prompts
+				if j.out.muted {
+					j.out.restart()
+				}
 				close(j.started)
 			}
 		case 'E':
@@ -63,7 +66,10 @@ func newJob(host string, tok token, onLine func(Line)) *job {
 		}
 	}
 	j.err.onMarker = func(kind byte, _ []byte) {
-		if kind == 'E' {
+		switch kind {
+		case 'S':
+			j.err.restart()
+		case 'E':
 			j.errEnd = true
 			j.maybeDone()
 		}
@@ -75,6 +81,13 @@ func newJob(host string, tok token, onLine func(Line)) *job {
 		}
 	}
 	return j
+}
+
+// muteUntilStarted drops what comes before the command's start markers
+// ("P" on stdout, "S" on stderr): in a session of its own, that is what the
+// login's start-up files and sudo printed.
+func (j *job) muteUntilStarted() {
+	j.out.muted, j.err.muted = true, true
 }
 
 // maybeDone is called with mu held.

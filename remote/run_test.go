@@ -9,6 +9,7 @@ import (
 	"errors"
 	"fmt"
 	"io/fs"
+	"os"
 	"os/exec"
 	"strings"
 	"sync"
@@ -465,5 +466,37 @@ func TestKeepAliveDetectsDeadServer(t *testing.T) {
 	}
 	if res, err := h.Run(ctx, Argv("echo", "again"), RunOptions{}); err != nil || string(res.Stdout) != "again\n" {
 		t.Fatalf("after the server came back: %q %v", res.Stdout, err)
+	}
+}
+
+// What a login's start-up files print (bash runs ~/.bashrc for sshd's
+// commands) is not the command's output, in any mode.
+func TestLoginNoiseIsNotOutput(t *testing.T) {
+	t.Parallel()
+	s := startSSHD(t, sshdOptions{})
+	user := addUser(t, "pw", "NOPASSWD")
+	if out, err := exec.Command("usermod", "-s", "/bin/bash", user).CombinedOutput(); err != nil {
+		t.Fatalf("usermod: %v %s", err, out)
+	}
+	rc := "/home/" + user + "/.bashrc"
+	if err := os.WriteFile(rc, []byte("echo NOISE-OUT; echo NOISE-ERR >&2\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	for _, m := range modes {
+		for _, sudo := range []bool{false, true} {
+			tg := s.target(t, "db1")
+			tg.User, tg.Sudo = user, sudo
+			var lines []string
+			var mu sync.Mutex
+			h := dial(t, tg, m.opts)
+			res, err := h.Run(ctxT(t), Script("echo out; echo err >&2"), RunOptions{OnLine: func(l Line) {
+				mu.Lock()
+				lines = append(lines, l.Text)
+				mu.Unlock()
+			}})
+			if err != nil || string(res.Stdout) != "out\n" || string(res.Stderr) != "err\n" || len(lines) != 2 {
+				t.Fatalf("%s sudo=%v: stdout %q stderr %q lines %q %v", m.name, sudo, res.Stdout, res.Stderr, lines, err)
+			}
+		}
 	}
 }

@@ -15,12 +15,13 @@ import (
 )
 
 // sessionInit reports the process group the command will run in (the
-// session's, which sshd made; sudo's when under sudo), then runs the command
+// session's, which sshd made; sudo's when under sudo), marks the start of
+// the command's output on both streams, then runs the command
 // in the same sh, as sh -c would: $1 and $2 are the token halves, $3 the
 // command, and the command sees no positional parameters.
 const (
 	sessionInit = `{ read -r _ _ _ _ g _ </proc/$$/stat; } 2>/dev/null || g=$$; ` +
-		`printf '%s%sP%s\n' "$1" "$2" "$g"; c=$3; shift 3; unset g; eval "unset c; $c"`
+		`printf '%s%sP%s\n' "$1" "$2" "$g"; printf '%s%sS\n' "$1" "$2" >&2; c=$3; shift 3; unset g; eval "unset c; $c"`
 	sessionInitNoStdin = `exec </dev/null; ` + sessionInit
 )
 
@@ -49,6 +50,7 @@ func (c *conn) runSession(ctx context.Context, r request) (Result, error) {
 	tok, ptok := newToken(), newToken()
 	mode := c.h.sudoMode()
 	j := newJob(c.h.name, tok, r.onLine)
+	j.muteUntilStarted()
 	if mode == sudoStdin {
 		j.err.prompt = ptok.full
 	}

@@ -68,6 +68,16 @@ type streamParser struct {
 	out     bytes.Buffer // every byte of output, markers removed
 	pending []byte       // received after the last newline
 	partial []byte       // output of the current line before a marker cut it
+	// muted collects output without reporting lines: what a login prints
+	// before the command starts (see restart).
+	muted bool
+}
+
+// restart forgets the output so far and reports lines from now on.
+func (p *streamParser) restart() {
+	p.out.Reset()
+	p.partial = p.partial[:0]
+	p.muted = false
 }
 
 func (p *streamParser) write(b []byte) {
@@ -125,7 +135,7 @@ func (p *streamParser) emitLine(l []byte) {
 		l = append(p.partial, l...)
 		p.partial = p.partial[:0]
 	}
-	if p.emit == nil {
+	if p.emit == nil || p.muted {
 		return
 	}
 	l = bytes.TrimSuffix(l, []byte{'\r'})
