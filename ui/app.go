@@ -319,9 +319,10 @@ func (a *app) transition(msg tea.Msg) (tea.Cmd, bool) {
 			a.review.saving = false
 			return nil, true
 		}
+		// The SSH connections made for discovery and preflight go on: the
+		// hosts are the same, and nobody is asked for a password twice.
 		a.spec = msg.spec
 		a.loaded = msg.spec
-		a.resetSource()
 		plan := steps.Build(a.spec, a.pre.facts)
 		a.run = newRunModel(plan, a.width, a.height)
 		return a.enter(scrRun, a.run.start(a.ctx, a.hostsSource())), true
@@ -411,6 +412,7 @@ func (a *app) back() tea.Cmd {
 		a.welcome = newWelcome(a.specPath, a.loaded, a.loadErr)
 		return a.enter(scrWelcome, nil)
 	case scrDiscover:
+		a.hosts.reopen()
 		return a.enter(scrHosts, a.hosts.Init())
 	case scrPairs:
 		return a.enter(scrDiscover, nil)
@@ -419,7 +421,8 @@ func (a *app) back() tea.Cmd {
 	case scrPreflight:
 		switch a.mode {
 		case modeNew:
-			return a.enter(scrSettings, nil)
+			a.settings.reopen()
+			return a.enter(scrSettings, a.settings.Init())
 		case modeAddPair:
 			return a.enter(scrPairs, nil)
 		}

@@ -327,6 +327,9 @@ func inUse(s *config.Spec, host string) bool {
 
 func (m hostsModel) Init() tea.Cmd { return m.form.Init() }
 
+// reopen starts the form again with its values, for coming back to it.
+func (m *hostsModel) reopen() { m.form = m.buildForm() }
+
 func (m *hostsModel) setSize(w, h int) {
 	m.width, m.height = w, h
 	m.form = sizeForm(m.form.WithWidth(min(max(w-2, 40), 100)), h)

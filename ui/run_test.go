@@ -61,7 +61,12 @@ func syncEvents(t *testing.T, p *steps.Plan) []tea.Msg {
 		msgs = append(msgs,
 			ev(steps.LogLine, st.ID, func(e *steps.Event) { e.Host = "storage0a"; e.Text = "ok: " + st.Title; e.Stream = "stdout" }),
 			ev(steps.ActionDone, st.ID, func(e *steps.Event) { e.Host = "storage0a"; e.Action = st.Title; e.Outcome = steps.Changed }),
-			ev(steps.StepDone, st.ID, func(e *steps.Event) { e.Title = st.Title; e.Changed = 2; e.Unchanged = 1; e.Elapsed = 1500 * time.Millisecond }))
+			ev(steps.StepDone, st.ID, func(e *steps.Event) {
+				e.Title = st.Title
+				e.Changed = 2
+				e.Unchanged = 1
+				e.Elapsed = 1500 * time.Millisecond
+			}))
 	}
 	var d steps.DRBDDevice
 	for _, dd := range steps.ParseProcDRBD(capture(t, "drbd-status-during-resync.txt")) {

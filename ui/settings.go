@@ -179,6 +179,9 @@ func (m settingsModel) buildForm() *huh.Form {
 
 func (m settingsModel) Init() tea.Cmd { return m.form.Init() }
 
+// reopen starts the form again with its values, for coming back to it.
+func (m *settingsModel) reopen() { m.form = m.buildForm() }
+
 func (m *settingsModel) setSize(w, h int) {
 	m.width, m.height = w, h
 	extra := 0
