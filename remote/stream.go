@@ -67,6 +67,7 @@ type streamParser struct {
 
 	out     bytes.Buffer // every byte of output, markers removed
 	pending []byte       // received after the last newline
+	scanned int          // bytes of pending known to hold no newline
 	partial []byte       // output of the current line before a marker cut it
 	// muted collects output without reporting lines: what a login prints
 	// before the command starts (see restart).
@@ -88,18 +89,22 @@ func (p *streamParser) write(b []byte) {
 			break
 		}
 		p.pending = append(p.pending[:i], p.pending[i+len(p.prompt):]...)
+		p.scanned = 0
 		if p.onPrompt != nil {
 			p.onPrompt()
 		}
 	}
 	start := 0
 	for {
-		i := bytes.IndexByte(p.pending[start:], '\n')
+		i := bytes.IndexByte(p.pending[start+p.scanned:], '\n')
 		if i < 0 {
+			p.scanned = len(p.pending) - start
 			break
 		}
-		p.line(p.pending[start : start+i+1])
-		start += i + 1
+		end := start + p.scanned + i + 1
+		p.scanned = 0
+		p.line(p.pending[start:end])
+		start = end
 	}
 	if start > 0 {
 		n := copy(p.pending, p.pending[start:])
@@ -154,6 +159,7 @@ func (p *streamParser) eof() {
 		p.out.Write(p.pending)
 		p.partial = append(p.partial, p.pending...)
 		p.pending = p.pending[:0]
+		p.scanned = 0
 	}
 	p.flushPartial()
 }

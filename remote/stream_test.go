@@ -1,8 +1,10 @@
 package remote
 
 import (
+	"bytes"
 	"strings"
 	"testing"
+	"time"
 )
 
 func TestStreamParser(t *testing.T) {
@@ -41,6 +43,25 @@ func TestStreamParser(t *testing.T) {
 	p.eof()
 	if prompts != 2 || p.out.String() != "Sorry\nx" {
 		t.Fatalf("prompts %d, out %q", prompts, p.out.String())
+	}
+}
+
+// A long stream without newlines is handled in linear time.
+func TestStreamParserLongLine(t *testing.T) {
+	t.Parallel()
+	tok := newToken()
+	p := &streamParser{tok: tok.full}
+	chunk := bytes.Repeat([]byte("x"), 32<<10)
+	start := time.Now()
+	for range 2000 { // 64 MiB
+		p.write(chunk)
+	}
+	p.write([]byte(string(tok.full) + "E0\n"))
+	if p.out.Len() != 2000*len(chunk) {
+		t.Fatalf("collected %d bytes", p.out.Len())
+	}
+	if d := time.Since(start); d > 10*time.Second {
+		t.Fatalf("64 MiB without a newline took %v", d)
 	}
 }
 
