@@ -84,6 +84,10 @@ for n in "${BOOT[@]}"; do
   fi
 done
 for n in "${BOOT[@]}"; do bash "$LAB_SRC/vm.sh" prepare "$n"; done
+# a stopped VM outside this boot keeps no state (nor a known_hosts line) from an earlier lab
+for n in $LAB_ALL_VMS; do
+  vm_alive "$n" || [[ " ${BOOT[*]} " == *" $n "* ]] || rm -rf "$(vm_dir "$n")"
+done
 write_known_hosts
 log "booting ${#BOOT[@]} VMs in parallel (TCG): ${BOOT[*]}"
 declare -A PID
