@@ -6,11 +6,9 @@ import (
 	"errors"
 	"fmt"
 	"io"
-	"net"
 	"os"
 	"os/signal"
 	"path/filepath"
-	"strconv"
 	"strings"
 	"syscall"
 	"time"
@@ -59,17 +57,11 @@ func targetFor(s *config.Spec, h *config.Host, unattended bool) (remote.Target, 
 		t.IdentityFiles = []string{e.IdentityFile}
 	}
 	if e.Jump != "" {
-		j := remote.Target{Name: "jump " + e.Jump, KnownHostsFile: e.KnownHosts, Policy: t.Policy, AutoAcceptNew: t.AutoAcceptNew, IdentityFiles: t.IdentityFiles}
-		hostport := e.Jump
-		if i := strings.LastIndex(hostport, "@"); i >= 0 {
-			j.User, hostport = hostport[:i], hostport[i+1:]
+		j, err := remote.ParseJump(e.Jump)
+		if err != nil {
+			return remote.Target{}, badInput{fmt.Errorf("host %s: ssh.jump: %w", h.Name, err)}
 		}
-		if hh, pp, err := net.SplitHostPort(hostport); err == nil {
-			j.Address = hh
-			j.Port, _ = strconv.Atoi(pp)
-		} else {
-			j.Address = hostport
-		}
+		j.KnownHostsFile, j.Policy, j.AutoAcceptNew, j.IdentityFiles = e.KnownHosts, t.Policy, t.AutoAcceptNew, t.IdentityFiles
 		t.Jump = &j
 	}
 	return t, nil
@@ -213,7 +205,7 @@ func runApply(cmd *cobra.Command, o applyOpts) error {
 	}
 	pr := newPrinter(out, o.json, logf)
 
-	pr.note("discovering %d hosts", len(s.Hosts))
+	pr.note("discovering %d hosts", len(s.StorageHosts())+len(s.Clients))
 	facts := steps.Discover(ctx, s, ss.hosts(), 0)
 	rs := checks.Preflight(s, facts)
 	pr.checks(rs)
