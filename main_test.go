@@ -73,3 +73,29 @@ func TestVersion(t *testing.T) {
 		t.Fatalf("version: %d %q", code, out)
 	}
 }
+
+func TestTargetsFromLabSpec(t *testing.T) {
+	s, err := loadSpec("lab/lab.toml")
+	if err != nil {
+		t.Fatal(err)
+	}
+	tg, err := targetFor(s, s.Host("client1"), true)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if tg.Name != "client1" || tg.Address != "127.0.0.1" || tg.Port != 2222 || tg.User != "root" ||
+		tg.KnownHostsFile != "/var/tmp/scalestore-lab/known_hosts" || tg.Policy != "strict" || tg.AutoAcceptNew ||
+		len(tg.IdentityFiles) != 1 || tg.IdentityFiles[0] != "/var/tmp/scalestore-lab/ssh/id_ed25519" || tg.Jump != nil {
+		t.Fatalf("%+v", tg)
+	}
+	// accept-new is automatic only for an unattended run, and a jump host is parsed.
+	s.SSH.HostKeyPolicy = "accept-new"
+	s.SSH.Jump = "admin@127.0.0.1:2200"
+	tg, _ = targetFor(s, s.Host("client1"), true)
+	if !tg.AutoAcceptNew || tg.Jump == nil || tg.Jump.User != "admin" || tg.Jump.Port != 2200 || tg.Jump.Address != "127.0.0.1" {
+		t.Fatalf("%+v / %+v", tg, tg.Jump)
+	}
+	if tg, _ = targetFor(s, s.Host("client1"), false); tg.AutoAcceptNew {
+		t.Fatal("an interactive run confirms new keys itself")
+	}
+}
