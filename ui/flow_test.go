@@ -487,3 +487,38 @@ func TestApplyAgainFromWelcome(t *testing.T) {
 	}
 	_ = context.Background
 }
+
+func TestFullPlanFitsTheScreen(t *testing.T) {
+	s, p := growPlan(t)
+	m := newReviewModel(reviewInput{plan: p, spec: s, path: "grow.toml"}, 78, 20)
+	m, _ = m.Update(press("p"))
+	if !m.showPlan {
+		t.Fatal("p did not show the plan")
+	}
+	for _, l := range strings.Split(plain(m.content()), "\n") {
+		if w := len([]rune(l)); w > 78 {
+			t.Fatalf("plan line wider than the screen (%d): %q", w, l)
+		}
+	}
+	if !strings.Contains(plain(m.content()), "drbdadm") {
+		t.Fatal("the plan's commands are not shown")
+	}
+}
+
+func TestBackToTheHostsFormKeepsItsValues(t *testing.T) {
+	h, _ := atDiscovery(t, nil)
+	a := h.app()
+	a.hosts = newHostsModel(a.spec, false, 78) // as the form left it
+	h.keys("esc")
+	if a.screen != scrHosts {
+		t.Fatalf("%v", a.screen)
+	}
+	// the form works again and still holds the cluster's name
+	if !strings.Contains(h.screen(), "> lab") {
+		t.Fatalf("%s", h.screen())
+	}
+	h.keys("enter")
+	if !strings.Contains(h.screen(), "Profile") {
+		t.Fatalf("the form does not answer:\n%s", h.screen())
+	}
+}

@@ -238,9 +238,9 @@ func wrapIndent(s string, width, indent int) string {
 		return s
 	}
 	rest := strings.Join(lines[1:], " ")
-	out := lines[0]
+	out := strings.TrimRight(lines[0], " ")
 	for _, l := range strings.Split(wrap(rest, max(width-indent, 20)), "\n") {
-		out += "\n" + strings.Repeat(" ", indent) + l
+		out += "\n" + strings.Repeat(" ", indent) + strings.TrimRight(l, " ")
 	}
 	return out
 }

@@ -86,7 +86,7 @@ func (m reviewModel) content() string {
 	if m.showPlan {
 		var b strings.Builder
 		m.in.plan.Render(&b)
-		return b.String()
+		return wrapPlan(b.String(), m.width)
 	}
 	w := m.width
 	in := m.in
@@ -193,4 +193,18 @@ func (m reviewModel) View() string {
 	}
 	b.WriteString(m.vp.View())
 	return b.String()
+}
+
+// wrapPlan wraps the plan's text to the screen, each continuation line
+// indented under its own line's text.
+func wrapPlan(text string, width int) string {
+	lines := strings.Split(text, "\n")
+	for i, l := range lines {
+		indent := len(l) - len(strings.TrimLeft(l, " "))
+		if strings.HasPrefix(strings.TrimLeft(l, " "), "- ") || strings.HasPrefix(strings.TrimLeft(l, " "), "$ ") || strings.HasPrefix(strings.TrimLeft(l, " "), "| ") {
+			indent += 2
+		}
+		lines[i] = wrapIndent(l, width, min(indent+2, width/2))
+	}
+	return strings.Join(lines, "\n")
 }

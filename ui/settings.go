@@ -161,8 +161,8 @@ func (m settingsModel) buildForm() *huh.Form {
 				Validate(m.validate(func(v *settingsValues, s string) { v.agentOpts = s }, "fencing.options")),
 		).Title("Fence agent").WithHideFunc(func() bool { return v.fencing != fenceAgent }),
 		huh.NewGroup(
-			huh.NewNote().Title("Running without fencing").Description(fencingOffWarning),
 			huh.NewConfirm().Title("Run without fencing?").
+				Description("Read the warning above: it is what running without fencing risks.").
 				Affirmative("Yes, this is a lab").Negative("No").
 				Value(&v.noFencingOK).
 				Validate(func(ok bool) error {
