@@ -522,3 +522,19 @@ func TestBackToTheHostsFormKeepsItsValues(t *testing.T) {
 		t.Fatalf("the form does not answer:\n%s", h.screen())
 	}
 }
+
+func TestTargetForResolvesPathsAgainstTheSpec(t *testing.T) {
+	s := labSpec("/etc/scalestore/c.toml")
+	s.SSH.IdentityFile = "keys/id"
+	s.SSH.KnownHosts = "/var/kh"
+	s.SSH.Jump = "admin@bastion:2200"
+	s.Hosts[0].SSH.Port = 2211
+	tg, err := targetFor(s, &s.Hosts[0])
+	if err != nil {
+		t.Fatal(err)
+	}
+	if tg.Name != "storage0a" || tg.Address != "10.0.0.11" || tg.Port != 2211 || tg.IdentityFiles[0] != "/etc/scalestore/keys/id" ||
+		tg.KnownHostsFile != "/var/kh" || tg.AutoAcceptNew || tg.Jump == nil || tg.Jump.User != "admin" || tg.Jump.Port != 2200 {
+		t.Fatalf("%+v", tg)
+	}
+}

@@ -3,10 +3,7 @@ package ui
 import (
 	"context"
 	"fmt"
-	"net"
 	"path/filepath"
-	"strconv"
-	"strings"
 	"time"
 
 	"scalestore/config"
@@ -24,13 +21,17 @@ type connectFunc func(s *config.Spec, p remote.Prompter) (steps.HostSource, func
 func connectSSH(s *config.Spec, p remote.Prompter) (steps.HostSource, func()) {
 	pool := remote.NewPool(remote.Options{Prompter: p})
 	targets := map[string]remote.Target{}
+	errs := map[string]error{}
 	for i := range s.Hosts {
-		targets[s.Hosts[i].Name] = targetFor(s, &s.Hosts[i])
+		targets[s.Hosts[i].Name], errs[s.Hosts[i].Name] = targetFor(s, &s.Hosts[i])
 	}
 	src := func(ctx context.Context, name string) (remote.Host, error) {
 		t, ok := targets[name]
 		if !ok {
 			return nil, fmt.Errorf("host %q is not in the spec", name)
+		}
+		if err := errs[name]; err != nil {
+			return nil, err
 		}
 		return pool.Get(ctx, t)
 	}
@@ -42,7 +43,7 @@ func connectSSH(s *config.Spec, p remote.Prompter) (steps.HostSource, func()) {
 // new host keys are confirmed by the operator, never accepted silently.
 // The spec may come from the wizard's form, whose paths are not resolved
 // yet: "~/" and relative paths are resolved against the spec's file here.
-func targetFor(s *config.Spec, h *config.Host) remote.Target {
+func targetFor(s *config.Spec, h *config.Host) (remote.Target, error) {
 	e := s.HostSSH(h)
 	dir := "."
 	if s.Path != "" {
@@ -61,20 +62,14 @@ func targetFor(s *config.Spec, h *config.Host) remote.Target {
 		t.IdentityFiles = []string{config.ResolvePath(dir, e.IdentityFile)}
 	}
 	if e.Jump != "" {
-		j := remote.Target{Name: "jump " + e.Jump, KnownHostsFile: t.KnownHostsFile, Policy: t.Policy, IdentityFiles: t.IdentityFiles}
-		hostport := e.Jump
-		if i := strings.LastIndex(hostport, "@"); i >= 0 {
-			j.User, hostport = hostport[:i], hostport[i+1:]
+		j, err := remote.ParseJump(e.Jump)
+		if err != nil {
+			return remote.Target{}, fmt.Errorf("host %s: ssh.jump: %w", h.Name, err)
 		}
-		if hh, pp, err := net.SplitHostPort(hostport); err == nil {
-			j.Address = hh
-			j.Port, _ = strconv.Atoi(pp)
-		} else {
-			j.Address = hostport
-		}
+		j.KnownHostsFile, j.Policy, j.IdentityFiles = t.KnownHostsFile, t.Policy, t.IdentityFiles
 		t.Jump = &j
 	}
-	return t
+	return t, nil
 }
 
 // listDisksCmd lists a host's whole disks (not partitions, not loop or
