@@ -41,6 +41,9 @@ load_one() {   # copy back + start with -loadvm + ssh + clock; one retry
   done
   return 1
 }
+for n in $LAB_ALL_VMS; do   # VMs outside the snapshot are stopped: drop their state
+  [[ " $VMS " == *" $n "* ]] || rm -rf "$(vm_dir "$n")"
+done
 for n in $VMS; do mkdir -p "$(vm_dir "$n")"; done
 write_known_hosts_from_snapshot() {
   local n
