@@ -40,39 +40,12 @@ type session struct {
 	targets map[string]remote.Target
 }
 
-// targetFor turns a spec host into an SSH target.
-func targetFor(s *config.Spec, h *config.Host, unattended bool) (remote.Target, error) {
-	e := s.HostSSH(h)
-	t := remote.Target{
-		Name:           h.Name,
-		Address:        e.Address,
-		Port:           e.Port,
-		User:           e.User,
-		KnownHostsFile: e.KnownHosts,
-		Policy:         remote.HostKeyPolicy(e.HostKeyPolicy),
-		AutoAcceptNew:  unattended && e.HostKeyPolicy == config.PolicyAcceptNew,
-		Sudo:           e.SudoOn(),
-	}
-	if e.IdentityFile != "" {
-		t.IdentityFiles = []string{e.IdentityFile}
-	}
-	if e.Jump != "" {
-		j, err := remote.ParseJump(e.Jump)
-		if err != nil {
-			return remote.Target{}, badInput{fmt.Errorf("host %s: ssh.jump: %w", h.Name, err)}
-		}
-		j.KnownHostsFile, j.Policy, j.AutoAcceptNew, j.IdentityFiles = e.KnownHosts, t.Policy, t.AutoAcceptNew, t.IdentityFiles
-		t.Jump = &j
-	}
-	return t, nil
-}
-
 func newSession(s *config.Spec, unattended bool, p remote.Prompter) (*session, error) {
 	ss := &session{spec: s, targets: map[string]remote.Target{}}
 	for i := range s.Hosts {
-		t, err := targetFor(s, &s.Hosts[i], unattended)
+		t, err := steps.TargetFor(s, &s.Hosts[i], unattended)
 		if err != nil {
-			return nil, err
+			return nil, badInput{err}
 		}
 		ss.targets[s.Hosts[i].Name] = t
 	}

@@ -14,6 +14,7 @@ import (
 
 	"scalestore/config"
 	"scalestore/steps"
+	"scalestore/ui"
 )
 
 // version is set at build time with -ldflags "-X main.version=…".
@@ -65,9 +66,19 @@ func newRoot() *cobra.Command {
 		Long: `scalestore builds the storage stack of the 2008 "scalable storage with OSS" series on
 ordinary Linux servers: storage servers in DRBD-mirrored pairs, each half exporting its
 DRBD device, every client importing all of them, dm-multipath joining each pair into
-mpathN, shared LVM (VG0/LV0) over the maps, and GFS2 mounted on every client.`,
+mpathN, shared LVM (VG0/LV0) over the maps, and GFS2 mounted on every client.
+
+Run without a command, scalestore is a wizard in the terminal: it creates the spec (or
+opens it to add a storage pair), discovers the hosts, checks them, shows the plan and
+runs it with live logs.`,
 		SilenceUsage:  true,
 		SilenceErrors: true,
+	}
+	var specPath string
+	root.Flags().StringVarP(&specPath, "file", "f", "", "cluster spec to open or create (default ./"+ui.DefaultSpecPath+")")
+	root.Args = cobra.NoArgs
+	root.RunE = func(cmd *cobra.Command, args []string) error {
+		return ui.Run(cmd.Context(), ui.Options{SpecPath: specPath})
 	}
 	root.SetFlagErrorFunc(func(c *cobra.Command, err error) error { return badInput{err} })
 	root.AddCommand(newPlanCmd(), newApplyCmd(), newCheckCmd(), newStatusCmd(), newVersionCmd())

@@ -6,6 +6,8 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+
+	"scalestore/steps"
 )
 
 func cli(t *testing.T, args ...string) (int, string, string) {
@@ -79,7 +81,7 @@ func TestTargetsFromLabSpec(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	tg, err := targetFor(s, s.Host("client1"), true)
+	tg, err := steps.TargetFor(s, s.Host("client1"), true)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -91,11 +93,11 @@ func TestTargetsFromLabSpec(t *testing.T) {
 	// accept-new is automatic only for an unattended run, and a jump host is parsed.
 	s.SSH.HostKeyPolicy = "accept-new"
 	s.SSH.Jump = "admin@127.0.0.1:2200"
-	tg, _ = targetFor(s, s.Host("client1"), true)
+	tg, _ = steps.TargetFor(s, s.Host("client1"), true)
 	if !tg.AutoAcceptNew || tg.Jump == nil || tg.Jump.User != "admin" || tg.Jump.Port != 2200 || tg.Jump.Address != "127.0.0.1" {
 		t.Fatalf("%+v / %+v", tg, tg.Jump)
 	}
-	if tg, _ = targetFor(s, s.Host("client1"), false); tg.AutoAcceptNew {
+	if tg, _ = steps.TargetFor(s, s.Host("client1"), false); tg.AutoAcceptNew {
 		t.Fatal("an interactive run confirms new keys itself")
 	}
 }

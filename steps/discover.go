@@ -281,11 +281,7 @@ func Discover(ctx context.Context, s *config.Spec, hosts HostSource, parallel in
 		if p, side := pairOf(s, name); side >= 0 {
 			disks = append(disks, p.Halves()[side].Disk)
 		}
-		out, err := h.Run(ctx, DiscoverScript(DiscoverModules(role(s, name), s.Cluster.Profile), disks), remote.RunOptions{})
-		if err != nil {
-			return nil, fmt.Errorf("discover %s: %w", name, err)
-		}
-		return ParseDiscovery(string(out.Stdout), s.Volume.VG, time.Now())
+		return DiscoverHost(ctx, h, s, DiscoverModules(role(s, name), s.Cluster.Profile), disks)
 	})
 	for name, o := range res {
 		if o.Err != nil {
@@ -313,3 +309,39 @@ func role(s *config.Spec, host string) string {
 
 // Role is exported for checks and the UI.
 func Role(s *config.Spec, host string) string { return role(s, host) }
+
+// AllDisks, passed as DiscoverHost's disks, reads every whole disk of the
+// host (the wizard's case: no role or disk is chosen yet).
+var AllDisks = []string{"*"}
+
+var listDisksCmd = remote.Argv("lsblk", "-J", "-b", "-d", "-o", "NAME,PATH,SIZE,TYPE")
+
+// DiscoverHost reads one host: the facts of DiscoverScript, for the given
+// kernel modules and disks. Read-only.
+func DiscoverHost(ctx context.Context, h remote.Host, s *config.Spec, mods, disks []string) (*HostFacts, error) {
+	if len(disks) == 1 && disks[0] == "*" {
+		res, err := h.Run(ctx, listDisksCmd, remote.RunOptions{})
+		if err != nil {
+			return nil, fmt.Errorf("list disks of %s: %w", h.Name(), err)
+		}
+		devs, err := ParseLsblk(string(res.Stdout))
+		if err != nil {
+			return nil, fmt.Errorf("list disks of %s: %w", h.Name(), err)
+		}
+		disks = nil
+		for _, d := range devs {
+			if d.Type == "disk" && d.Path != "" {
+				disks = append(disks, d.Path)
+			}
+		}
+	}
+	vg := s.Volume.VG
+	if vg == "" {
+		vg = config.DefaultVG
+	}
+	out, err := h.Run(ctx, DiscoverScript(mods, disks), remote.RunOptions{})
+	if err != nil {
+		return nil, fmt.Errorf("discover %s: %w", h.Name(), err)
+	}
+	return ParseDiscovery(string(out.Stdout), vg, time.Now())
+}

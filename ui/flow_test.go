@@ -529,7 +529,7 @@ func TestTargetForResolvesPathsAgainstTheSpec(t *testing.T) {
 	s.SSH.KnownHosts = "/var/kh"
 	s.SSH.Jump = "admin@bastion:2200"
 	s.Hosts[0].SSH.Port = 2211
-	tg, err := targetFor(s, &s.Hosts[0])
+	tg, err := steps.TargetFor(s, &s.Hosts[0], false)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -337,7 +337,7 @@ func (h *fakeHost) Run(ctx context.Context, cmd remote.Cmd, opt remote.RunOption
 	h.f.ran = append(h.f.ran, h.name+": "+text)
 	h.f.mu.Unlock()
 	switch {
-	case text == listDisksCmd.String():
+	case text == "lsblk -J -b -d -o NAME,PATH,SIZE,TYPE":
 		return remote.Result{Stdout: []byte(`{"blockdevices":[{"name":"vda","path":"/dev/vda","size":21474836480,"type":"disk"},{"name":"vdb","path":"/dev/vdb","size":67108864,"type":"disk"},{"name":"sr0","path":"/dev/sr0","size":1024,"type":"rom"}]}`)}, nil
 	case strings.HasPrefix(text, "echo @@os"):
 		out := h.f.disks[h.name]
