@@ -4,7 +4,7 @@ BIN := scalestore
 VERSION := $(shell git describe --always --dirty 2>/dev/null || echo dev)
 
 # Debian packages the tests need (the lab adds its own in lab/lab.mk: LAB_PACKAGES).
-TEST_PACKAGES := openssh-server openssh-client dash e2fsprogs util-linux bc
+TEST_PACKAGES := openssh-server openssh-client dash e2fsprogs util-linux bc sudo procps
 
 .PHONY: build vet unit test deps bench fuzz
 build:

@@ -181,42 +181,82 @@ func checkDisk(s *config.Spec, host, dev string, hf *steps.HostFacts) Result {
 		r.Status, r.Msg, r.Hint = Fail, fmt.Sprintf("%s is %d MiB, below the %d MiB minimum", dev, d.Size>>20, MinDiskBytes>>20), "use a larger disk"
 		return r
 	}
-	var used []string
-	ours := len(d.Signatures) == 1 && d.Signatures[0] == "drbd"
-	if len(d.Signatures) > 0 && !ours {
-		used = append(used, "signature "+strings.Join(d.Signatures, ","))
-	}
-	if len(d.Children) > 0 {
-		used = append(used, "partitions/children "+strings.Join(d.Children, ","))
-	}
-	if len(d.Mounts) > 0 {
-		used = append(used, "mounted at "+strings.Join(d.Mounts, ","))
-	}
-	holders := 0
-	for _, hd := range d.Holders {
-		if !strings.HasPrefix(hd, "drbd") {
-			holders++
-		}
-	}
-	if holders > 0 {
-		used = append(used, "held by "+strings.Join(d.Holders, ","))
-	}
+	p, _ := pairOfHost(s, host)
+	own := strings.TrimPrefix(p.Device(), "/dev/")
+	u := UseOf(d, own)
 	size := fmt.Sprintf("%d MiB", d.Size>>20)
 	switch {
-	case len(used) == 0 && ours:
-		r.Status, r.Msg = Pass, dev+" ("+size+") already holds DRBD metadata: it is attached as it is"
-	case len(used) == 0:
+	case u.Blank() && u.Attached:
+		r.Status, r.Msg = Pass, dev+" ("+size+") is attached to "+own+" ("+p.Resource()+")"
+	case u.Blank() && u.DRBD:
+		r.Status, r.Msg, r.Hint = Warn, dev+" ("+size+") already holds DRBD metadata: it will be attached as it is", "if it is left over from another cluster, name it under [wipe] to start afresh"
+	case u.Blank():
 		r.Status, r.Msg = Pass, dev+" ("+size+") is blank"
-	case s.MayWipe(host, dev) && len(d.Mounts) == 0 && holders == 0:
-		r.Status, r.Msg, r.Hint = Warn, dev+" has "+strings.Join(used, "; ")+": it WILL BE WIPED", "listed under [wipe]; remove it there to keep its data"
+	case s.MayWipe(host, dev) && u.Wipeable:
+		r.Status, r.Msg, r.Hint = Warn, dev+" has "+strings.Join(u.Use, "; ")+": it WILL BE WIPED", "listed under [wipe]; remove it there to keep its data"
 	default:
-		r.Status, r.Msg = Fail, dev+" is in use: "+strings.Join(used, "; ")
+		r.Status, r.Msg = Fail, dev+" is in use: "+strings.Join(u.Use, "; ")
 		r.Hint = "scalestore never writes to a disk with data; pick another disk, or name \"" + host + ":" + dev + "\" under [wipe] to erase it"
-		if len(d.Mounts) > 0 || holders > 0 {
+		if !u.Wipeable {
 			r.Hint = "unmount it and free it first; a mounted or held disk is never wiped"
 		}
 	}
 	return r
+}
+
+// DiskUse says what holds a disk: the one rule shared by preflight and the
+// wizard's disk picker.
+type DiskUse struct {
+	Use      []string // why it is in use; empty when it may be written
+	DRBD     bool     // it carries DRBD metadata
+	Attached bool     // the pair's own DRBD device sits on it
+	Wipeable bool     // in use, but not mounted nor held: it may be wiped when named under [wipe]
+}
+
+// Blank reports a disk that may be written (or is already ours).
+func (u DiskUse) Blank() bool { return len(u.Use) == 0 }
+
+// UseOf reads a discovered disk. own is the DRBD device ("drbd0") the pair
+// puts on it, whose presence (and DRBD's signature) is what an earlier apply
+// left: not a use. Pass "" when no pair is chosen yet.
+func UseOf(d *steps.Disk, own string) DiskUse {
+	var u DiskUse
+	var sigs []string
+	for _, sig := range d.Signatures {
+		if sig == "drbd" {
+			u.DRBD = true
+		} else {
+			sigs = append(sigs, sig)
+		}
+	}
+	if len(sigs) > 0 {
+		u.Use = append(u.Use, "signature "+strings.Join(sigs, ","))
+	}
+	var others []string
+	for _, c := range append(append([]string{}, d.Children...), d.Holders...) {
+		if own != "" && c == own {
+			u.Attached = true
+		} else if !contains(others, c) {
+			others = append(others, c)
+		}
+	}
+	if len(others) > 0 {
+		u.Use = append(u.Use, "partitions/holders "+strings.Join(others, ","))
+	}
+	if len(d.Mounts) > 0 {
+		u.Use = append(u.Use, "mounted at "+strings.Join(d.Mounts, ","))
+	}
+	u.Wipeable = len(u.Use) > 0 && len(d.Mounts) == 0 && len(others) == 0 && !u.Attached
+	return u
+}
+
+func contains(list []string, s string) bool {
+	for _, x := range list {
+		if x == s {
+			return true
+		}
+	}
+	return false
 }
 
 func checkPairSizes(s *config.Spec, f *steps.Facts) []Result {

@@ -46,6 +46,14 @@ func labFacts(t *testing.T) (*config.Spec, *steps.Facts) {
 	return s, f
 }
 
+func readCapture(t *testing.T, name string) string {
+	b, err := os.ReadFile("../steps/testdata/captures/" + name)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return string(b)
+}
+
 func find(rs []Result, host, check string) Result {
 	for _, r := range rs {
 		if r.Host == host && r.Check == check {
@@ -89,13 +97,22 @@ func TestPreflightRefusals(t *testing.T) {
 			s.Wipe.Devices = []string{"storage1b:/dev/vdb"}
 		}, "storage1b", "disk /dev/vdb", Fail, "mounted at /srv"},
 		{"partitioned disk", func(s *config.Spec, f *steps.Facts) { f.Hosts["storage0a"].Disks["/dev/vdb"].Children = []string{"vdb1"} },
-			"storage0a", "disk /dev/vdb", Fail, "partitions/children vdb1"},
+			"storage0a", "disk /dev/vdb", Fail, "partitions/holders vdb1"},
 		{"disk held by device mapper", func(s *config.Spec, f *steps.Facts) { f.Hosts["storage0a"].Disks["/dev/vdb"].Holders = []string{"dm-3"} },
-			"storage0a", "disk /dev/vdb", Fail, "held by dm-3"},
-		{"our own DRBD metadata", func(s *config.Spec, f *steps.Facts) {
-			d := f.Hosts["storage0a"].Disks["/dev/vdb"]
-			d.Signatures, d.Holders = []string{"drbd"}, []string{"drbd0"}
-		}, "storage0a", "disk /dev/vdb", Pass, "already holds DRBD metadata"},
+			"storage0a", "disk /dev/vdb", Fail, "partitions/holders dm-3"},
+		{"attached to our own DRBD device (real capture)", func(s *config.Spec, f *steps.Facts) {
+			hf, err := steps.ParseDiscovery(readCapture(t, "discover-storage0a-drbd-attached.txt"), "VG0", time.Now())
+			if err != nil {
+				t.Fatal(err)
+			}
+			f.Hosts["storage0a"].Disks = hf.Disks
+		}, "storage0a", "disk /dev/vdb", Pass, "is attached to drbd0 (r0)"},
+		{"attached to another DRBD device", func(s *config.Spec, f *steps.Facts) {
+			d := f.Hosts["storage1a"].Disks["/dev/vdb"]
+			d.Signatures, d.Children, d.Holders = []string{"drbd"}, []string{"drbd7"}, []string{"drbd7"}
+		}, "storage1a", "disk /dev/vdb", Fail, "partitions/holders drbd7"},
+		{"stale DRBD metadata", func(s *config.Spec, f *steps.Facts) { f.Hosts["storage1a"].Disks["/dev/vdb"].Signatures = []string{"drbd"} },
+			"storage1a", "disk /dev/vdb", Warn, "already holds DRBD metadata"},
 		{"missing disk", func(s *config.Spec, f *steps.Facts) { f.Hosts["storage0a"].Disks["/dev/vdb"].Exists = false },
 			"storage0a", "disk /dev/vdb", Fail, "does not exist"},
 		{"tiny disk", func(s *config.Spec, f *steps.Facts) { f.Hosts["storage0a"].Disks["/dev/vdb"].Size = 8 << 20 },

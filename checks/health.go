@@ -50,15 +50,6 @@ func Health(s *config.Spec, cs *steps.ClusterState) []Result {
 	return rs
 }
 
-func contains(list []string, s string) bool {
-	for _, x := range list {
-		if x == s {
-			return true
-		}
-	}
-	return false
-}
-
 func bool2(ok bool, check, good, bad, hint string) Result {
 	if ok {
 		return Result{Check: check, Status: Pass, Msg: good}

@@ -45,6 +45,7 @@ if [ -f "$p" ] && set -- $(sha256sum <"$p") && [ "$1" = "$sum" ]; then
 	exit 0
 fi
 d=$(dirname -- "$p")
+mkdir -p -- "$d"
 t=$(mktemp "$d/.$(basename -- "$p").scalestore.XXXXXX")
 trap 'rm -f -- "$t"' EXIT
 cat >"$t"

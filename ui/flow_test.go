@@ -161,10 +161,12 @@ func TestAssignmentRules(t *testing.T) {
 	blank := diskState{path: "/dev/vdb", size: 1 << 30}
 	used := classifyDisk(&steps.Disk{Path: "/dev/vdc", Exists: true, Size: 1 << 30, Signatures: []string{"xfs"}})
 	mounted := classifyDisk(&steps.Disk{Path: "/dev/vdd", Exists: true, Size: 1 << 30, Mounts: []string{"/srv"}})
-	ours := classifyDisk(&steps.Disk{Path: "/dev/vde", Exists: true, Size: 1 << 30, Signatures: []string{"drbd"}, Holders: []string{"drbd0"}})
+	ours := classifyDisk(&steps.Disk{Path: "/dev/vde", Exists: true, Size: 1 << 30, Signatures: []string{"drbd"}})
+	// attached to a running DRBD device: in use by a pair, never offered for a new one
+	attached := classifyDisk(&steps.Disk{Path: "/dev/vdg", Exists: true, Size: 1 << 30, Signatures: []string{"drbd"}, Holders: []string{"drbd0"}})
 	small := classifyDisk(&steps.Disk{Path: "/dev/vdf", Exists: true, Size: 1 << 20})
-	if !used.wipeable || mounted.wipeable || !ours.blank() || !small.tooSmall {
-		t.Fatalf("classify: %+v %+v %+v %+v", used, mounted, ours, small)
+	if !used.wipeable || mounted.wipeable || !ours.blank() || !ours.ours || attached.blank() || attached.wipeable || !small.tooSmall {
+		t.Fatalf("classify: %+v %+v %+v %+v %+v", used, mounted, ours, attached, small)
 	}
 	a := newAssignment(&config.Spec{}, false)
 	if err := a.addHalf("s1", used, false); !errors.Is(err, errNeedsWipe) {

@@ -28,26 +28,9 @@ type diskState struct {
 // a signature, partition, mount or holder means data; DRBD metadata alone
 // is a previous scalestore run; a mounted or held disk is never wiped.
 func classifyDisk(d *steps.Disk) diskState {
-	ds := diskState{path: d.Path, size: d.Size, tooSmall: d.Size < checks.MinDiskBytes}
-	ds.ours = len(d.Signatures) == 1 && d.Signatures[0] == "drbd"
-	if len(d.Signatures) > 0 && !ds.ours {
-		ds.use = append(ds.use, "signature "+strings.Join(d.Signatures, ","))
-	}
-	if len(d.Children) > 0 {
-		ds.use = append(ds.use, "partitions "+strings.Join(d.Children, ","))
-	}
-	held := false
-	for _, h := range d.Holders {
-		held = held || !strings.HasPrefix(h, "drbd")
-	}
-	if len(d.Mounts) > 0 {
-		ds.use = append(ds.use, "mounted at "+strings.Join(d.Mounts, ","))
-	}
-	if held {
-		ds.use = append(ds.use, "held by "+strings.Join(d.Holders, ","))
-	}
-	ds.wipeable = len(ds.use) > 0 && len(d.Mounts) == 0 && !held
-	return ds
+	u := checks.UseOf(d, "")
+	return diskState{path: d.Path, size: d.Size, tooSmall: d.Size < checks.MinDiskBytes,
+		use: u.Use, ours: u.DRBD && u.Blank(), wipeable: u.Wipeable}
 }
 
 func (ds diskState) blank() bool { return len(ds.use) == 0 }
