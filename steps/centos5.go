@@ -343,6 +343,6 @@ func c5Grow(s *config.Spec) Step {
 		run(first, "extend "+lv+" over the free space of "+s.Volume.VG, remote.Argv("lvextend", "-l", "+100%FREE", lv),
 			ptr(remote.Script(`test "$(vgs --noheadings -o vg_free_count %s | tr -d ' ')" = 0`, s.Volume.VG))),
 		run(first, "grow GFS2 to fill "+lv, remote.Argv("gfs2_grow", s.Volume.MountPoint),
-			ptr(remote.Script(`gfs2_grow -T %s 2>&1 | grep -q 'no free space'`, s.Volume.MountPoint))))
+			ptr(gfs2Full(s))))
 	return st
 }

@@ -548,6 +548,6 @@ func debGrow(s *config.Spec) []Step {
 		}
 	}
 	fsg.Actions = append(fsg.Actions, run(first, "grow GFS2 to fill "+lv, remote.Argv("gfs2_grow", s.Volume.MountPoint),
-		ptr(remote.Script(`gfs2_grow -T %s 2>&1 | grep -q 'no free space'`, s.Volume.MountPoint))))
+		ptr(gfs2Full(s))))
 	return []Step{st, refresh, fsg}
 }

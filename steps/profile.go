@@ -91,3 +91,10 @@ func flatten(parts ...any) []Step {
 	}
 	return out
 }
+
+// gfs2Full is true when GFS2 already fills its LV: less than one resource
+// group (32 MiB, what gfs2_grow needs at the least) lies unused.
+func gfs2Full(s *config.Spec) remote.Cmd {
+	return remote.Script(`test $(( $(blockdev --getsize64 %s) - $(stat -f -c %%b %s) * $(stat -f -c %%S %s) )) -lt 33554432`,
+		s.LVPath(), s.Volume.MountPoint, s.Volume.MountPoint)
+}
