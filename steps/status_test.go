@@ -25,6 +25,8 @@ func TestParseISCSISessions(t *testing.T) {
 
 func FuzzParseStatus(f *testing.F) {
 	f.Add(capture(f, "multipath-ll.txt"))
+	f.Add(capture(f, "state-client0-healthy.txt"))
+	f.Add(capture(f, "state-storage0a-healthy.txt"))
 	f.Fuzz(func(t *testing.T, s string) {
 		for _, m := range ParseMultipathLL(s) {
 			if m.Ready() > len(m.Paths) {
@@ -39,4 +41,42 @@ func FuzzParseStatus(f *testing.F) {
 		ParseState("client", s)
 		ParseState("storage", s)
 	})
+}
+
+func TestParseStateHealthyClient(t *testing.T) {
+	st, err := ParseState("client", capture(t, "state-client0-healthy.txt"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(st.Sessions) != 4 || !st.Quorate || len(st.Maps) != 2 || st.Maps[1].Alias != "mpath1" || st.Maps[1].Ready() != 2 {
+		t.Fatalf("%+v", st)
+	}
+	// failover grouping: one active group and one enabled group per map
+	if g := st.Maps[0].Paths[0].Group + "/" + st.Maps[0].Paths[1].Group; g != "active/enabled" {
+		t.Fatalf("path groups %s: multipath must group the halves for failover", g)
+	}
+	want := map[string]bool{"gfs2": true, "lvm_VG0": true, "lvm_global": true}
+	for _, l := range st.Lockspaces {
+		delete(want, l)
+	}
+	if len(want) != 0 {
+		t.Fatalf("lockspaces %v", st.Lockspaces)
+	}
+	if len(st.LVs) != 1 || !st.LVs[0].Active() || st.LVs[0].Bytes() != 120<<20 || st.LVs[0].Name != "LV0" {
+		t.Fatalf("lvs %+v", st.LVs)
+	}
+	if len(st.Mounts) != 1 || st.Mounts[0].Target != "/mnt/gfs2" || st.Mounts[0].FSType != "gfs2" || st.Mounts[0].Source != "/dev/mapper/VG0-LV0" {
+		t.Fatalf("mounts %+v", st.Mounts)
+	}
+}
+
+func TestParseStateHealthyStorage(t *testing.T) {
+	st, err := ParseState("storage", capture(t, "state-storage0a-healthy.txt"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(st.DRBD) != 1 || st.DRBD[0].Role != "Primary" || st.DRBD[0].PeerRole != "Primary" ||
+		len(st.LUNs) != 1 || st.LUNs[0] != "iqn.2003-01.org.scalestore:lab.storage0a.r0" {
+		t.Fatalf("%+v", st)
+	}
 }
