@@ -3,7 +3,7 @@ GO ?= go
 BIN := scalestore
 VERSION := $(shell git describe --always --dirty 2>/dev/null || echo dev)
 
-# Debian packages the tests need (the lab adds its own in lab/lab.mk: LAB_PACKAGES).
+# Debian packages the tests need, and the lab's (lab/host-packages.txt).
 TEST_PACKAGES := openssh-server openssh-client dash e2fsprogs util-linux bc sudo procps
 
 .PHONY: build vet unit test deps bench fuzz
@@ -16,13 +16,17 @@ vet:
 unit: vet
 	$(GO) test -count=1 ./...
 
-# The README's test command: everything CI runs.
-test: unit
+# The README's test command: everything CI runs — unit tests (with the SSH tests against a
+# real sshd), the lab's smoke test (which leaves a clean snapshot), and the end-to-end test.
+test: unit lab-smoke e2e
+
+bench:
+	$(GO) test -run XXX -bench . -benchmem ./remote/ ./steps/
 
 # deps: apt-get update once, then install everything the tests and the lab need.
 deps:
 	apt-get update -q
-	DEBIAN_FRONTEND=noninteractive apt-get install -y -q --no-install-recommends $(TEST_PACKAGES) $(LAB_PACKAGES)
+	DEBIAN_FRONTEND=noninteractive apt-get install -y -q --no-install-recommends $(TEST_PACKAGES) $(shell cat lab/host-packages.txt)
 
 fuzz:
 	$(GO) test ./config -run XXX -fuzz FuzzParse -fuzztime 30s

@@ -4,8 +4,7 @@
 set -euo pipefail
 . "$(dirname "$0")/lib.sh"
 require_root
-PKGS="qemu-system-x86 qemu-utils debootstrap busybox-static cpio gzip e2fsprogs kmod iproute2
-      openssh-client python3 gpgv debian-archive-keyring wget ca-certificates procps util-linux tar bc"
+PKGS=$(cat "$(dirname "$0")/host-packages.txt")   # the top-level `make deps` installs the same list
 missing=()
 for p in $PKGS; do
   dpkg-query -W -f='${Status}\n' "$p" 2>/dev/null | grep -q '^install ok installed$' || missing+=("$p")

@@ -128,15 +128,18 @@ func c5DRBDInitialSync(s *config.Spec) Step {
 	return st
 }
 
-func c5DRBDPrimary(s *config.Spec) Step {
-	st := Step{ID: "drbd-primary", Title: "Promote both halves of every pair (dual primary)", Layer: "drbd"}
-	for _, p := range s.Pairs {
-		for _, h := range p.Halves() {
+func c5DRBDPrimary(s *config.Spec) []Step {
+	var out []Step
+	for side, title := range []string{"Promote the first half of every pair", "Promote the second half of every pair (dual primary)"} {
+		st := Step{ID: fmt.Sprintf("drbd-primary-%c", 'a'+side), Title: title, Layer: "drbd"}
+		for _, p := range s.Pairs {
+			h := p.Halves()[side]
 			st.Actions = append(st.Actions, run(h.Host, "make "+h.Host+" primary for "+p.Resource(), remote.Argv("drbdadm", "primary", p.Resource()),
 				ptr(remote.Script(`grep -q '^ *%d: .*ro:Primary/' /proc/drbd`, p.Num()))))
 		}
+		out = append(out, st)
 	}
-	return st
+	return out
 }
 
 // ClusterConf is a cman /etc/cluster/cluster.conf for the named nodes.

@@ -212,15 +212,21 @@ func debDRBDWaitSync(s *config.Spec) Step {
 	return st
 }
 
-func debDRBDPrimary(s *config.Spec) Step {
-	st := Step{ID: "drbd-primary", Title: "Promote both halves of every pair (dual primary)", Layer: "drbd"}
-	for _, p := range s.Pairs {
-		primary := remote.Script(`drbdadm role %s | grep -q '^Primary/'`, p.Resource())
-		for _, h := range p.Halves() {
+// debDRBDPrimary promotes the a-halves, then the b-halves: DRBD 8.4 refuses
+// a promotion while the peer is changing state too ("State change was
+// refused by peer node"), so the two halves of a pair never promote at once.
+func debDRBDPrimary(s *config.Spec) []Step {
+	var out []Step
+	for side, title := range []string{"Promote the first half of every pair", "Promote the second half of every pair (dual primary)"} {
+		st := Step{ID: fmt.Sprintf("drbd-primary-%c", 'a'+side), Title: title, Layer: "drbd"}
+		for _, p := range s.Pairs {
+			h := p.Halves()[side]
+			primary := remote.Script(`drbdadm role %s | grep -q '^Primary/'`, p.Resource())
 			st.Actions = append(st.Actions, run(h.Host, "make "+h.Host+" primary for "+p.Resource(), remote.Argv("drbdadm", "primary", p.Resource()), &primary))
 		}
+		out = append(out, st)
 	}
-	return st
+	return out
 }
 
 const configfs = "/sys/kernel/config/target"

@@ -70,8 +70,8 @@ func TestGoldenPlans(t *testing.T) {
 // logins → multipath → corosync → dlm → lvmlockd → VG → LV → mkfs → mount.
 func TestStepOrder(t *testing.T) {
 	want := map[string][]string{
-		config.ProfileDebian12: {"packages", "drbd-config", "drbd-metadata", "drbd-up", "drbd-initial-sync", "drbd-sync", "drbd-primary", "export", "import", "multipath", "lvm-config", "cluster-key", "cluster", "vg", "vg-lock", "lv", "lv-activate", "gfs2", "mount", "grow-lv", "grow-refresh", "grow-fs"},
-		config.ProfileCentOS5:  {"packages", "drbd-config", "drbd-metadata", "drbd-up", "drbd-initial-sync", "drbd-sync", "drbd-primary", "export", "import", "multipath", "lvm-config", "vg", "lv", "lv-activate", "gfs2", "mount", "grow"},
+		config.ProfileDebian12: {"packages", "drbd-config", "drbd-metadata", "drbd-up", "drbd-initial-sync", "drbd-sync", "drbd-primary-a", "drbd-primary-b", "export", "import", "multipath", "lvm-config", "cluster-key", "cluster", "vg", "vg-lock", "lv", "lv-activate", "gfs2", "mount", "grow-lv", "grow-refresh", "grow-fs"},
+		config.ProfileCentOS5:  {"packages", "drbd-config", "drbd-metadata", "drbd-up", "drbd-initial-sync", "drbd-sync", "drbd-primary-a", "drbd-primary-b", "export", "import", "multipath", "lvm-config", "vg", "lv", "lv-activate", "gfs2", "mount", "grow"},
 	}
 	for prof, order := range want {
 		p := Build(sample(t, prof), nil)
