@@ -3,6 +3,9 @@ package steps
 import (
 	"bytes"
 	"context"
+	"crypto/sha256"
+	"encoding/hex"
+	"regexp"
 	"fmt"
 	"io/fs"
 	"strings"
@@ -23,6 +26,8 @@ type fakeCluster struct {
 	fail    map[string]string // host + cmd substring → stderr of a failing exit
 	procs   map[string][]string
 	running map[string]int // concurrent commands per step, max seen
+	runs       int // commands run, probes included
+	prefetches int // batched probe commands
 }
 
 func newFakeCluster(p *Plan) *fakeCluster {
@@ -64,10 +69,38 @@ type fakeHost struct {
 func (h *fakeHost) Name() string { return h.name }
 func (h *fakeHost) Close() error { return nil }
 
+var (
+	rePrefetchLine = regexp.MustCompile(`^if \( (.*) \) >/dev/null 2>&1 </dev/null; then echo 'ok (\d+/\d+)'; fi$`)
+	reFileProbe    = regexp.MustCompile(`^test "\$\(sha256sum < (\S+) 2>/dev/null\)" = '([0-9a-f]+)  -'`)
+)
+
+// probeHolds answers one probe as the host's state stands (f.mu held).
+func (h *fakeHost) probeHolds(text string) bool {
+	f := h.f
+	if m := reFileProbe.FindStringSubmatch(text); m != nil {
+		b, ok := f.files[h.name+m[1]]
+		sum := sha256.Sum256(b)
+		return ok && hex.EncodeToString(sum[:]) == m[2]
+	}
+	return f.done[h.name+"\x00"+text] || !isGuard(f, text)
+}
+
 func (h *fakeHost) Run(ctx context.Context, cmd remote.Cmd, opt remote.RunOptions) (remote.Result, error) {
 	f := h.f
 	text := cmd.String()
 	f.mu.Lock()
+	f.runs++
+	if strings.Contains(text, "; then echo 'ok ") {
+		var out strings.Builder
+		for _, l := range strings.Split(text, "\n") {
+			if m := rePrefetchLine.FindStringSubmatch(l); m != nil && h.probeHolds(m[1]) {
+				out.WriteString("ok " + m[2] + "\n")
+			}
+		}
+		f.prefetches++
+		f.mu.Unlock()
+		return remote.Result{Stdout: []byte(out.String())}, nil
+	}
 	// /proc/drbd: a resync in progress, then both halves UpToDate (real captures).
 	if text == "cat /proc/drbd" {
 		seq := f.procs[h.name]
@@ -101,7 +134,7 @@ func (h *fakeHost) Run(ctx context.Context, cmd remote.Cmd, opt remote.RunOption
 	}
 	// A probe (or a wait): satisfied once its guarded command ran, and
 	// waits are satisfied from the start unless scripted otherwise.
-	if f.done[h.name+"\x00"+text] || !isGuard(f, text) {
+	if h.probeHolds(text) {
 		f.mu.Unlock()
 		return remote.Result{}, nil
 	}

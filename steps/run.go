@@ -3,10 +3,15 @@ package steps
 import (
 	"bytes"
 	"context"
+	"crypto/sha256"
+	"encoding/hex"
 	"errors"
 	"fmt"
 	"io/fs"
+	"strconv"
+	"strings"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"scalestore/remote"
@@ -30,8 +35,13 @@ type Engine struct {
 	Stop <-chan struct{}
 	// Poll is the interval of Wait actions (default 1s).
 	Poll time.Duration
+	// NoPrefetch turns off the batched probes (one command per host that
+	// answers every probe of the plan before the first step).
+	NoPrefetch bool
 
-	mu sync.Mutex
+	mu       sync.Mutex
+	prefetch map[string]bool // "step/action" → its probe held before the run
+	changed  atomic.Bool     // something changed: prefetched answers are stale
 }
 
 // ErrStopped is returned when Stop ended the run early.
@@ -94,8 +104,11 @@ func (e *Engine) Run(ctx context.Context, p *Plan) (Summary, error) {
 	for _, w := range p.Warnings {
 		e.emit(Event{Kind: Warning, Text: w})
 	}
+	if !e.NoPrefetch {
+		e.prefetch = e.prefetchProbes(ctx, p)
+	}
 	var runErr error
-	for _, st := range p.Steps {
+	for si, st := range p.Steps {
 		if e.stopped() {
 			runErr = ErrStopped
 			break
@@ -106,7 +119,7 @@ func (e *Engine) Run(ctx context.Context, p *Plan) (Summary, error) {
 		}
 		stStart := time.Now()
 		e.emit(Event{Kind: StepStarted, Step: st.ID, Title: st.Title})
-		counts, err := e.runStep(ctx, st)
+		counts, err := e.runStep(ctx, si, st)
 		sum.Changed += counts.changed
 		sum.Unchanged += counts.unchanged
 		sum.WouldChange += counts.would
@@ -129,10 +142,16 @@ func (e *Engine) Run(ctx context.Context, p *Plan) (Summary, error) {
 
 type counts struct{ changed, unchanged, would int }
 
-func (e *Engine) runStep(ctx context.Context, st Step) (counts, error) {
-	byHost := map[string][]Action{}
-	for _, a := range st.Actions {
-		byHost[a.Host] = append(byHost[a.Host], a)
+// indexed is an action with its place in the plan.
+type indexed struct {
+	Action
+	key string // "step/action"
+}
+
+func (e *Engine) runStep(ctx context.Context, si int, st Step) (counts, error) {
+	byHost := map[string][]indexed{}
+	for ai, a := range st.Actions {
+		byHost[a.Host] = append(byHost[a.Host], indexed{a, fmt.Sprintf("%d/%d", si, ai)})
 	}
 	hosts := st.Hosts()
 	var (
@@ -170,7 +189,7 @@ func (e *Engine) runStep(ctx context.Context, st Step) (counts, error) {
 	return total, nil
 }
 
-func (e *Engine) runHost(ctx context.Context, st Step, name string, actions []Action) (counts, error) {
+func (e *Engine) runHost(ctx context.Context, st Step, name string, actions []indexed) (counts, error) {
 	var c counts
 	h, err := e.Hosts(ctx, name)
 	if err != nil {
@@ -178,11 +197,24 @@ func (e *Engine) runHost(ctx context.Context, st Step, name string, actions []Ac
 		e.emit(Event{Kind: Failed, Step: st.ID, Host: name, Action: "connect", Error: err.Error()})
 		return c, err
 	}
-	for _, a := range actions {
+	for _, ia := range actions {
+		a := ia.Action
 		if e.stopped() {
 			return c, ErrStopped
 		}
-		out, err := e.do(ctx, st, h, a)
+		var out Outcome
+		var err error
+		if e.alreadySo(ia.key) {
+			out = Unchanged
+			if a.Kind == Wait {
+				out = Waited
+			}
+		} else {
+			out, err = e.do(ctx, st, h, a)
+		}
+		if out == Changed {
+			e.changed.Store(true)
+		}
 		if err != nil {
 			ev := Event{Kind: Failed, Step: st.ID, Host: name, Action: a.Desc, Error: err.Error()}
 			var xe *remote.ExitError
@@ -348,4 +380,75 @@ func (e *Engine) drbdProgress(ctx context.Context, st Step, h remote.Host, a Act
 		e.emit(Event{Kind: ProgressMsg, Step: st.ID, Host: h.Name(), Action: a.Desc, Progress: &Progress{
 			Resource: name, Percent: pct, SpeedKiBps: d.SpeedKiBps, ETA: d.Finish, State: d.CState, Disks: d.DiskState + "/" + d.PeerDisk}})
 	}
+}
+
+// alreadySo reports a probe answered by the prefetch, while nothing has
+// changed since it ran.
+func (e *Engine) alreadySo(key string) bool {
+	return e.prefetch != nil && !e.changed.Load() && e.prefetch[key]
+}
+
+// probeOf is the read-only check that says an action is already so, or nil.
+func probeOf(a Action) *remote.Cmd {
+	switch a.Kind {
+	case Run:
+		return a.Unless
+	case Wait:
+		c := a.Cmd
+		return &c
+	case WriteFile:
+		sum := sha256.Sum256([]byte(a.Content))
+		c := remote.Script(`test "$(sha256sum < %s 2>/dev/null)" = %s && test "$(stat -c %%a %s)" = %s`,
+			a.Path, hex.EncodeToString(sum[:])+"  -", a.Path, strconv.FormatUint(uint64(a.Mode.Perm()), 8))
+		return &c
+	}
+	return nil
+}
+
+// prefetchProbes answers every probe of the plan with one command per host,
+// before anything runs: on a cluster that is already built, that is all
+// apply needs. Each probe runs in a subshell of its own; a host that cannot
+// be reached is left out (its steps then probe one by one, and fail there).
+func (e *Engine) prefetchProbes(ctx context.Context, p *Plan) map[string]bool {
+	scripts := map[string]*strings.Builder{}
+	var hosts []string
+	for si, st := range p.Steps {
+		for ai, a := range st.Actions {
+			pr := probeOf(a)
+			if pr == nil {
+				continue
+			}
+			b := scripts[a.Host]
+			if b == nil {
+				b = &strings.Builder{}
+				scripts[a.Host] = b
+				hosts = append(hosts, a.Host)
+			}
+			fmt.Fprintf(b, "if ( %s ) >/dev/null 2>&1 </dev/null; then echo 'ok %d/%d'; fi\n", pr.String(), si, ai)
+		}
+	}
+	res := remote.FanOut(ctx, hosts, e.Parallel, func(ctx context.Context, name string) ([]string, error) {
+		h, err := e.Hosts(ctx, name)
+		if err != nil {
+			return nil, err
+		}
+		out, err := h.Run(ctx, remote.Cmd{Script: scripts[name].String() + "true"}, remote.RunOptions{})
+		if err != nil {
+			return nil, err
+		}
+		var oks []string
+		for _, l := range strings.Split(string(out.Stdout), "\n") {
+			if k, ok := strings.CutPrefix(l, "ok "); ok {
+				oks = append(oks, k)
+			}
+		}
+		return oks, nil
+	})
+	m := map[string]bool{}
+	for _, o := range res {
+		for _, k := range o.Value {
+			m[k] = true
+		}
+	}
+	return m
 }

@@ -67,9 +67,11 @@ func TestApplyThenReapplyChangesNothing(t *testing.T) {
 	if sum2.WouldChange != 0 || sum2.Changed != 0 {
 		t.Fatalf("dry run on a built cluster would change %d", sum2.WouldChange)
 	}
-	// Second apply: 0 changed, and the run-done event says so.
+	// Second apply: 0 changed, and the run-done event says so; every probe
+	// was answered by one batched command per host (plus the secret's copy).
 	rec3 := &recorder{}
 	before := len(f.log)
+	f.runs, f.prefetches = 0, 0
 	e3 := &Engine{Hosts: f.source(), Emit: rec3.emit, Poll: time.Millisecond}
 	sum3, err := e3.Run(context.Background(), p)
 	if err != nil || sum3.Changed != 0 || len(f.log) != before {
@@ -78,6 +80,18 @@ func TestApplyThenReapplyChangesNothing(t *testing.T) {
 	done := rec3.kinds(RunDone)
 	if len(done) != 1 || done[0].Changed != 0 || done[0].Unchanged == 0 {
 		t.Fatalf("run-done: %+v", done)
+	}
+	hosts := len(s.StorageHosts()) + len(s.Clients)
+	if f.prefetches != hosts || f.runs != hosts {
+		t.Fatalf("re-apply ran %d commands (%d batched probes) for %d hosts: want one per host", f.runs, f.prefetches, hosts)
+	}
+	// Without the prefetch, the same run probes action by action.
+	f.runs = 0
+	if _, err := (&Engine{Hosts: f.source(), NoPrefetch: true, Poll: time.Millisecond}).Run(context.Background(), p); err != nil {
+		t.Fatal(err)
+	}
+	if f.runs <= 2*hosts {
+		t.Fatalf("without prefetch only %d commands ran", f.runs)
 	}
 }
 
