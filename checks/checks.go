@@ -229,7 +229,10 @@ func UseOf(d *steps.Disk, own string) DiskUse {
 			sigs = append(sigs, sig)
 		}
 	}
-	if len(sigs) > 0 {
+	// With DRBD's internal metadata on the disk, the other signatures are
+	// those of the data inside the DRBD device (an LVM PV, on a client's
+	// map), which starts at the disk's first byte: not a use of the disk.
+	if len(sigs) > 0 && !u.DRBD {
 		u.Use = append(u.Use, "signature "+strings.Join(sigs, ","))
 	}
 	var others []string

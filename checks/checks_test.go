@@ -111,6 +111,9 @@ func TestPreflightRefusals(t *testing.T) {
 			d := f.Hosts["storage1a"].Disks["/dev/vdb"]
 			d.Signatures, d.Children, d.Holders = []string{"drbd"}, []string{"drbd7"}, []string{"drbd7"}
 		}, "storage1a", "disk /dev/vdb", Fail, "partitions/holders drbd7"},
+		{"a half back after a crash: DRBD metadata and the PV inside it", func(s *config.Spec, f *steps.Facts) {
+			f.Hosts["storage0a"].Disks["/dev/vdb"].Signatures = []string{"LVM2_member", "drbd"}
+		}, "storage0a", "disk /dev/vdb", Warn, "already holds DRBD metadata"},
 		{"stale DRBD metadata", func(s *config.Spec, f *steps.Facts) { f.Hosts["storage1a"].Disks["/dev/vdb"].Signatures = []string{"drbd"} },
 			"storage1a", "disk /dev/vdb", Warn, "already holds DRBD metadata"},
 		{"missing disk", func(s *config.Spec, f *steps.Facts) { f.Hosts["storage0a"].Disks["/dev/vdb"].Exists = false },

@@ -25,7 +25,7 @@ func (debian12) steps(s *config.Spec, f *Facts) []Step {
 	return flatten(
 		debPackages(s),
 		debModules(s),
-		debDRBDConfig(s),
+		debDRBDConfig(s, f),
 		debDRBDMetadata(s),
 		debDRBDUp(s),
 		debDRBDInitialSync(s),
@@ -135,12 +135,13 @@ common {
 }
 `
 
-func debDRBDConfig(s *config.Spec) Step {
+func debDRBDConfig(s *config.Spec, f *Facts) Step {
 	st := Step{ID: "drbd-config", Title: "Write the DRBD resource files", Layer: "drbd"}
 	for _, p := range s.Pairs {
 		res := DRBDResource(s, p)
 		for _, h := range p.Halves() {
 			st.Actions = append(st.Actions,
+				write(h.Host, "/etc/lvm/lvmlocal.conf", LVMStorageConf(s, f.host(h.Host)), 0o644, nil),
 				write(h.Host, "/etc/drbd.d/global_common.conf", comment("#", header(s, "DRBD defaults"))+drbdGlobal, 0o644, nil),
 				write(h.Host, "/etc/drbd.d/"+p.Resource()+".res", res, 0o644, nil))
 		}
@@ -369,6 +370,21 @@ func LVMLocalConf(s *config.Spec, h *HostFacts) string {
 		fmt.Fprintf(&b, ", \"a|^%s$|\"", pv)
 	}
 	b.WriteString(", \"r|.*|\" ]\n}\n")
+	return b.String()
+}
+
+// LVMStorageConf is /etc/lvm/lvmlocal.conf on a storage server: its LVM
+// sees only the host's own system PVs, never the backing disk (whose first
+// bytes are the client's PV inside DRBD) nor the DRBD device, which LVM would
+// otherwise activate and hold, keeping DRBD from attaching.
+func LVMStorageConf(s *config.Spec, h *HostFacts) string {
+	var b strings.Builder
+	b.WriteString(comment("#", header(s, "keep this storage server's LVM off the DRBD backing disk and device")))
+	b.WriteString("local {\n}\ndevices {\n    global_filter = [ ")
+	for _, pv := range h.SystemPVs {
+		fmt.Fprintf(&b, "\"a|^%s$|\", ", pv)
+	}
+	b.WriteString("\"r|.*|\" ]\n}\n")
 	return b.String()
 }
 
