@@ -37,3 +37,13 @@ fuzz:
 .PHONY: e2e
 e2e:
 	bash e2e/e2e.sh
+
+# The README's "run" command: on a fresh Debian 12 machine (root) install what is needed,
+# bring the lab up (with the spare pair, to try "add a storage pair"), and open the wizard
+# on a copy of the lab's spec (without a terminal: apply it unattended, live output).
+.PHONY: demo
+demo: deps build lab-image
+	LAB_SPARES=1 bash lab/up.sh
+	@cp -n lab/lab.toml $(LAB_DIR)/demo.toml 2>/dev/null || true
+	@if [ -t 0 ] && [ -t 1 ]; then ./$(BIN) -f $(LAB_DIR)/demo.toml; \
+	else ./$(BIN) apply -f $(LAB_DIR)/demo.toml --yes; fi
