@@ -5,9 +5,9 @@ import (
 	"context"
 	"crypto/sha256"
 	"encoding/hex"
-	"regexp"
 	"fmt"
 	"io/fs"
+	"regexp"
 	"strings"
 	"sync"
 
@@ -18,16 +18,16 @@ import (
 // one does — a probe holds once the command it guards has run — and the
 // outputs the engine parses are real captures from the lab's machines.
 type fakeCluster struct {
-	mu      sync.Mutex
-	done    map[string]bool   // host + "\x00" + probe text: satisfied
-	guards  map[string]string // cmd text → the probe it satisfies
-	files   map[string][]byte // host + path
-	log     []string          // host: cmd, in the order run
-	fail    map[string]string // host + cmd substring → stderr of a failing exit
-	procs   map[string][]string
-	running map[string]int // concurrent commands per step, max seen
-	runs       int // commands run, probes included
-	prefetches int // batched probe commands
+	mu         sync.Mutex
+	done       map[string]bool   // host + "\x00" + probe text: satisfied
+	guards     map[string]string // cmd text → the probe it satisfies
+	files      map[string][]byte // host + path
+	log        []string          // host: cmd, in the order run
+	fail       map[string]string // host + cmd substring → stderr of a failing exit
+	procs      map[string][]string
+	running    map[string]int // concurrent commands per step, max seen
+	runs       int            // commands run, probes included
+	prefetches int            // batched probe commands
 }
 
 func newFakeCluster(p *Plan) *fakeCluster {
