@@ -106,9 +106,12 @@ func DRBDResource(s *config.Spec, p config.Pair) string {
 	b.WriteString("        after-sb-0pri discard-zero-changes;\n")
 	b.WriteString("        after-sb-1pri discard-secondary;\n")
 	b.WriteString("        after-sb-2pri disconnect;\n")
-	b.WriteString("        ping-int 2;\n")
-	b.WriteString("        ping-timeout 5;\n")
-	b.WriteString("        timeout 10;\n")
+	// A peer is declared lost after ping-int + ping-timeout of silence. DRBD's
+	// own ping-timeout (0.5 s) dropped the link of a busy pair in the lab and
+	// both primaries split-brained; 3 s keeps a loaded host connected.
+	b.WriteString("        ping-int 10;\n")
+	b.WriteString("        ping-timeout 30;\n")
+	b.WriteString("        timeout 60;\n")
 	b.WriteString("    }\n")
 	for _, h := range p.Halves() {
 		host := s.Host(h.Host)
