@@ -69,6 +69,10 @@ func drbdHealth(p config.Pair, st *steps.HostState) Result {
 			r.Status, r.Msg = Pass, state
 		case strings.HasPrefix(d.CState, "Sync"):
 			r.Status, r.Msg, r.Hint = Warn, fmt.Sprintf("%s, %.1f%% synced", state, d.SyncedPct), "resync in progress"
+		case d.CState == "StandAlone":
+			r.Status, r.Msg = Fail, state
+			r.Hint = "DRBD gave up the connection (split brain? dmesg | grep drbd): pick the victim half, stop its export, " +
+				"drbdadm secondary " + p.Resource() + " && drbdadm connect --discard-my-data " + p.Resource() + " there, drbdadm connect " + p.Resource() + " on the other, then scalestore apply"
 		default:
 			r.Status, r.Msg, r.Hint = Fail, state, "drbdadm status "+p.Resource()+"; a returning half rejoins with scalestore apply"
 		}
