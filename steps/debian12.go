@@ -284,7 +284,7 @@ func debImport(s *config.Spec) Step {
 			write(c.Host, "/etc/iscsi/initiatorname.iscsi", comment("##", header(s, "iSCSI initiator name of "+c.Host))+"InitiatorName="+init+"\n", 0o600,
 				ptr(remote.Argv("systemctl", "try-restart", "iscsid.service"))),
 			run(c.Host, "start iscsid and log in at boot", remote.Argv("systemctl", "enable", "--now", "iscsid.service", "open-iscsi.service"),
-				ptr(sh(remote.Argv("systemctl", "is-active", "--quiet", "iscsid.service"), remote.Argv("systemctl", "is-enabled", "--quiet", "open-iscsi.service")))))
+				ptr(sh(serviceIsUp("iscsid.service"), remote.Argv("systemctl", "is-enabled", "--quiet", "open-iscsi.service")))))
 		for _, p := range s.Pairs {
 			for _, h := range p.Halves() {
 				portal := s.Host(h.Host).Address + ":3260"
@@ -352,8 +352,7 @@ func debMultipath(s *config.Spec) Step {
 		st.Actions = append(st.Actions,
 			write(c.Host, "/etc/multipath.conf", conf, 0o644,
 				ptr(sh(remote.Argv("systemctl", "reload-or-restart", "multipathd.service"), remote.Script("multipath -r >/dev/null")))),
-			run(c.Host, "start multipathd now and at boot", remote.Argv("systemctl", "enable", "--now", "multipathd.service"),
-				ptr(sh(remote.Argv("systemctl", "is-active", "--quiet", "multipathd.service"), remote.Argv("systemctl", "is-enabled", "--quiet", "multipathd.service")))))
+			serviceUp(c.Host, "multipathd.service"))
 		for _, p := range s.Pairs {
 			st.Actions = append(st.Actions, wait(c.Host, p.Alias()+" has both paths",
 				remote.Script(`test -b %s && test "$(multipath -ll %s 2>/dev/null | grep -c 'active ready running')" -ge 2`, p.MapperPath(), p.Alias()), 3*time.Minute))
@@ -441,8 +440,12 @@ func optString(m map[string]string) string {
 }
 
 func serviceUp(host, unit string) Action {
-	return run(host, "start "+unit+" now and at boot", remote.Argv("systemctl", "enable", "--now", unit),
-		ptr(sh(remote.Argv("systemctl", "is-active", "--quiet", unit), remote.Argv("systemctl", "is-enabled", "--quiet", unit))))
+	return run(host, "start "+unit+" now and at boot", remote.Argv("systemctl", "enable", "--now", unit), ptr(serviceIsUp(unit)))
+}
+
+// serviceIsUp: the unit is running and enabled, asked of systemd once.
+func serviceIsUp(unit string) remote.Cmd {
+	return remote.Script(`test "$(systemctl show -p ActiveState,UnitFileState --value %s | tr '\n' ' ')" = 'active enabled '`, unit)
 }
 
 func debCluster(s *config.Spec) []Step {
