@@ -32,6 +32,20 @@ func (r refused) Error() string {
 	return fmt.Sprintf("preflight: %d check(s) failed; nothing was changed", r.n)
 }
 
+// refusal is a refused error when any preflight check failed.
+func refusal(rs []checks.Result) error {
+	n := 0
+	for _, r := range rs {
+		if r.Status == checks.Fail {
+			n++
+		}
+	}
+	if n > 0 {
+		return refused{n}
+	}
+	return nil
+}
+
 // session is what apply, check, status and plan --live share: the spec,
 // one SSH pool, and a host source for the engine.
 type session struct {
@@ -182,14 +196,8 @@ func runApply(cmd *cobra.Command, o applyOpts) error {
 	facts := steps.Discover(ctx, s, ss.hosts(), 0)
 	rs := checks.Preflight(s, facts)
 	pr.checks(rs)
-	if checks.Failed(rs) {
-		n := 0
-		for _, r := range rs {
-			if r.Status == checks.Fail {
-				n++
-			}
-		}
-		return refused{n}
+	if err := refusal(rs); err != nil {
+		return err
 	}
 	plan := steps.Build(s, facts)
 	if interactive && !o.dryRun {
@@ -372,16 +380,7 @@ func newCheckCmd() *cobra.Command {
 			facts := steps.Discover(cmd.Context(), s, ss.hosts(), 0)
 			rs := checks.Preflight(s, facts)
 			newPrinter(cmd.OutOrStdout(), asJSON, nil).checks(rs)
-			if checks.Failed(rs) {
-				n := 0
-				for _, r := range rs {
-					if r.Status == checks.Fail {
-						n++
-					}
-				}
-				return refused{n}
-			}
-			return nil
+			return refusal(rs)
 		},
 	}
 	c.Flags().StringVarP(&file, "file", "f", "", "cluster spec (TOML)")

@@ -72,7 +72,7 @@ func Preflight(s *config.Spec, f *steps.Facts) []Result {
 		addh(checkHostname(h.Name, hf))
 		addh(checkModules(s, role, hf))
 		addh(checkClock(hf))
-		if p, side := pairOfHost(s, h.Name); side >= 0 {
+		if p, side := s.PairOf(h.Name); side >= 0 {
 			addh(checkDisk(s, h.Name, p.Halves()[side].Disk, hf))
 		}
 	}
@@ -81,17 +81,6 @@ func Preflight(s *config.Spec, f *steps.Facts) []Result {
 	return rs
 }
 
-func pairOfHost(s *config.Spec, host string) (config.Pair, int) {
-	for _, p := range s.Pairs {
-		if p.A.Host == host {
-			return p, 0
-		}
-		if p.B.Host == host {
-			return p, 1
-		}
-	}
-	return config.Pair{}, -1
-}
 
 func checkRoot(hf *steps.HostFacts) Result {
 	if hf.UID == 0 {
@@ -181,7 +170,7 @@ func checkDisk(s *config.Spec, host, dev string, hf *steps.HostFacts) Result {
 		r.Status, r.Msg, r.Hint = Fail, fmt.Sprintf("%s is %d MiB, below the %d MiB minimum", dev, d.Size>>20, MinDiskBytes>>20), "use a larger disk"
 		return r
 	}
-	p, _ := pairOfHost(s, host)
+	p, _ := s.PairOf(host)
 	own := strings.TrimPrefix(p.Device(), "/dev/")
 	u := UseOf(d, own)
 	size := fmt.Sprintf("%d MiB", d.Size>>20)

@@ -32,7 +32,7 @@ func Health(s *config.Spec, cs *steps.ClusterState) []Result {
 		}
 		add := func(r Result) { r.Host = h.Name; rs = append(rs, r) }
 		if role == "storage" {
-			p, _ := pairOfHost(s, h.Name)
+			p, _ := s.PairOf(h.Name)
 			add(drbdHealth(p, st))
 			add(exportHealth(s, p, h.Name, st))
 			continue

@@ -243,6 +243,20 @@ func (s *Spec) HostSSH(h *Host) SSH {
 	return e
 }
 
+// PairOf returns the pair a storage host belongs to and its side (0 = a,
+// 1 = b), or side -1 when the host is in no pair.
+func (s *Spec) PairOf(host string) (Pair, int) {
+	for _, p := range s.Pairs {
+		if p.A.Host == host {
+			return p, 0
+		}
+		if p.B.Host == host {
+			return p, 1
+		}
+	}
+	return Pair{}, -1
+}
+
 // StorageHosts lists the storage servers in pair order (a then b).
 func (s *Spec) StorageHosts() []string {
 	var out []string

@@ -278,7 +278,7 @@ func Discover(ctx context.Context, s *config.Spec, hosts HostSource, parallel in
 			return nil, err
 		}
 		var disks []string
-		if p, side := pairOf(s, name); side >= 0 {
+		if p, side := s.PairOf(name); side >= 0 {
 			disks = append(disks, p.Halves()[side].Disk)
 		}
 		return DiscoverHost(ctx, h, s, DiscoverModules(role(s, name), s.Cluster.Profile), disks)
@@ -296,7 +296,7 @@ func Discover(ctx context.Context, s *config.Spec, hosts HostSource, parallel in
 // role is "storage", "client" or "" (a host the spec lists but no pair or
 // client uses, such as a spare).
 func role(s *config.Spec, host string) string {
-	if _, side := pairOf(s, host); side >= 0 {
+	if _, side := s.PairOf(host); side >= 0 {
 		return "storage"
 	}
 	for _, c := range s.Clients {

@@ -61,18 +61,6 @@ func comment(prefix, text string) string {
 	return b.String()
 }
 
-// pairOf returns the pair a storage host belongs to and its side (0 = a).
-func pairOf(s *config.Spec, host string) (config.Pair, int) {
-	for _, p := range s.Pairs {
-		if p.A.Host == host {
-			return p, 0
-		}
-		if p.B.Host == host {
-			return p, 1
-		}
-	}
-	return config.Pair{}, -1
-}
 
 func firstClient(s *config.Spec) string { return s.Clients[0].Host }
 
