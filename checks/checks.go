@@ -81,7 +81,6 @@ func Preflight(s *config.Spec, f *steps.Facts) []Result {
 	return rs
 }
 
-
 func checkRoot(hf *steps.HostFacts) Result {
 	if hf.UID == 0 {
 		return Result{Check: "root", Status: Pass, Msg: "commands run as root"}

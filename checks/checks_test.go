@@ -85,7 +85,9 @@ func TestPreflightRefusals(t *testing.T) {
 		want   Status
 		msg    string
 	}{
-		{"disk with a filesystem", func(s *config.Spec, f *steps.Facts) { f.Hosts["storage1b"].Disks["/dev/vdb"].Signatures = []string{"ext4"} },
+		{"disk with a filesystem", func(s *config.Spec, f *steps.Facts) {
+			f.Hosts["storage1b"].Disks["/dev/vdb"].Signatures = []string{"ext4"}
+		},
 			"storage1b", "disk /dev/vdb", Fail, "is in use: signature ext4"},
 		{"disk with a filesystem, named for wiping", func(s *config.Spec, f *steps.Facts) {
 			f.Hosts["storage1b"].Disks["/dev/vdb"].Signatures = []string{"ext4"}
@@ -96,9 +98,13 @@ func TestPreflightRefusals(t *testing.T) {
 			d.Signatures, d.Mounts = []string{"ext4"}, []string{"/srv"}
 			s.Wipe.Devices = []string{"storage1b:/dev/vdb"}
 		}, "storage1b", "disk /dev/vdb", Fail, "mounted at /srv"},
-		{"partitioned disk", func(s *config.Spec, f *steps.Facts) { f.Hosts["storage0a"].Disks["/dev/vdb"].Children = []string{"vdb1"} },
+		{"partitioned disk", func(s *config.Spec, f *steps.Facts) {
+			f.Hosts["storage0a"].Disks["/dev/vdb"].Children = []string{"vdb1"}
+		},
 			"storage0a", "disk /dev/vdb", Fail, "partitions/holders vdb1"},
-		{"disk held by device mapper", func(s *config.Spec, f *steps.Facts) { f.Hosts["storage0a"].Disks["/dev/vdb"].Holders = []string{"dm-3"} },
+		{"disk held by device mapper", func(s *config.Spec, f *steps.Facts) {
+			f.Hosts["storage0a"].Disks["/dev/vdb"].Holders = []string{"dm-3"}
+		},
 			"storage0a", "disk /dev/vdb", Fail, "partitions/holders dm-3"},
 		{"attached to our own DRBD device (real capture)", func(s *config.Spec, f *steps.Facts) {
 			hf, err := steps.ParseDiscovery(readCapture(t, "discover-storage0a-drbd-attached.txt"), "VG0", time.Now())
@@ -114,7 +120,9 @@ func TestPreflightRefusals(t *testing.T) {
 		{"a half back after a crash: DRBD metadata and the PV inside it", func(s *config.Spec, f *steps.Facts) {
 			f.Hosts["storage0a"].Disks["/dev/vdb"].Signatures = []string{"LVM2_member", "drbd"}
 		}, "storage0a", "disk /dev/vdb", Warn, "already holds DRBD metadata"},
-		{"stale DRBD metadata", func(s *config.Spec, f *steps.Facts) { f.Hosts["storage1a"].Disks["/dev/vdb"].Signatures = []string{"drbd"} },
+		{"stale DRBD metadata", func(s *config.Spec, f *steps.Facts) {
+			f.Hosts["storage1a"].Disks["/dev/vdb"].Signatures = []string{"drbd"}
+		},
 			"storage1a", "disk /dev/vdb", Warn, "already holds DRBD metadata"},
 		{"missing disk", func(s *config.Spec, f *steps.Facts) { f.Hosts["storage0a"].Disks["/dev/vdb"].Exists = false },
 			"storage0a", "disk /dev/vdb", Fail, "does not exist"},
@@ -122,7 +130,9 @@ func TestPreflightRefusals(t *testing.T) {
 			"storage0a", "disk /dev/vdb", Fail, "below the 32 MiB minimum"},
 		{"hostname differs", func(s *config.Spec, f *steps.Facts) { f.Hosts["client1"].Hostname = "debian" },
 			"client1", "hostname", Fail, `uname -n is "debian", the spec calls it "client1"`},
-		{"wrong OS", func(s *config.Spec, f *steps.Facts) { f.Hosts["client1"].OSVersion, f.Hosts["client1"].OSName = "11", "Debian GNU/Linux 11" },
+		{"wrong OS", func(s *config.Spec, f *steps.Facts) {
+			f.Hosts["client1"].OSVersion, f.Hosts["client1"].OSName = "11", "Debian GNU/Linux 11"
+		},
 			"client1", "os", Fail, "is not Debian 12"},
 		{"module missing", func(s *config.Spec, f *steps.Facts) { delete(f.Hosts["client0"].Modules, "gfs2") },
 			"client0", "modules", Fail, "lacks gfs2"},

@@ -61,7 +61,6 @@ func comment(prefix, text string) string {
 	return b.String()
 }
 
-
 func firstClient(s *config.Spec) string { return s.Clients[0].Host }
 
 // flatten joins steps and step lists in order.
