@@ -89,6 +89,13 @@ func TestPreflightRefusals(t *testing.T) {
 			f.Hosts["storage1b"].Disks["/dev/vdb"].Signatures = []string{"ext4"}
 		},
 			"storage1b", "disk /dev/vdb", Fail, "is in use: signature ext4"},
+		{"spare disk holding ext4 (real capture)", func(s *config.Spec, f *steps.Facts) {
+			hf, err := steps.ParseDiscovery(readCapture(t, "discover-storage2a-ext4.txt"), "VG0", time.Now())
+			if err != nil {
+				t.Fatal(err)
+			}
+			f.Hosts["storage1a"].Disks = hf.Disks
+		}, "storage1a", "disk /dev/vdb", Fail, "is in use: signature ext4"},
 		{"disk with a filesystem, named for wiping", func(s *config.Spec, f *steps.Facts) {
 			f.Hosts["storage1b"].Disks["/dev/vdb"].Signatures = []string{"ext4"}
 			s.Wipe.Devices = []string{"storage1b:/dev/vdb"}

@@ -39,6 +39,9 @@ run_apply() {  # run_apply LOGNAME SPEC [extra args]: apply, its output kept; fa
   grep -E ' (done|stopped): ' "$log" | tail -1
 }
 
+# the lab goes down at the end, pass or fail (E2E_KEEP=1 leaves it up to look at)
+trap '[ "${E2E_KEEP:-0}" = 1 ] || bash lab/down.sh >/dev/null 2>&1 || true' EXIT
+
 command -v qemu-system-x86_64 >/dev/null || fail "qemu-system-x86_64 is not installed: run 'make deps' (the e2e test needs the lab)"
 ip netns list >/dev/null 2>&1 || fail "network namespaces are not available here (ip netns): the lab cannot run"
 [ "$(id -u)" = 0 ] || fail "the e2e test needs root (the lab uses network namespaces and taps)"

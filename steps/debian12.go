@@ -251,20 +251,28 @@ func debExport(s *config.Spec) Step {
 					remote.Argv("systemctl", "disable", "--now", "rtslib-fb-targetctl.service"),
 					ptr(not(remote.Argv("systemctl", "is-enabled", "--quiet", "rtslib-fb-targetctl.service")))),
 				run(h.Host, "create block backstore "+res+" on "+p.Device()+" with serial "+serial+", write cache off",
-					sh(remote.Argv("targetcli", "/backstores/block", "create", "name="+res, "dev="+p.Device(), "wwn="+serial),
-						remote.Argv("targetcli", "/backstores/block/"+res, "set", "attribute", "emulate_write_cache=0")), &hasBackstore),
+					targetcli(hasBackstore,
+						[]string{"/backstores/block", "create", "name=" + res, "dev=" + p.Device(), "wwn=" + serial},
+						[]string{"/backstores/block/" + res, "set", "attribute", "emulate_write_cache=0"}), &hasBackstore),
 				run(h.Host, "create target "+iqn+" with LUN 0 and a portal on "+host.Address+":3260",
-					sh(remote.Argv("targetcli", "/iscsi", "create", iqn),
-						remote.Argv("targetcli", tpg+"/luns", "create", "/backstores/block/"+res, "lun=0"),
-						remote.Argv("targetcli", tpg, "set", "attribute", "authentication=0"),
-						remote.Argv("targetcli", tpg+"/portals", "delete", "0.0.0.0", "3260"),
-						remote.Argv("targetcli", tpg+"/portals", "create", host.Address, "3260")), &hasTarget))
+					targetcli(hasTarget,
+						[]string{"/iscsi", "create", iqn},
+						[]string{tpg + "/luns", "create", "/backstores/block/" + res, "lun=0"},
+						[]string{tpg, "set", "attribute", "authentication=0"},
+						[]string{tpg + "/portals", "delete", "0.0.0.0", "3260"},
+						[]string{tpg + "/portals", "create", host.Address, "3260"}), &hasTarget))
+			var acls [][]string
+			var aclProbes []remote.Cmd
 			for _, c := range s.Clients {
 				init := s.InitiatorIQN(c)
-				hasACL := remote.Script("test -d %s/iscsi/%s/tpgt_1/acls/%s", configfs, iqn, init)
-				st.Actions = append(st.Actions, run(h.Host, "allow "+c.Host+" ("+init+")",
-					remote.Argv("targetcli", tpg+"/acls", "create", init), &hasACL))
+				acls = append(acls, []string{tpg + "/acls", "create", init})
+				aclProbes = append(aclProbes, remote.Script("test -d %s/iscsi/%s/tpgt_1/acls/%s", configfs, iqn, init))
 			}
+			// One ACL per client, made (with the save) in one targetcli run:
+			// each run starts Python, seconds on a slow host.
+			hasACLs := sh(aclProbes...)
+			st.Actions = append(st.Actions, run(h.Host, "allow "+strings.Join(s.ClientHosts(), ", "),
+				targetcli(hasACLs, acls...), &hasACLs))
 			savedParts := []remote.Cmd{remote.Script("grep -qF %s /etc/rtslib-fb-target/saveconfig.json 2>/dev/null", `"`+iqn+`"`)}
 			for _, c := range s.Clients {
 				savedParts = append(savedParts, remote.Script("grep -qF %s /etc/rtslib-fb-target/saveconfig.json", `"`+s.InitiatorIQN(c)+`"`))
@@ -274,6 +282,17 @@ func debExport(s *config.Spec) Step {
 		}
 	}
 	return st
+}
+
+// targetcli runs several targetcli commands in one targetcli process (fed on
+// its stdin), then checks with verify that they took effect: targetcli keeps
+// going after a failed command and exits 0 all the same.
+func targetcli(verify remote.Cmd, lines ...[]string) remote.Cmd {
+	var qs []string
+	for _, l := range lines {
+		qs = append(qs, remote.Join(l...))
+	}
+	return remote.Script("printf '%%s\\n' %s | targetcli && %s", remote.Cmd{Script: remote.Join(qs...)}, verify)
 }
 
 func debImport(s *config.Spec) Step {

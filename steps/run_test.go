@@ -43,7 +43,7 @@ func TestApplyThenReapplyChangesNothing(t *testing.T) {
 	}
 	// STACK.md's order on a storage host: metadata, up, primary, then export.
 	cmds := strings.Join(f.commands("storage0b"), "\n")
-	order := []string{"create-md --force r0", "drbdadm adjust r0", "drbdadm primary r0", "targetcli /backstores/block create name=r0"}
+	order := []string{"create-md --force r0", "drbdadm adjust r0", "drbdadm primary r0", "/backstores/block create name=r0"}
 	last := -1
 	for _, o := range order {
 		i := strings.Index(cmds, o)

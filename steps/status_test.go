@@ -80,3 +80,17 @@ func TestParseStateHealthyStorage(t *testing.T) {
 		t.Fatalf("%+v", st)
 	}
 }
+
+// storage0a's VM killed under writes: its path failed, the other carries on.
+func TestParseMultipathOnePathDown(t *testing.T) {
+	maps := ParseMultipathLL(capture(t, "multipath-ll-one-path-down.txt"))
+	if len(maps) != 2 || maps[0].Ready() != 1 || maps[1].Ready() != 2 {
+		t.Fatalf("%+v", maps)
+	}
+	if p := maps[0].Paths[0]; p.State != "failed faulty running" || p.Group != "enabled" {
+		t.Fatalf("failed path %+v", p)
+	}
+	if p := maps[0].Paths[1]; p.Group != "active" {
+		t.Fatalf("the surviving path must carry the I/O: %+v", p)
+	}
+}
