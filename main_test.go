@@ -27,7 +27,7 @@ func TestPlanSample(t *testing.T) {
 		"WARNING: Fencing is OFF",
 		"drbdadm create-md --force r0",
 		"!! DESTRUCTIVE",
-		"targetcli /backstores/block create name=r0 dev=/dev/drbd0 wwn=",
+		"/backstores/block create name=r0 dev=/dev/drbd0 wwn=",
 		"iscsiadm -m node -T iqn.2003-01.org.scalestore:client.storage1b.r1 -p 192.168.0.13:3260 --login",
 		"alias mpath1",
 		"vgcreate --shared VG0 /dev/mapper/mpath0 /dev/mapper/mpath1",

@@ -52,7 +52,8 @@ type Host interface {
 	// user running the command). When the content differs, the old file is
 	// kept as PATH.scalestore.bak. The same content with another mode or
 	// owner only changes those; the same content, mode and owner changes
-	// nothing and returns changed == false. A symlink at path is followed.
+	// nothing and returns changed == false. A symlink at path is followed;
+	// missing parent directories are made.
 	WriteFile(ctx context.Context, path string, data []byte, mode fs.FileMode, owner string) (changed bool, err error)
 	// Close closes the connection; the Host cannot be used afterwards.
 	Close() error

@@ -421,10 +421,17 @@ func TestReadAndWriteFile(t *testing.T) {
 				t.Fatalf("temporary files left: %s", out)
 			}
 
-			// Failure: no such directory, reported with the path.
-			_, err = h.WriteFile(ctx, dir+"/nodir/x", []byte("x"), 0o644, "")
+			// A missing directory is made (as /etc/dlm is, on a fresh client).
+			if changed, err := h.WriteFile(ctx, dir+"/nodir/x", []byte("x"), 0o644, ""); err != nil || !changed {
+				t.Fatalf("write into a missing directory: %v %v", changed, err)
+			}
+			if b, err := os.ReadFile(dir + "/nodir/x"); err != nil || string(b) != "x" {
+				t.Fatalf("file in the new directory: %q %v", b, err)
+			}
+			// Failure: a parent that is a file, reported with the path.
+			_, err = h.WriteFile(ctx, dir+"/nodir/x/y", []byte("x"), 0o644, "")
 			if err == nil || !strings.Contains(err.Error(), "nodir") {
-				t.Fatalf("write into a missing directory: %v", err)
+				t.Fatalf("write under a file: %v", err)
 			}
 		})
 	}
