@@ -121,7 +121,9 @@ func c5DRBDInitialSync(s *config.Spec) Step {
 			st.Actions = append(st.Actions, wait(h.Host, "wait until "+p.Resource()+" is connected to its peer",
 				remote.Script(`grep -Eq '^ *%d: cs:(Connected|SyncSource|SyncTarget)' /proc/drbd`, p.Num()), 5*time.Minute))
 		}
-		started := not(remote.Script(`grep -q '^ *%d: .*ds:Inconsistent/Inconsistent' /proc/drbd`, p.Num()))
+		// started: the minor is up and not Inconsistent on both halves (a
+		// missing /proc/drbd must not read as "already started")
+		started := remote.Script(`grep -q '^ *%d: cs:.* ds:' /proc/drbd && ! grep -q '^ *%d: .*ds:Inconsistent/Inconsistent' /proc/drbd`, p.Num(), p.Num())
 		st.Actions = append(st.Actions, destroy(run(p.A.Host, "make "+p.A.Host+" the sync source of "+p.Resource()+" (overwrites "+p.B.Host+":"+p.B.Disk+")",
 			remote.Argv("drbdadm", "--", "--overwrite-data-of-peer", "primary", p.Resource()), &started)))
 	}

@@ -193,7 +193,9 @@ func debDRBDInitialSync(s *config.Spec) Step {
 		for _, h := range p.Halves() {
 			st.Actions = append(st.Actions, wait(h.Host, "wait until "+p.Resource()+" is connected to its peer", connected, 5*time.Minute))
 		}
-		started := not(remote.Script(`test "$(drbdadm dstate %s)" = Inconsistent/Inconsistent`, p.Resource()))
+		// started: DRBD answers, and not with both halves Inconsistent (an
+		// error must not read as "already started")
+		started := remote.Script(`case "$(drbdadm dstate %s 2>/dev/null)" in ""|Inconsistent/Inconsistent) false ;; *) true ;; esac`, p.Resource())
 		if s.DRBD.SkipInitialSync {
 			st.Actions = append(st.Actions, destroy(run(p.A.Host, "mark "+p.Resource()+" in sync without copying (skip_initial_sync: brand-new disks)",
 				remote.Argv("drbdadm", "--", "--clear-bitmap", "new-current-uuid", p.Resource()), &started)))

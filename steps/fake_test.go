@@ -70,7 +70,7 @@ func (h *fakeHost) Name() string { return h.name }
 func (h *fakeHost) Close() error { return nil }
 
 var (
-	rePrefetchLine = regexp.MustCompile(`^if \( (.*) \) >/dev/null 2>&1 </dev/null; then echo 'ok (\d+/\d+)'; fi$`)
+	rePrefetchLine = regexp.MustCompile(`^if \{ (.*); \} >/dev/null 2>&1 </dev/null; then echo 'ok ([\d/ ]+)'; fi$`)
 	reFileProbe    = regexp.MustCompile(`^test "\$\(sha256sum < (\S+) 2>/dev/null\)" = '([0-9a-f]+)  -'`)
 )
 

@@ -3,6 +3,7 @@ package steps
 import (
 	"bytes"
 	"flag"
+	"fmt"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -114,6 +115,45 @@ func TestCommandsAreValidShell(t *testing.T) {
 					}
 					if out, err := exec.Command("dash", "-n", "-c", c).CombinedOutput(); err != nil {
 						t.Errorf("%s/%s: not valid shell: %s\n%s", prof, st.ID, c, out)
+					}
+				}
+			}
+		}
+	}
+}
+
+// The batched probe command of every host is valid shell, and answers for
+// every probe of that host's actions.
+func TestPrefetchScriptsAreValidShell(t *testing.T) {
+	if _, err := exec.LookPath("dash"); err != nil {
+		t.Skip("dash not installed")
+	}
+	for _, prof := range []string{config.ProfileDebian12, config.ProfileCentOS5} {
+		p := Build(sample(t, prof), nil)
+		for _, h := range planHosts(p) {
+			script := PrefetchScript(p, h).String()
+			if out, err := exec.Command("dash", "-n", "-c", script).CombinedOutput(); err != nil {
+				t.Fatalf("%s %s: %v\n%s", prof, h, err, out)
+			}
+			// run for real here, with none of the stack installed: the
+			// script ends normally and prints nothing but its "ok" lines,
+			// and no probe of a DRBD or LVM step holds
+			out, err := exec.Command("dash", "-c", script).CombinedOutput()
+			if err != nil {
+				t.Fatalf("%s %s: %v %q", prof, h, err, out)
+			}
+			for _, l := range strings.Split(strings.TrimSpace(string(out)), "\n") {
+				if l == "" {
+					continue
+				}
+				if !strings.HasPrefix(l, "ok ") {
+					t.Fatalf("%s %s: stray output %q", prof, h, l)
+				}
+				for _, k := range strings.Fields(l)[1:] {
+					var si, ai int
+					fmt.Sscanf(k, "%d/%d", &si, &ai)
+					if id := p.Steps[si].ID; strings.HasPrefix(id, "drbd") || strings.HasPrefix(id, "vg") || strings.HasPrefix(id, "lv") || id == "gfs2" {
+						t.Errorf("%s %s: probe of %s %q holds on a machine without the stack", prof, h, id, p.Steps[si].Actions[ai].Desc)
 					}
 				}
 			}

@@ -82,6 +82,7 @@ func flatten(parts ...any) []Step {
 // gfs2Full is true when GFS2 already fills its LV: less than one resource
 // group (32 MiB, what gfs2_grow needs at the least) lies unused.
 func gfs2Full(s *config.Spec) remote.Cmd {
-	return remote.Script(`test $(( $(blockdev --getsize64 %s) - $(stat -f -c %%b %s) * $(stat -f -c %%S %s) )) -lt 33554432`,
-		s.LVPath(), s.Volume.MountPoint, s.Volume.MountPoint)
+	// the arithmetic only sees numbers: an empty one would end the shell
+	return remote.Script(`lvb=$(blockdev --getsize64 %s) && fsb=$(stat -f -c '%%b * %%S' %s) && test $(( lvb - $fsb )) -lt 33554432`,
+		s.LVPath(), s.Volume.MountPoint)
 }

@@ -410,36 +410,25 @@ func probeOf(a Action) *remote.Cmd {
 // apply needs. Each probe runs in a subshell of its own; a host that cannot
 // be reached is left out (its steps then probe one by one, and fail there).
 func (e *Engine) prefetchProbes(ctx context.Context, p *Plan) map[string]bool {
-	scripts := map[string]*strings.Builder{}
+	scripts := map[string]string{}
 	var hosts []string
-	for si, st := range p.Steps {
-		for ai, a := range st.Actions {
-			pr := probeOf(a)
-			if pr == nil {
-				continue
-			}
-			b := scripts[a.Host]
-			if b == nil {
-				b = &strings.Builder{}
-				scripts[a.Host] = b
-				hosts = append(hosts, a.Host)
-			}
-			fmt.Fprintf(b, "if ( %s ) >/dev/null 2>&1 </dev/null; then echo 'ok %d/%d'; fi\n", pr.String(), si, ai)
-		}
+	for _, host := range planHosts(p) {
+		hosts = append(hosts, host)
+		scripts[host] = PrefetchScript(p, host).String()
 	}
 	res := remote.FanOut(ctx, hosts, e.Parallel, func(ctx context.Context, name string) ([]string, error) {
 		h, err := e.Hosts(ctx, name)
 		if err != nil {
 			return nil, err
 		}
-		out, err := h.Run(ctx, remote.Cmd{Script: scripts[name].String() + "true"}, remote.RunOptions{})
+		out, err := h.Run(ctx, remote.Cmd{Script: scripts[name]}, remote.RunOptions{})
 		if err != nil {
 			return nil, err
 		}
 		var oks []string
 		for _, l := range strings.Split(string(out.Stdout), "\n") {
-			if k, ok := strings.CutPrefix(l, "ok "); ok {
-				oks = append(oks, k)
+			if ks, ok := strings.CutPrefix(l, "ok "); ok {
+				oks = append(oks, strings.Fields(ks)...)
 			}
 		}
 		return oks, nil
@@ -451,4 +440,50 @@ func (e *Engine) prefetchProbes(ctx context.Context, p *Plan) map[string]bool {
 		}
 	}
 	return m
+}
+
+func planHosts(p *Plan) []string {
+	var out []string
+	seen := map[string]bool{}
+	for _, st := range p.Steps {
+		for _, h := range st.Hosts() {
+			if !seen[h] {
+				seen[h] = true
+				out = append(out, h)
+			}
+		}
+	}
+	return out
+}
+
+// PrefetchScript is the one command that answers every probe of the plan
+// on a host: each distinct probe runs once, in the script's own shell (a
+// subshell per probe costs a fork, much on a slow host), and prints the
+// "step/action" keys it answers for when it holds. Probes are read-only
+// command lists that neither exit nor change directory.
+func PrefetchScript(p *Plan, host string) remote.Cmd {
+	var order []string
+	keys := map[string][]string{}
+	for si, st := range p.Steps {
+		for ai, a := range st.Actions {
+			if a.Host != host {
+				continue
+			}
+			pr := probeOf(a)
+			if pr == nil {
+				continue
+			}
+			text := pr.String()
+			if _, ok := keys[text]; !ok {
+				order = append(order, text)
+			}
+			keys[text] = append(keys[text], fmt.Sprintf("%d/%d", si, ai))
+		}
+	}
+	var b strings.Builder
+	for _, text := range order {
+		fmt.Fprintf(&b, "if { %s; } >/dev/null 2>&1 </dev/null; then echo 'ok %s'; fi\n", text, strings.Join(keys[text], " "))
+	}
+	b.WriteString("true")
+	return remote.Cmd{Script: b.String()}
 }
