@@ -287,24 +287,7 @@ func c5CLVM(s *config.Spec) Step {
 	return st
 }
 
-func c5SharedVG(s *config.Spec) Step {
-	st := Step{ID: "vg", Title: "Create the clustered volume group " + s.Volume.VG, Layer: "lvm"}
-	first := firstClient(s)
-	vg := s.Volume.VG
-	for _, p := range s.Pairs {
-		dev := p.MapperPath()
-		st.Actions = append(st.Actions, destroy(run(first, "make "+dev+" a physical volume", remote.Argv("pvcreate", dev),
-			ptr(remote.Script("pvs %s >/dev/null 2>&1", dev)))))
-	}
-	st.Actions = append(st.Actions, run(first, "create "+vg+" (clustered) on "+strings.Join(mapperPaths(s), " "),
-		remote.Argv(append([]string{"vgcreate", "--clustered", "y", vg}, mapperPaths(s)...)...), ptr(remote.Script("vgs %s >/dev/null 2>&1", vg))))
-	for _, p := range s.Pairs {
-		dev := p.MapperPath()
-		st.Actions = append(st.Actions, run(first, "add "+dev+" to "+vg, remote.Argv("vgextend", vg, dev),
-			ptr(remote.Script(`test "$(pvs --noheadings -o vg_name %s 2>/dev/null | tr -d ' ')" = %s`, dev, vg))))
-	}
-	return st
-}
+func c5SharedVG(s *config.Spec) Step { return vgStep(s, "clustered", []string{"--clustered", "y"}, false) }
 
 func c5LV(s *config.Spec) []Step {
 	st := Step{ID: "lv", Title: "Create " + s.Volume.LV + " on all of " + s.Volume.VG, Layer: "lvm"}

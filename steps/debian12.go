@@ -507,27 +507,41 @@ func mapperPaths(s *config.Spec) []string {
 }
 
 func debSharedVG(s *config.Spec) []Step {
-	st := Step{ID: "vg", Title: "Create the shared volume group " + s.Volume.VG, Layer: "lvm"}
-	first := firstClient(s)
+	st := vgStep(s, "shared, dlm locks", []string{"--shared"}, true)
 	vg := s.Volume.VG
-	for _, p := range s.Pairs {
-		dev := p.MapperPath()
-		st.Actions = append(st.Actions, destroy(run(first, "make "+dev+" a physical volume",
-			guarded(dev, remote.Argv("pvcreate", dev)), ptr(remote.Script("pvs %s >/dev/null 2>&1", dev)))))
-	}
-	st.Actions = append(st.Actions, run(first, "create "+vg+" (shared, dlm locks) on "+strings.Join(mapperPaths(s), " "),
-		remote.Argv(append([]string{"vgcreate", "--shared", vg}, mapperPaths(s)...)...), ptr(remote.Script("vgs %s >/dev/null 2>&1", vg))))
-	for _, p := range s.Pairs {
-		dev := p.MapperPath()
-		st.Actions = append(st.Actions, run(first, "add "+dev+" to "+vg, remote.Argv("vgextend", vg, dev),
-			ptr(remote.Script(`test "$(pvs --noheadings -o vg_name %s 2>/dev/null | tr -d ' ')" = %s`, dev, vg))))
-	}
 	lock := Step{ID: "vg-lock", Title: "Start " + vg + "'s lockspace on every client", Layer: "lvm"}
 	for _, c := range s.Clients {
 		lock.Actions = append(lock.Actions, run(c.Host, "start "+vg+"'s lockspace", remote.Argv("vgchange", "--lock-start", vg),
 			ptr(remote.Script(`lvmlockctl --info 2>/dev/null | grep -q %s`, "VG "+vg+" "))))
 	}
 	return []Step{st, lock}
+}
+
+// vgStep makes every pair's map a PV, creates the VG on them (with the
+// profile's flags) and adds the maps of pairs added later, on the first
+// client. guard puts the blank-disk guard before pvcreate (its tools,
+// wipefs/lsblk/findmnt, are not on CentOS 5).
+func vgStep(s *config.Spec, kind string, flags []string, guard bool) Step {
+	vg := s.Volume.VG
+	st := Step{ID: "vg", Title: "Create the volume group " + vg + " (" + kind + ")", Layer: "lvm"}
+	first := firstClient(s)
+	for _, p := range s.Pairs {
+		dev := p.MapperPath()
+		cmd := remote.Argv("pvcreate", dev)
+		if guard {
+			cmd = guarded(dev, cmd)
+		}
+		st.Actions = append(st.Actions, destroy(run(first, "make "+dev+" a physical volume", cmd, ptr(remote.Script("pvs %s >/dev/null 2>&1", dev)))))
+	}
+	create := append(append([]string{"vgcreate"}, flags...), vg)
+	st.Actions = append(st.Actions, run(first, "create "+vg+" ("+kind+") on "+strings.Join(mapperPaths(s), " "),
+		remote.Argv(append(create, mapperPaths(s)...)...), ptr(remote.Script("vgs %s >/dev/null 2>&1", vg))))
+	for _, p := range s.Pairs {
+		dev := p.MapperPath()
+		st.Actions = append(st.Actions, run(first, "add "+dev+" to "+vg, remote.Argv("vgextend", vg, dev),
+			ptr(remote.Script(`test "$(pvs --noheadings -o vg_name %s 2>/dev/null | tr -d ' ')" = %s`, dev, vg))))
+	}
+	return st
 }
 
 func debLV(s *config.Spec) []Step {
