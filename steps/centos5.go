@@ -287,7 +287,9 @@ func c5CLVM(s *config.Spec) Step {
 	return st
 }
 
-func c5SharedVG(s *config.Spec) Step { return vgStep(s, "clustered", []string{"--clustered", "y"}, false) }
+func c5SharedVG(s *config.Spec) Step {
+	return vgStep(s, "clustered", []string{"--clustered", "y"}, false)
+}
 
 func c5LV(s *config.Spec) []Step {
 	st := Step{ID: "lv", Title: "Create " + s.Volume.LV + " on all of " + s.Volume.VG, Layer: "lvm"}
