@@ -1,5 +1,6 @@
 # scalestore — top-level make targets. The lab's targets live in lab/lab.mk.
 GO ?= go
+export PATH := $(PATH):/usr/local/go/bin
 BIN := scalestore
 VERSION := $(shell git describe --always --dirty 2>/dev/null || echo dev)
 
@@ -18,15 +19,19 @@ unit: vet
 
 # The README's test command: everything CI runs — unit tests (with the SSH tests against a
 # real sshd), the lab's smoke test (which leaves a clean snapshot), and the end-to-end test.
-test: unit lab-smoke e2e
+test: deps unit lab-smoke e2e
 
 bench:
 	$(GO) test -run XXX -bench . -benchmem ./remote/ ./steps/
 
-# deps: apt-get update once, then install everything the tests and the lab need.
+# deps: install everything the tests and the lab need (apt-get update once, and only when a
+# package is missing).
+ALL_PACKAGES = $(TEST_PACKAGES) $(shell cat lab/host-packages.txt)
 deps:
-	apt-get update -q
-	DEBIAN_FRONTEND=noninteractive apt-get install -y -q --no-install-recommends $(TEST_PACKAGES) $(shell cat lab/host-packages.txt)
+	@missing=$$(for p in $(ALL_PACKAGES); do dpkg-query -W -f='$${Status}\n' $$p 2>/dev/null | grep -q '^install ok installed$$' || echo $$p; done); \
+	if [ -n "$$missing" ]; then echo "installing:" $$missing; apt-get update -q && \
+	  DEBIAN_FRONTEND=noninteractive apt-get install -y -q --no-install-recommends $$missing; \
+	else echo "deps: all $(words $(ALL_PACKAGES)) packages installed"; fi
 
 fuzz:
 	$(GO) test ./config -run XXX -fuzz FuzzParse -fuzztime 30s
