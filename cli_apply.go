@@ -360,6 +360,20 @@ func speed(kib int64) string {
 	return fmt.Sprintf("%.1f MiB/s", float64(kib)/1024)
 }
 
+// readOnlySession loads the spec and opens SSH for check and status: no
+// questions asked, nothing changed on the hosts.
+func readOnlySession(file string) (*config.Spec, *session, error) {
+	s, err := loadSpec(file)
+	if err != nil {
+		return nil, nil, err
+	}
+	ss, err := newSession(s, true, nil)
+	if err != nil {
+		return nil, nil, err
+	}
+	return s, ss, nil
+}
+
 func newCheckCmd() *cobra.Command {
 	var file string
 	var asJSON bool
@@ -368,11 +382,7 @@ func newCheckCmd() *cobra.Command {
 		Short: "Run the preflight checks against the hosts; change nothing",
 		Args:  cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, args []string) error {
-			s, err := loadSpec(file)
-			if err != nil {
-				return err
-			}
-			ss, err := newSession(s, true, nil)
+			s, ss, err := readOnlySession(file)
 			if err != nil {
 				return err
 			}
@@ -396,11 +406,7 @@ func newStatusCmd() *cobra.Command {
 		Short: "Show each layer's health on every host; exit 1 when anything is degraded",
 		Args:  cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, args []string) error {
-			s, err := loadSpec(file)
-			if err != nil {
-				return err
-			}
-			ss, err := newSession(s, true, nil)
+			s, ss, err := readOnlySession(file)
 			if err != nil {
 				return err
 			}

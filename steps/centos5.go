@@ -248,11 +248,8 @@ func c5Import(s *config.Spec) Step {
 func Multipath047Conf(s *config.Spec) string {
 	var b strings.Builder
 	b.WriteString(comment("#", header(s, "dm-multipath maps over the GNBD imports")))
-	b.WriteString("defaults {\n    user_friendly_names yes\n}\nblacklist {\n    devnode \"^(ram|raw|loop|fd|md|dm-|sr|scd|st)[0-9]*\"\n    devnode \"^hd[a-z]\"\n}\nmultipaths {\n")
-	for _, p := range s.Pairs {
-		fmt.Fprintf(&b, "    multipath {\n        wwid %s\n        alias %s\n        path_grouping_policy failover\n    }\n", s.Serial(p), p.Alias())
-	}
-	b.WriteString("}\n")
+	b.WriteString("defaults {\n    user_friendly_names yes\n}\nblacklist {\n    devnode \"^(ram|raw|loop|fd|md|dm-|sr|scd|st)[0-9]*\"\n    devnode \"^hd[a-z]\"\n}\n")
+	b.WriteString(multipathsBlock(s, s.Serial)) // GNBD's UID is the WWID multipath reads
 	return b.String()
 }
 

@@ -357,10 +357,18 @@ devices {
         failback immediate
     }
 }
-multipaths {
 `)
+	b.WriteString(multipathsBlock(s, s.WWID))
+	return b.String()
+}
+
+// multipathsBlock maps each pair's WWID (as the profile's transport shows
+// it) to its alias mpathN, in failover grouping.
+func multipathsBlock(s *config.Spec, wwid func(config.Pair) string) string {
+	var b strings.Builder
+	b.WriteString("multipaths {\n")
 	for _, p := range s.Pairs {
-		fmt.Fprintf(&b, "    multipath {\n        wwid %s\n        alias %s\n        path_grouping_policy failover\n    }\n", s.WWID(p), p.Alias())
+		fmt.Fprintf(&b, "    multipath {\n        wwid %s\n        alias %s\n        path_grouping_policy failover\n    }\n", wwid(p), p.Alias())
 	}
 	b.WriteString("}\n")
 	return b.String()
