@@ -123,7 +123,7 @@ func TestBadInput(t *testing.T) {
 		{"bad VG name", `vg = "VG0"`, `vg = "-VG0"`, `volume.vg: "-VG0" is not a valid VG name`},
 		{"reserved LV name", `lv = "LV0"`, `lv = "snapshot0"`, `volume.lv: "snapshot0" starts with a prefix lvm(8) reserves`},
 		{"LV reserved infix", `lv = "LV0"`, `lv = "x_tmeta"`, `contains "_tmeta"`},
-		{"too few journals", `journals = 4`, `journals = 1`, `volume.journals: 1 journals for 2 clients`},
+		{"no journals", `journals = 4`, `journals = -1`, `volume.journals: -1 journals: GFS2 needs at least one`},
 		{"bad ssh port", `port = 22 `, `port = 70000 `, `ssh.port: 70000 is not a TCP port`},
 		{"bad port base", `port_base = 7788`, `port_base = -1`, `drbd.port_base: -1 is not a TCP port`},
 		{"bad policy", `host_key_policy = "strict"`, `host_key_policy = "yes"`, `ssh.host_key_policy: "yes" is not a policy`},

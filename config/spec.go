@@ -104,9 +104,12 @@ type Client struct {
 
 // Volume is the shared LVM and GFS2 layout.
 type Volume struct {
-	VG            string   `toml:"vg"`
-	LV            string   `toml:"lv"`
-	FSName        string   `toml:"fs_name"`
+	VG     string `toml:"vg"`
+	LV     string `toml:"lv"`
+	FSName string `toml:"fs_name"`
+	// Journals is how many journals mkfs.gfs2 makes, at least: never
+	// fewer than one per client (see JournalCount). A client added later
+	// uses a spare journal, or apply adds one with gfs2_jadd.
 	Journals      int      `toml:"journals"`
 	JournalSizeMB int      `toml:"journal_size_mb,omitempty"`
 	MountPoint    string   `toml:"mount_point"`
@@ -200,6 +203,10 @@ func (s *Spec) applyDefaults() {
 		s.Volume.MountPoint = DefaultMount
 	}
 }
+
+// JournalCount is how many journals GFS2 must have: volume.journals, but
+// never fewer than one per client.
+func (s *Spec) JournalCount() int { return max(s.Volume.Journals, len(s.Clients)) }
 
 // Host returns the host of that name, or nil.
 func (s *Spec) Host(name string) *Host {

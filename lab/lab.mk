@@ -3,8 +3,8 @@
 #
 #   make lab-deps        host packages (apt), idempotent
 #   make lab-image       kernel + initrd + base qcow2 (cached by a hash of their inputs)
-#   make lab-up          boot the seed lab (LAB_SPARES=1: also storage2a/2b); running VMs are kept
-#   make lab-up-spares   boot storage2a/2b next to a running lab (for the grow test)
+#   make lab-up          boot the seed lab (LAB_SPARES=1: also storage2a/2b, client2); running VMs are kept
+#   make lab-up-spares   boot storage2a/2b and client2 next to a running lab (grow and join tests)
 #   make lab-down        stop every lab VM, remove the lab netns, no qemu left behind
 #   make lab-snapshot    save the running lab (LAB_SNAPSHOT=clean)
 #   make lab-restore     bring it back in seconds (clocks reset, ssh ready)
@@ -22,6 +22,8 @@ export LAB_DIR LAB_SPARES LAB_SNAPSHOT
 # for others' targets (e.g. a demo running scalestore against the lab)
 LAB_SPEC := lab/lab.toml
 LAB_GROW_SPEC := lab/lab-grow.toml
+LAB_JOIN_SPEC := lab/lab-join.toml
+LAB_SPARE_NAMES := storage2a storage2b client2
 LAB_SSH_KEY := $(LAB_DIR)/ssh/id_ed25519
 LAB_KNOWN_HOSTS := $(LAB_DIR)/known_hosts
 LAB_SSH_CONFIG := $(LAB_DIR)/ssh_config
@@ -43,7 +45,7 @@ lab-up: lab-image
 	@bash lab/up.sh
 
 lab-up-spares: lab-image
-	@bash lab/up.sh storage2a storage2b
+	@bash lab/up.sh $(LAB_SPARE_NAMES)
 
 lab-down:
 	@bash lab/down.sh

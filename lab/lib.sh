@@ -20,7 +20,7 @@ LAB_RESTORE_TIMEOUT=${LAB_RESTORE_TIMEOUT:-180}
 LAB_SUITE=bookworm
 
 LAB_SEED_VMS="storage0a storage0b storage1a storage1b client0 client1"
-LAB_SPARE_VMS="storage2a storage2b"
+LAB_SPARE_VMS="storage2a storage2b client2"
 LAB_ALL_VMS="$LAB_SEED_VMS $LAB_SPARE_VMS"
 
 # vm_octet NAME: last octet of the VM's cluster LAN address (also picks its ssh port and MACs)
@@ -29,7 +29,7 @@ vm_octet() {
     storage0a) echo 11 ;; storage0b) echo 12 ;;
     storage1a) echo 13 ;; storage1b) echo 14 ;;
     storage2a) echo 15 ;; storage2b) echo 16 ;;
-    client0)   echo 21 ;; client1)   echo 22 ;;
+    client0)   echo 21 ;; client1)   echo 22 ;; client2) echo 23 ;;
     *) die "unknown lab VM '$1' (known: $LAB_ALL_VMS)" ;;
   esac
 }

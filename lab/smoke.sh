@@ -48,7 +48,7 @@ phase_end
 phase_start "image (cached when inputs unchanged)"
 bash "$LAB_SRC/image.sh" || abort "image build failed"
 ok "lab image ready: $(cat "$LAB_DIR/image/info" | head -1)"
-run "lab.toml and lab-grow.toml match lib.sh's topology" bash "$LAB_SRC/toml.sh" check
+run "lab.toml, lab-grow.toml and lab-join.toml match lib.sh's topology" bash "$LAB_SRC/toml.sh" check
 phase_end
 
 # ---------------------------------------------------------------- boot

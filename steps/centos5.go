@@ -37,6 +37,7 @@ func (centos5) steps(s *config.Spec, f *Facts) []Step {
 		c5SharedVG(s),
 		c5LV(s),
 		c5Filesystem(s),
+		journalsStep(s),
 		c5Mount(s),
 		c5Grow(s),
 	)
@@ -301,7 +302,7 @@ func c5LV(s *config.Spec) []Step {
 }
 
 func c5Filesystem(s *config.Spec) Step {
-	st := Step{ID: "gfs2", Title: "Make the GFS2 filesystem (" + s.LockTable() + ", " + fmt.Sprint(s.Volume.Journals) + " journals)", Layer: "gfs2"}
+	st := Step{ID: "gfs2", Title: "Make the GFS2 filesystem (" + s.LockTable() + ", " + fmt.Sprint(s.JournalCount()) + " journals)", Layer: "gfs2"}
 	lv := s.LVPath()
 	st.Actions = append(st.Actions, destroy(run(firstClient(s), "mkfs.gfs2 on "+lv, remote.Script("yes | %s", remote.Argv(mkfsArgs(s)...)),
 		ptr(remote.Script("blkid -s TYPE -o value %s | grep -qx gfs2", lv)))))

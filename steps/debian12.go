@@ -39,6 +39,7 @@ func (debian12) steps(s *config.Spec, f *Facts) []Step {
 		debSharedVG(s),
 		debLV(s),
 		debFilesystem(s),
+		journalsStep(s),
 		debMount(s),
 		debGrow(s),
 	)
@@ -568,7 +569,7 @@ func debLV(s *config.Spec) []Step {
 }
 
 func mkfsArgs(s *config.Spec) []string {
-	args := []string{"mkfs.gfs2", "-O", "-p", "lock_dlm", "-t", s.LockTable(), "-j", fmt.Sprint(s.Volume.Journals)}
+	args := []string{"mkfs.gfs2", "-O", "-p", "lock_dlm", "-t", s.LockTable(), "-j", fmt.Sprint(s.JournalCount())}
 	if s.Volume.JournalSizeMB != 0 {
 		args = append(args, "-J", fmt.Sprint(s.Volume.JournalSizeMB))
 	}
@@ -576,7 +577,7 @@ func mkfsArgs(s *config.Spec) []string {
 }
 
 func debFilesystem(s *config.Spec) Step {
-	st := Step{ID: "gfs2", Title: "Make the GFS2 filesystem (" + s.LockTable() + ", " + fmt.Sprint(s.Volume.Journals) + " journals)", Layer: "gfs2"}
+	st := Step{ID: "gfs2", Title: "Make the GFS2 filesystem (" + s.LockTable() + ", " + fmt.Sprint(s.JournalCount()) + " journals)", Layer: "gfs2"}
 	lv := s.LVPath()
 	st.Actions = append(st.Actions, destroy(run(firstClient(s), "mkfs.gfs2 on "+lv,
 		guarded(lv, remote.Argv(mkfsArgs(s)...)), ptr(remote.Script("test \"$(blkid -p -o value -s TYPE %s)\" = gfs2", lv)))))

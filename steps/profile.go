@@ -86,3 +86,30 @@ func gfs2Full(s *config.Spec) remote.Cmd {
 	return remote.Script(`lvb=$(blockdev --getsize64 %s) && fsb=$(stat -f -c '%%b * %%S' %s) && test $(( lvb - $fsb )) -lt 33554432`,
 		s.LVPath(), s.Volume.MountPoint)
 }
+
+// jaddMinMB is the smallest journal gfs2_jadd makes (gfs2-utils 3.5 refuses
+// less with "bad journal size", though mkfs.gfs2 takes 8 MB).
+const jaddMinMB = 32
+
+// journalsStep gives every client a journal: a client added to a running
+// cluster with no spare journal left gets one, added online with gfs2_jadd
+// on the first client (where GFS2 is already mounted), before it mounts.
+// On a new filesystem mkfs.gfs2 has made them all and this changes nothing.
+func journalsStep(s *config.Spec) Step {
+	n := fmt.Sprint(s.JournalCount())
+	lv, mp := s.LVPath(), s.Volume.MountPoint
+	st := Step{ID: "journals", Title: "Give every client a GFS2 journal (" + n + ", online)", Layer: "gfs2"}
+	count := remote.Script(`gfs2_edit -p jindex %s 2>/dev/null | grep -cE %s`, lv, "File +journal[0-9]+$")
+	var size []string
+	if s.Volume.JournalSizeMB != 0 {
+		size = []string{"-J", fmt.Sprint(max(s.Volume.JournalSizeMB, jaddMinMB))}
+	}
+	add := remote.Script(`have=$(%s); test "$have" -gt 0 || { echo %s >&2; exit 1; }; `+
+		`grep -q %s /proc/mounts || { echo %s >&2; exit 1; }; gfs2_jadd -j $((%d - have)) %s`,
+		count, "cannot read the journal index of "+lv,
+		" "+mp+" gfs2 ", "GFS2 is not mounted at "+mp+" here: gfs2_jadd needs the mounted filesystem",
+		s.JournalCount(), remote.Argv(append(size, mp)...))
+	st.Actions = append(st.Actions, run(firstClient(s), "add journals up to "+n+" (one per client)", add,
+		ptr(remote.Script(`test "$(%s)" -ge %s`, count, n))))
+	return st
+}
