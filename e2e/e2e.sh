@@ -10,6 +10,8 @@
 #     added and apply grows VG0, LV0 and the mounted GFS2 online (interrupted once with Ctrl-C
 #     on the way, then resumed); the earlier files are intact
 #  6. real outputs of the commands scalestore parses are captured into steps/testdata/captures/
+#  7. client2 is added: it gets a journal online (gfs2_jadd: none was spare), corosync goes from
+#     two nodes to three, and client2 mounts and shares the files
 #
 # Prints each phase's time; exits non-zero on the first failure with the failing output.
 set -euo pipefail
@@ -20,6 +22,7 @@ export LAB_DIR
 BIN=$ROOT/scalestore
 SPEC=lab/lab.toml
 GROW=lab/lab-grow.toml
+JOIN=lab/lab-join.toml
 OUT=${E2E_OUT:-$LAB_DIR/e2e}
 CAP=${E2E_CAPTURES:-$ROOT/steps/testdata/captures}
 mkdir -p "$OUT"
@@ -127,7 +130,7 @@ on client0 'sha256sum < /mnt/gfs2/from-client0' | cmp -s - "$OUT/sum0" || fail "
 phase "rejoin: sync → primary → export, both paths back"
 
 # ---- 5. grow by a pair
-bash lab/up.sh storage2a storage2b || fail "spares did not boot"
+bash lab/up.sh storage2a storage2b client2 || fail "spares did not boot"
 on storage2a 'mkfs.ext4 -q -F /dev/vdb' || fail "could not put a filesystem on storage2a:/dev/vdb"
 set +e; "$BIN" apply -f "$GROW" --yes > "$OUT/apply-refused.log" 2>&1; rc=$?; set -e
 [ $rc = 3 ] || { tail -20 "$OUT/apply-refused.log"; fail "apply with a used disk exited $rc, want 3 (preflight refused)"; }
@@ -164,6 +167,23 @@ on client0 'sha256sum < /mnt/gfs2/from-client1' | cmp -s - "$OUT/sum1" || fail "
 run_apply apply-grow-2 "$GROW"
 grep -qE 'done: 0 changed' "$OUT/apply-grow-2.log" || fail "apply after the grow changed something"
 phase "grow (interrupted, resumed): r2 → mpath2 → VG0 → LV0 → GFS2 online"
+
+# ---- 7. add a client
+jcount() { on client0 "gfs2_edit -p jindex /dev/VG0/LV0 | grep -cE 'File +journal[0-9]+\$'"; }
+[ "$(jcount)" = 2 ] || fail "the lab's GFS2 should start with 2 journals (one per client), has $(jcount)"
+run_apply apply-join "$JOIN"
+grep -q 'changed: add journals up to 3' "$OUT/apply-join.log" || fail "apply did not add a journal for client2"
+[ "$(jcount)" = 3 ] || fail "GFS2 has $(jcount) journals after adding client2, want 3"
+on client0 'corosync-quorumtool -s' > "$OUT/quorum-3.txt"
+grep -qE '^Nodes: +3$' "$OUT/quorum-3.txt" && grep -qE '^Quorate: +Yes' "$OUT/quorum-3.txt" || { cat "$OUT/quorum-3.txt"; fail "corosync is not a quorate 3-node cluster"; }
+grep -q '2Node' "$OUT/quorum-3.txt" && fail "corosync still runs in two_node mode with three nodes"
+on client2 'sha256sum < /mnt/gfs2/from-client0' | cmp -s - "$OUT/sum0" || fail "client2 reads client0's file differently"
+on client2 'head -c 4194304 /dev/urandom > /mnt/gfs2/from-client2 && sync && sha256sum < /mnt/gfs2/from-client2' > "$OUT/sum2"
+on client1 'sha256sum < /mnt/gfs2/from-client2' | cmp -s - "$OUT/sum2" || fail "client1 reads client2's file differently"
+"$BIN" status -f "$JOIN" > "$OUT/status-4.log" 2>&1 || { cat "$OUT/status-4.log"; fail "not healthy after adding client2"; }
+run_apply apply-join-2 "$JOIN"
+grep -qE 'done: 0 changed' "$OUT/apply-join-2.log" || fail "apply after adding client2 changed something"
+phase "add client2: journal added online, corosync 2 → 3 nodes, mounted"
 
 say "timings:"
 printf '  %s\n' "${TIMES[@]}"

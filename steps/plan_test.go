@@ -295,12 +295,46 @@ func TestDLMFencing(t *testing.T) {
 // LV, the filesystem, grow them) sits in a step of its own: the hosts of a
 // step run in parallel, so another host in it could not rely on it.
 func TestClusterWideWorkHasItsOwnStep(t *testing.T) {
-	single := map[string]bool{"cluster-key": true, "vg": true, "lv": true, "gfs2": true, "grow-lv": true, "grow-fs": true}
+	single := map[string]bool{"cluster-key": true, "vg": true, "lv": true, "gfs2": true, "journals": true, "grow-lv": true, "grow-fs": true}
 	for _, prof := range []string{config.ProfileDebian12, config.ProfileCentOS5} {
 		for _, st := range Build(sample(t, prof), nil).Steps {
 			if single[st.ID] && len(st.Hosts()) != 1 {
 				t.Errorf("%s: step %s runs on %v, want only the first client", prof, st.ID, st.Hosts())
 			}
+		}
+	}
+}
+
+// A client added with no spare journal left gets one from gfs2_jadd (which
+// refuses journals under 32 MB), and corosync leaves two_node mode.
+func TestAddingAClient(t *testing.T) {
+	for _, tc := range []struct {
+		spec     string
+		journals string
+		jadd     string
+		twoNode  bool
+	}{
+		{"../lab/lab.toml", "-j 2", "gfs2_jadd -j $((2 - have)) -J 32 /mnt/gfs2", true},
+		{"../lab/lab-join.toml", "-j 3", "gfs2_jadd -j $((3 - have)) -J 32 /mnt/gfs2", false},
+	} {
+		s, err := config.Load(tc.spec)
+		if err != nil {
+			t.Fatal(err)
+		}
+		var b bytes.Buffer
+		Build(s, nil).Render(&b)
+		text := b.String()
+		for _, want := range []string{"mkfs.gfs2 -O -p lock_dlm -t lab:gfs2 " + tc.journals + " -J 8 ", tc.jadd,
+			"unless: test \"$(gfs2_edit -p jindex /dev/VG0/LV0 2>/dev/null | grep -cE 'File +journal[0-9]+$')\" -ge " + tc.journals[3:]} {
+			if !strings.Contains(text, want) {
+				t.Errorf("%s: the plan lacks %q", tc.spec, want)
+			}
+		}
+		if i, j := strings.Index(text, "[journals]"), strings.Index(text, "[mount]"); i < 0 || j < i {
+			t.Errorf("%s: journals must be added before the clients mount", tc.spec)
+		}
+		if got := strings.Contains(CorosyncConf(s), "two_node: 1"); got != tc.twoNode {
+			t.Errorf("%s: two_node in corosync.conf = %v, want %v", tc.spec, got, tc.twoNode)
 		}
 	}
 }
