@@ -156,8 +156,7 @@ func debDRBDConfig(s *config.Spec, f *Facts) Step {
 // drbdHasMetadata is true when the resource is attached, or its backing disk
 // already carries DRBD metadata.
 func drbdHasMetadata(p config.Pair) remote.Cmd {
-	return remote.Script(`case "$(drbdadm dstate %s 2>/dev/null)" in ""|Diskless*|Unconfigured*) drbdadm dump-md %s >/dev/null 2>&1 ;; *) true ;; esac`,
-		p.Resource(), p.Resource())
+	return *shared(drbdQuery, drbdStatus(p, remote.Script(`case "$r" in ''|Diskless/*|Unconfigured*) drbdadm dump-md %s >/dev/null 2>&1 ;; *) true ;; esac`, p.Resource()).String()))
 }
 
 func debDRBDMetadata(s *config.Spec) Step {
@@ -190,13 +189,13 @@ func debDRBDUp(s *config.Spec) Step {
 func debDRBDInitialSync(s *config.Spec) Step {
 	st := Step{ID: "drbd-initial-sync", Title: "Start the initial DRBD sync", Layer: "sync"}
 	for _, p := range s.Pairs {
-		connected := remote.Script(`drbdadm cstate %s 2>/dev/null | grep -Eq '^(Connected|SyncSource|SyncTarget|PausedSync[ST]|VerifyS|VerifyT)$'`, p.Resource())
+		connected := *shared(drbdQuery, drbdStatus(p, `case "$r" in Connected' '*|SyncSource' '*|SyncTarget' '*|PausedSync[ST]' '*|VerifyS' '*|VerifyT' '*) ;; *) false ;; esac`))
 		for _, h := range p.Halves() {
 			st.Actions = append(st.Actions, wait(h.Host, "wait until "+p.Resource()+" is connected to its peer", connected, 5*time.Minute))
 		}
 		// started: DRBD answers, and not with both halves Inconsistent (an
 		// error must not read as "already started")
-		started := remote.Script(`case "$(drbdadm dstate %s 2>/dev/null)" in ""|Inconsistent/Inconsistent) false ;; *) true ;; esac`, p.Resource())
+		started := *shared(drbdQuery, drbdStatus(p, `case "$r" in ''|*' ds:Inconsistent/Inconsistent '*) false ;; *) true ;; esac`))
 		if s.DRBD.SkipInitialSync {
 			st.Actions = append(st.Actions, destroy(run(p.A.Host, "mark "+p.Resource()+" in sync without copying (skip_initial_sync: brand-new disks)",
 				remote.Argv("drbdadm", "--", "--clear-bitmap", "new-current-uuid", p.Resource()), &started)))
@@ -212,7 +211,7 @@ func debDRBDWaitSync(s *config.Spec) Step {
 	st := Step{ID: "drbd-sync", Title: "Wait for the DRBD sync", Layer: "sync"}
 	for _, p := range s.Pairs {
 		a := wait(p.A.Host, "wait until "+p.Resource()+" is UpToDate on both halves",
-			remote.Script(`test "$(drbdadm dstate %s)" = UpToDate/UpToDate`, p.Resource()), 24*time.Hour)
+			*shared(drbdQuery, drbdStatus(p, `case "$r" in *' ds:UpToDate/UpToDate '*) ;; *) false ;; esac`)), 24*time.Hour)
 		a.Progress, a.Resource = "drbd-sync", p.Resource()
 		st.Actions = append(st.Actions, a)
 	}
@@ -228,8 +227,8 @@ func debDRBDPrimary(s *config.Spec) []Step {
 		st := Step{ID: fmt.Sprintf("drbd-primary-%c", 'a'+side), Title: title, Layer: "drbd"}
 		for _, p := range s.Pairs {
 			h := p.Halves()[side]
-			primary := remote.Script(`drbdadm role %s | grep -q '^Primary/'`, p.Resource())
-			st.Actions = append(st.Actions, run(h.Host, "make "+h.Host+" primary for "+p.Resource(), remote.Argv("drbdadm", "primary", p.Resource()), &primary))
+			primary := shared(drbdQuery, drbdStatus(p, `case "$r" in *' ro:Primary/'*) ;; *) false ;; esac`))
+			st.Actions = append(st.Actions, run(h.Host, "make "+h.Host+" primary for "+p.Resource(), remote.Argv("drbdadm", "primary", p.Resource()), primary))
 		}
 		out = append(out, st)
 	}
@@ -247,12 +246,12 @@ func debExport(s *config.Spec) Step {
 			iqn := s.TargetIQN(p, h.Host)
 			tpg := "/iscsi/" + iqn + "/tpg1"
 			res := p.Resource()
-			hasBackstore := remote.Script("ls -d %s/core/iblock_*/%s >/dev/null 2>&1", configfs, res)
+			hasBackstore := remote.Script("set -- %s/core/iblock_*/%s; test -d \"$1\"", configfs, res)
 			hasTarget := remote.Script("test -d %s/iscsi/%s/tpgt_1/lun/lun_0", configfs, iqn)
 			st.Actions = append(st.Actions,
 				run(h.Host, "disable the boot-time restore of the LIO config (scalestore exports only once DRBD is UpToDate and Primary)",
 					remote.Argv("systemctl", "disable", "--now", "rtslib-fb-targetctl.service"),
-					ptr(not(remote.Argv("systemctl", "is-enabled", "--quiet", "rtslib-fb-targetctl.service")))),
+					ptr(notWanted("rtslib-fb-targetctl.service"))),
 				run(h.Host, "create block backstore "+res+" on "+p.Device()+" with serial "+serial+", write cache off",
 					targetcli(hasBackstore,
 						[]string{"/backstores/block", "create", "name=" + res, "dev=" + p.Device(), "wwn=" + serial},
@@ -276,12 +275,12 @@ func debExport(s *config.Spec) Step {
 			hasACLs := sh(aclProbes...)
 			st.Actions = append(st.Actions, run(h.Host, "allow "+strings.Join(s.ClientHosts(), ", "),
 				targetcli(hasACLs, acls...), &hasACLs))
-			savedParts := []remote.Cmd{remote.Script("grep -qF %s /etc/rtslib-fb-target/saveconfig.json 2>/dev/null", `"`+iqn+`"`)}
+			savedIQNs := []string{`"` + iqn + `"`}
 			for _, c := range s.Clients {
-				savedParts = append(savedParts, remote.Script("grep -qF %s /etc/rtslib-fb-target/saveconfig.json", `"`+s.InitiatorIQN(c)+`"`))
+				savedIQNs = append(savedIQNs, `"`+s.InitiatorIQN(c)+`"`)
 			}
-			saved := sh(savedParts...)
-			st.Actions = append(st.Actions, run(h.Host, "save the LIO config", remote.Argv("targetcli", "saveconfig"), &saved))
+			st.Actions = append(st.Actions, run(h.Host, "save the LIO config", remote.Argv("targetcli", "saveconfig"),
+				shared(remote.Argv("cat", "/etc/rtslib-fb-target/saveconfig.json"), has(savedIQNs...))))
 		}
 	}
 	return st
@@ -306,7 +305,7 @@ func debImport(s *config.Spec) Step {
 			write(c.Host, "/etc/iscsi/initiatorname.iscsi", comment("##", header(s, "iSCSI initiator name of "+c.Host))+"InitiatorName="+init+"\n", 0o600,
 				ptr(remote.Argv("systemctl", "try-restart", "iscsid.service"))),
 			run(c.Host, "start iscsid and log in at boot", remote.Argv("systemctl", "enable", "--now", "iscsid.service", "open-iscsi.service"),
-				ptr(sh(serviceIsUp("iscsid.service"), remote.Argv("systemctl", "is-enabled", "--quiet", "open-iscsi.service")))))
+				shared(unitsQuery, has(line("Id=iscsid.service|ActiveState=active|UnitFileState=enabled"))+" && "+unitEnabled("open-iscsi.service"))))
 		for _, p := range s.Pairs {
 			for _, h := range p.Halves() {
 				portal := s.Host(h.Host).Address + ":3260"
@@ -315,13 +314,13 @@ func debImport(s *config.Spec) Step {
 				set := func(k, v string) remote.Cmd {
 					return remote.Argv(append(append([]string{}, node...), "-o", "update", "-n", k, "-v", v)...)
 				}
-				loggedIn := remote.Script(`iscsiadm -m session 2>/dev/null | grep -qF %s`, portal+",1 "+iqn+" ")
+				loggedIn := shared(sessionsQuery, has(line(iqn)))
 				st.Actions = append(st.Actions, run(c.Host, "log in to "+iqn+" at "+portal,
 					sh(remote.Script("iscsiadm -m discovery -t sendtargets -p %s >/dev/null", portal),
 						set("node.startup", "automatic"),
 						set("node.conn[0].timeo.noop_out_interval", "2"),
 						set("node.conn[0].timeo.noop_out_timeout", "2"),
-						remote.Argv(append(append([]string{}, node...), "--login")...)), &loggedIn))
+						remote.Argv(append(append([]string{}, node...), "--login")...)), loggedIn))
 			}
 		}
 	}
@@ -385,7 +384,7 @@ func debMultipath(s *config.Spec) Step {
 			serviceUp(c.Host, "multipathd.service"))
 		for _, p := range s.Pairs {
 			st.Actions = append(st.Actions, wait(c.Host, p.Alias()+" has both paths",
-				remote.Script(`test -b %s && test "$(multipath -ll %s 2>/dev/null | grep -c 'active ready running')" -ge 2`, p.MapperPath(), p.Alias()), 3*time.Minute))
+				*shared(pathsQuery, remote.Script("test -b %s", p.MapperPath()).String()+" && "+twice(p.Alias()+" active ready")), 3*time.Minute))
 		}
 	}
 	return st
@@ -470,13 +469,9 @@ func optString(m map[string]string) string {
 }
 
 func serviceUp(host, unit string) Action {
-	return run(host, "start "+unit+" now and at boot", remote.Argv("systemctl", "enable", "--now", unit), ptr(serviceIsUp(unit)))
+	return run(host, "start "+unit+" now and at boot", remote.Argv("systemctl", "enable", "--now", unit), unitUp(unit))
 }
 
-// serviceIsUp: the unit is running and enabled, asked of systemd once.
-func serviceIsUp(unit string) remote.Cmd {
-	return remote.Script(`test "$(systemctl show -p ActiveState,UnitFileState --value %s | tr '\n' ' ')" = 'active enabled '`, unit)
-}
 
 func debCluster(s *config.Spec) []Step {
 	key := Step{ID: "cluster-key", Title: "Make the corosync authkey", Layer: "cluster"}
@@ -528,27 +523,28 @@ func debSharedVG(s *config.Spec) []Step {
 
 // vgStep makes every pair's map a PV, creates the VG on them (with the
 // profile's flags) and adds the maps of pairs added later, on the first
-// client. guard puts the blank-disk guard before pvcreate (its tools,
-// wipefs/lsblk/findmnt, are not on CentOS 5).
-func vgStep(s *config.Spec, kind string, flags []string, guard bool) Step {
+// client. modern is for today's tools: it puts the blank-disk guard before
+// pvcreate (wipefs/lsblk/findmnt are not on CentOS 5) and reads LVM from the
+// one shared pvs listing (its fields are not all in CentOS 5's LVM2).
+func vgStep(s *config.Spec, kind string, flags []string, modern bool) Step {
 	vg := s.Volume.VG
 	st := Step{ID: "vg", Title: "Create the volume group " + vg + " (" + kind + ")", Layer: "lvm"}
 	first := firstClient(s)
 	for _, p := range s.Pairs {
 		dev := p.MapperPath()
 		cmd := remote.Argv("pvcreate", dev)
-		if guard {
+		if modern {
 			cmd = guarded(dev, cmd)
 		}
-		st.Actions = append(st.Actions, destroy(run(first, "make "+dev+" a physical volume", cmd, ptr(remote.Script("pvs %s >/dev/null 2>&1", dev)))))
+		st.Actions = append(st.Actions, destroy(run(first, "make "+dev+" a physical volume", cmd, lvmProbe(modern, ":"+dev+":", remote.Script("pvs %s >/dev/null 2>&1", dev)))))
 	}
 	create := append(append([]string{"vgcreate"}, flags...), vg)
 	st.Actions = append(st.Actions, run(first, "create "+vg+" ("+kind+") on "+strings.Join(mapperPaths(s), " "),
-		remote.Argv(append(create, mapperPaths(s)...)...), ptr(remote.Script("vgs %s >/dev/null 2>&1", vg))))
+		remote.Argv(append(create, mapperPaths(s)...)...), lvmProbe(modern, "|"+vg+":", remote.Script("vgs %s >/dev/null 2>&1", vg))))
 	for _, p := range s.Pairs {
 		dev := p.MapperPath()
 		st.Actions = append(st.Actions, run(first, "add "+dev+" to "+vg, remote.Argv("vgextend", vg, dev),
-			ptr(remote.Script(`test "$(pvs --noheadings -o vg_name %s 2>/dev/null | tr -d ' ')" = %s`, dev, vg))))
+			lvmProbe(modern, "|"+vg+":"+dev+":", remote.Script(`test "$(pvs --noheadings -o vg_name %s 2>/dev/null | tr -d ' ')" = %s`, dev, vg))))
 	}
 	return st
 }
@@ -560,7 +556,7 @@ func debLV(s *config.Spec) []Step {
 	lv := s.Volume.VG + "/" + s.Volume.LV
 	st.Actions = append(st.Actions, run(first, "create "+lv+" over all free space",
 		remote.Argv("lvcreate", "--yes", "-an", "-Zn", "-l", "100%FREE", "-n", s.Volume.LV, s.Volume.VG),
-		ptr(remote.Script("lvs %s >/dev/null 2>&1", lv))))
+		shared(lvmQuery, has(":"+lv+"|"))))
 	for _, c := range s.Clients {
 		act.Actions = append(act.Actions, run(c.Host, "activate "+lv+" shared", remote.Argv("lvchange", "--activate", "sy", lv),
 			ptr(remote.Argv("test", "-b", s.LVPath()))))
@@ -598,7 +594,7 @@ func debMount(s *config.Spec) Step {
 		st.Actions = append(st.Actions,
 			run(c.Host, "create "+mp, remote.Argv("mkdir", "-p", mp), ptr(remote.Argv("test", "-d", mp))),
 			run(c.Host, "add the fstab entry", remote.Script("printf '%%s\\n' %s >> /etc/fstab", line), ptr(remote.Script("grep -qxF %s /etc/fstab", line))),
-			run(c.Host, "mount "+mp, remote.Argv("mount", mp), ptr(remote.Argv("findmnt", "-rn", "-t", "gfs2", mp))))
+			run(c.Host, "mount "+mp, remote.Argv("mount", mp), gfs2Mounted(mp)))
 	}
 	return st
 }
@@ -612,7 +608,7 @@ func debGrow(s *config.Spec) []Step {
 	st.Actions = append(st.Actions,
 		run(first, "extend "+lv+" over the free space of "+s.Volume.VG,
 			remote.Argv("lvextend", "--lockopt", "skiplv", "-l", "+100%FREE", lv),
-			ptr(remote.Script(`test "$(vgs --noheadings -o vg_free_count %s | tr -d ' ')" = 0`, s.Volume.VG))))
+			shared(lvmQuery, has("|"+s.Volume.VG+":"+s.Pairs[0].MapperPath()+":0:"))))
 	for _, c := range s.Clients {
 		if c.Host != first {
 			refresh.Actions = append(refresh.Actions, run(c.Host, "refresh "+lv+" to its new size", remote.Argv("lvchange", "--refresh", lv),
@@ -622,4 +618,13 @@ func debGrow(s *config.Spec) []Step {
 	fsg.Actions = append(fsg.Actions, run(first, "grow GFS2 to fill "+lv, remote.Argv("gfs2_grow", s.Volume.MountPoint),
 		ptr(gfs2Full(s))))
 	return []Step{st, refresh, fsg}
+}
+
+// lvmProbe is the probe "needle is in the shared LVM listing", or the
+// older one-command probe.
+func lvmProbe(modern bool, needle string, old remote.Cmd) *remote.Cmd {
+	if modern {
+		return shared(lvmQuery, has(needle))
+	}
+	return &old
 }

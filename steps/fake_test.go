@@ -18,6 +18,7 @@ import (
 // one does — a probe holds once the command it guards has run — and the
 // outputs the engine parses are real captures from the lab's machines.
 type fakeCluster struct {
+	plan       *Plan
 	mu         sync.Mutex
 	done       map[string]bool   // host + "\x00" + probe text: satisfied
 	guards     map[string]string // cmd text → the probe it satisfies
@@ -31,7 +32,7 @@ type fakeCluster struct {
 }
 
 func newFakeCluster(p *Plan) *fakeCluster {
-	f := &fakeCluster{done: map[string]bool{}, guards: map[string]string{}, files: map[string][]byte{}, fail: map[string]string{}, procs: map[string][]string{}}
+	f := &fakeCluster{plan: p, done: map[string]bool{}, guards: map[string]string{}, files: map[string][]byte{}, fail: map[string]string{}, procs: map[string][]string{}}
 	for _, st := range p.Steps {
 		for _, a := range st.Actions {
 			if a.Unless != nil {
@@ -70,7 +71,7 @@ func (h *fakeHost) Name() string { return h.name }
 func (h *fakeHost) Close() error { return nil }
 
 var (
-	rePrefetchLine = regexp.MustCompile(`^if \{ (.*); \} >/dev/null 2>&1 </dev/null; then echo 'ok ([\d/ ]+)'; fi$`)
+	rePrefetchLine = regexp.MustCompile(`^if \{ .*; \} >/dev/null 2>&1 </dev/null; then echo 'ok ([\d/ ]+)'; fi$`)
 	reFileProbe    = regexp.MustCompile(`^test "\$\(sha256sum < (\S+) 2>/dev/null\)" = '([0-9a-f]+)  -'`)
 )
 
@@ -92,9 +93,16 @@ func (h *fakeHost) Run(ctx context.Context, cmd remote.Cmd, opt remote.RunOption
 	f.runs++
 	if strings.Contains(text, "; then echo 'ok ") {
 		var out strings.Builder
+		// each line answers for the keys it names: the probe of the
+		// first is the one they share (its batched form is tested on a
+		// real shell in probe_test.go)
 		for _, l := range strings.Split(text, "\n") {
-			if m := rePrefetchLine.FindStringSubmatch(l); m != nil && h.probeHolds(m[1]) {
-				out.WriteString("ok " + m[2] + "\n")
+			if m := rePrefetchLine.FindStringSubmatch(l); m != nil {
+				var si, ai int
+				fmt.Sscanf(m[1], "%d/%d", &si, &ai)
+				if h.probeHolds(probeOf(f.plan.Steps[si].Actions[ai]).String()) {
+					out.WriteString("ok " + m[1] + "\n")
+				}
 			}
 		}
 		f.prefetches++

@@ -459,11 +459,14 @@ func planHosts(p *Plan) []string {
 // PrefetchScript is the one command that answers every probe of the plan
 // on a host: each distinct probe runs once, in the script's own shell (a
 // subshell per probe costs a fork, much on a slow host), and prints the
-// "step/action" keys it answers for when it holds. Probes are read-only
-// command lists that neither exit nor change directory.
+// "step/action" keys it answers for when it holds. The shared probes' queries
+// run once each (see shared), and one query reads every file the host's
+// plan writes. Probes are read-only command lists that neither exit nor
+// change directory.
 func PrefetchScript(p *Plan, host string) remote.Cmd {
-	var order []string
+	var order, files []string
 	keys := map[string][]string{}
+	tests := map[string]string{} // probe text → its batched form
 	for si, st := range p.Steps {
 		for ai, a := range st.Actions {
 			if a.Host != host {
@@ -476,14 +479,22 @@ func PrefetchScript(p *Plan, host string) remote.Cmd {
 			text := pr.String()
 			if _, ok := keys[text]; !ok {
 				order = append(order, text)
+				if a.Kind == WriteFile {
+					files = append(files, a.Path)
+					tests[text] = fileTest(a.Path, a.Content, a.Mode)
+				}
 			}
 			keys[text] = append(keys[text], fmt.Sprintf("%d/%d", si, ai))
 		}
 	}
-	var b strings.Builder
+	pb := &prefetchBuilder{queries: map[string]string{}}
 	for _, text := range order {
-		fmt.Fprintf(&b, "if { %s; } >/dev/null 2>&1 </dev/null; then echo 'ok %s'; fi\n", text, strings.Join(keys[text], " "))
+		batched := text
+		if t, ok := tests[text]; ok {
+			batched = shared(fileState(files), t).String()
+		}
+		pb.probe(batched, keys[text])
 	}
-	b.WriteString("true")
-	return remote.Cmd{Script: b.String()}
+	pb.b.WriteString("true")
+	return remote.Cmd{Script: pb.b.String()}
 }
