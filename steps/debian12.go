@@ -472,7 +472,6 @@ func serviceUp(host, unit string) Action {
 	return run(host, "start "+unit+" now and at boot", remote.Argv("systemctl", "enable", "--now", unit), unitUp(unit))
 }
 
-
 func debCluster(s *config.Spec) []Step {
 	key := Step{ID: "cluster-key", Title: "Make the corosync authkey", Layer: "cluster"}
 	st := Step{ID: "cluster", Title: "Start the client cluster: corosync, dlm, lvmlockd", Layer: "cluster"}
