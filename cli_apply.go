@@ -222,10 +222,7 @@ func runApply(cmd *cobra.Command, o applyOpts) error {
 	}
 	// Postflight: every layer healthy on every host, and data written on
 	// one client reads back the same on the others.
-	post := checks.Health(s, steps.ReadState(ctx, s, ss.hosts()))
-	if !checks.Failed(post) {
-		post = append(post, checks.DataCheck(ctx, s, ss.hosts()))
-	}
+	post, _ := checks.Postflight(ctx, s, ss.hosts())
 	pr.checksTitled("postflight:", post)
 	if checks.Failed(post) {
 		return errors.New("postflight: the cluster is not healthy (see above)")

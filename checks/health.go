@@ -187,3 +187,21 @@ func DataCheck(ctx context.Context, s *config.Spec, hosts steps.HostSource) Resu
 	r.Status, r.Msg = Pass, fmt.Sprintf("4 MiB written on %s read back byte-exact on %d other client(s)", first, len(s.Clients)-1)
 	return r
 }
+
+// Postflight reads every layer's state and judges it (Health) while, at the
+// same time, data written on the first client is read back on the others
+// (DataCheck): the two read different things, and side by side they take
+// the time of the longer. The data result is kept only when every layer is
+// healthy: on a broken cluster it would only repeat the layer's failure.
+// The state read is returned too (the wizard shows the LV's size from it).
+func Postflight(ctx context.Context, s *config.Spec, hosts steps.HostSource) ([]Result, *steps.ClusterState) {
+	data := make(chan Result, 1)
+	go func() { data <- DataCheck(ctx, s, hosts) }()
+	state := steps.ReadState(ctx, s, hosts)
+	rs := Health(s, state)
+	d := <-data
+	if !Failed(rs) {
+		rs = append(rs, d)
+	}
+	return rs, state
+}

@@ -42,14 +42,17 @@ func DiscoverModules(role string, profile string) []string {
 // prints @@-headed sections that ParseDiscovery reads.
 func DiscoverScript(mods []string, disks []string) remote.Cmd {
 	var b strings.Builder
-	b.WriteString("echo @@os; cat /etc/os-release 2>/dev/null; ")
-	b.WriteString("echo @@hostname; uname -n; echo @@kernel; uname -r; echo @@uid; id -u; echo @@clock; date +%s; ")
+	// shell builtins where they do: each program started costs much on a
+	// slow (emulated) host, and every host runs this
+	b.WriteString(`echo @@os; while IFS= read -r l || [ -n "$l" ]; do printf '%s\n' "$l"; done </etc/os-release 2>/dev/null; `)
+	b.WriteString(`echo @@hostname; read -r l </proc/sys/kernel/hostname && echo "$l"; echo @@kernel; read -r l </proc/sys/kernel/osrelease && echo "$l"; `)
+	b.WriteString(`echo @@uid; while read -r k r e l; do [ "$k" = Uid: ] && echo "$e"; done </proc/self/status; echo @@clock; date +%s; `)
 	b.WriteString("echo @@modules; for m in " + remote.Join(mods...) + `; do if [ -d /sys/module/$m ] || modinfo -n $m >/dev/null 2>&1; then echo $m; fi; done; `)
 	b.WriteString("echo @@pvs; pvs --reportformat json -o pv_name,vg_name 2>/dev/null; ")
 	for _, d := range disks {
 		q := remote.Quote(d)
 		b.WriteString("echo @@disk " + q + "; if [ -b " + q + " ]; then lsblk -J -b -o NAME,PATH,SIZE,TYPE,FSTYPE,MOUNTPOINT " + q +
-			"; echo @@wipefs; wipefs -J " + q + " 2>/dev/null; echo @@holders; ls /sys/class/block/$(basename $(readlink -f " + q + "))/holders; fi; ")
+			"; echo @@wipefs; wipefs -J " + q + " 2>/dev/null; echo @@holders; d=$(readlink -f " + q + "); ls /sys/class/block/${d##*/}/holders; fi; ")
 	}
 	b.WriteString("true")
 	return remote.Cmd{Script: b.String()}

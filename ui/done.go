@@ -45,19 +45,14 @@ func newDoneModel(s *config.Spec, out runOutcome, grow *lvGrowth, path string, w
 	return doneModel{spec: s, out: out, grow: grow, path: path, width: width, spin: spinner.New(spinner.WithSpinner(spinner.MiniDot))}
 }
 
-// start runs the postflight after a run that finished: checks.Health on
-// the state of every layer, then (when healthy) checks.DataCheck.
+// start runs the postflight after a run that finished (checks.Postflight).
 func (m *doneModel) start(ctx context.Context, src steps.HostSource, s *config.Spec) tea.Cmd {
 	if m.out.err != nil {
 		return nil
 	}
 	m.checking = true
 	return tea.Batch(m.spin.Tick, func() tea.Msg {
-		cs := steps.ReadState(ctx, s, src)
-		rs := checks.Health(s, cs)
-		if !checks.Failed(rs) {
-			rs = append(rs, checks.DataCheck(ctx, s, src))
-		}
+		rs, cs := checks.Postflight(ctx, s, src)
 		return postflightMsg{results: rs, lvBytes: lvSize(s, cs)}
 	})
 }
