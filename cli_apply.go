@@ -193,7 +193,9 @@ func runApply(cmd *cobra.Command, o applyOpts) error {
 	pr := newPrinter(out, o.json, logf)
 
 	pr.note("discovering %d hosts", len(s.StorageHosts())+len(s.Clients))
+	t0 := time.Now()
 	facts := steps.Discover(ctx, s, ss.hosts(), 0)
+	tDiscover := time.Since(t0)
 	rs := checks.Preflight(s, facts)
 	pr.checks(rs)
 	if err := refusal(rs); err != nil {
@@ -207,7 +209,9 @@ func runApply(cmd *cobra.Command, o applyOpts) error {
 		}
 	}
 	eng := &steps.Engine{Hosts: ss.hosts(), Emit: pr.event, DryRun: o.dryRun, Stop: stop}
+	t1 := time.Now()
 	sum, err := eng.Run(ctx, plan)
+	tRun := time.Since(t1)
 	if logPath != "" && !o.json {
 		fmt.Fprintf(out, "run log: %s\n", logPath)
 	}
@@ -222,8 +226,12 @@ func runApply(cmd *cobra.Command, o applyOpts) error {
 	}
 	// Postflight: every layer healthy on every host, and data written on
 	// one client reads back the same on the others.
+	t2 := time.Now()
 	post, _ := checks.Postflight(ctx, s, ss.hosts())
 	pr.checksTitled("postflight:", post)
+	if !o.json {
+		fmt.Fprintf(out, "took %s: connect and discover %s, run %s, postflight %s\n", round(time.Since(t0)), round(tDiscover), round(tRun), round(time.Since(t2)))
+	}
 	if checks.Failed(post) {
 		return errors.New("postflight: the cluster is not healthy (see above)")
 	}
@@ -422,3 +430,5 @@ func newStatusCmd() *cobra.Command {
 	c.Flags().BoolVar(&asJSON, "json", false, "print the results as JSON lines")
 	return c
 }
+
+func round(d time.Duration) time.Duration { return d.Round(100 * time.Millisecond) }

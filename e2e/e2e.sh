@@ -84,6 +84,7 @@ run_apply apply-2 "$SPEC"
 T_SECOND=$(echo "$(date +%s.%N) - $T2S" | bc)
 grep -qE 'done: 0 changed' "$OUT/apply-2.log" || { grep -E '\] changed:' "$OUT/apply-2.log" | head; fail "the second apply changed something"; }
 say "second apply: 0 changed, $T_SECOND s (first: $T_FIRST s)"
+grep -h '^took ' "$OUT/apply-1.log" "$OUT/apply-2.log" || true
 phase "second apply: 0 changed"
 "$BIN" status -f "$SPEC" > "$OUT/status-1.log" 2>&1 || { cat "$OUT/status-1.log"; fail "status reports a degraded cluster after apply"; }
 
@@ -189,5 +190,6 @@ say "timings:"
 printf '  %s\n' "${TIMES[@]}"
 printf '  %-58s %6.1f s\n' "total" "$(echo "$(date +%s.%N) - $T0" | bc)"
 printf '  first apply %.1f s, second apply %.1f s (%.1f %%)\n' "$T_FIRST" "$T_SECOND" "$(echo "100 * $T_SECOND / $T_FIRST" | bc -l)"
+printf '  %s\n' "$(grep -h '^took ' "$OUT/apply-1.log")" "$(grep -h '^took ' "$OUT/apply-2.log")"
 grep -E '^\S+ +[0-9]+ changed' "$OUT/apply-1.log" >/dev/null || true
 say "PASS"
