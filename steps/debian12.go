@@ -155,8 +155,13 @@ func debDRBDConfig(s *config.Spec, f *Facts) Step {
 
 // drbdHasMetadata is true when the resource is attached, or its backing disk
 // already carries DRBD metadata.
+// When the kernel does not have the resource attached, drbdadm reads the
+// disk: "dstate" gives the metadata's state ("Consistent" on a half that
+// crashed, whose metadata dump-md refuses as unclean until apply-al).
 func drbdHasMetadata(p config.Pair) remote.Cmd {
-	return *shared(drbdQuery, drbdStatus(p, remote.Script(`case "$r" in ''|Diskless/*|Unconfigured*) drbdadm dump-md %s >/dev/null 2>&1 ;; *) true ;; esac`, p.Resource()).String()))
+	fromDisk := remote.Script(`case "$(drbdadm dstate %s 2>/dev/null)" in ""|Diskless*|Unconfigured*) drbdadm dump-md %s >/dev/null 2>&1 ;; *) true ;; esac`,
+		p.Resource(), p.Resource())
+	return *shared(drbdQuery, drbdStatus(p, `case "$r" in ''|Diskless/*|Unconfigured*) `+fromDisk.String()+` ;; *) true ;; esac`))
 }
 
 func debDRBDMetadata(s *config.Spec) Step {
@@ -195,7 +200,9 @@ func debDRBDInitialSync(s *config.Spec) Step {
 		}
 		// started: DRBD answers, and not with both halves Inconsistent (an
 		// error must not read as "already started")
-		started := *shared(drbdQuery, drbdStatus(p, `case "$r" in ''|*' ds:Inconsistent/Inconsistent '*) false ;; *) true ;; esac`))
+		// (a resource the kernel does not list: drbdadm reads its metadata)
+		fromDisk := remote.Script(`case "$(drbdadm dstate %s 2>/dev/null)" in ""|Inconsistent/Inconsistent) false ;; *) true ;; esac`, p.Resource())
+		started := *shared(drbdQuery, drbdStatus(p, `case "$r" in '') `+fromDisk.String()+` ;; *' ds:Inconsistent/Inconsistent '*) false ;; *) true ;; esac`))
 		if s.DRBD.SkipInitialSync {
 			st.Actions = append(st.Actions, destroy(run(p.A.Host, "mark "+p.Resource()+" in sync without copying (skip_initial_sync: brand-new disks)",
 				remote.Argv("drbdadm", "--", "--clear-bitmap", "new-current-uuid", p.Resource()), &started)))

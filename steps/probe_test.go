@@ -204,3 +204,42 @@ func TestBatchedFileProbes(t *testing.T) {
 		t.Errorf("the batched script runs sha256sum %d times, want once for all files", n)
 	}
 }
+
+// A half whose VM was killed boots with DRBD down: /proc/drbd lists no
+// minor, "drbdadm dstate" reads "Consistent" from the metadata, and
+// "drbdadm dump-md" refuses the unclean metadata. Its metadata exists and
+// its sync was started long ago: neither create-md nor the skip-sync
+// new-current-uuid may run (the lab's rejoin found the first; the blank-disk
+// guard stopped it).
+func TestCrashedHalfKeepsItsMetadata(t *testing.T) {
+	p := Build(loadLab(t, "lab.toml"), nil)
+	h := newStubHost(t, map[string]string{"/proc/drbd": "proc-drbd-crashed-half-down.txt"})
+	abs := func(n string) string { a, _ := filepath.Abs(filepath.Join("testdata", "captures", n)); return a }
+	drbdadm := fmt.Sprintf("#!/bin/sh\ncase \"$1\" in\n  dstate) exec /bin/cat '%s' ;;\n  dump-md) head -1 '%s' >&2; exit 1 ;;\nesac\nexit 10\n",
+		abs("drbdadm-dstate-crashed-half-down.txt"), abs("drbdadm-dump-md-crashed-half-down.txt"))
+	if err := os.WriteFile(filepath.Join(h.dir, "drbdadm"), []byte(drbdadm), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	batched := h.prefetch(p, "storage0a")
+	want := map[string]bool{
+		"create DRBD metadata for r0 on /dev/vdb":                              true,
+		"mark r0 in sync without copying (skip_initial_sync: brand-new disks)": true,
+		"wait until r0 is connected to its peer":                               false,
+		"make storage0a primary for r0":                                        false,
+		"wait until r0 is UpToDate on both halves":                             false,
+	}
+	seen := 0
+	for key, a := range sharedProbes(p, "storage0a") {
+		w, ok := want[a.Desc]
+		if !ok {
+			continue
+		}
+		seen++
+		if alone := h.holds(probeOf(a).String()); alone != w || batched[key] != w {
+			t.Errorf("%q: alone %v, batched %v, want %v", a.Desc, alone, batched[key], w)
+		}
+	}
+	if seen != len(want) {
+		t.Fatalf("found %d of the %d probes", seen, len(want))
+	}
+}
