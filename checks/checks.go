@@ -72,8 +72,14 @@ func Preflight(s *config.Spec, f *steps.Facts) []Result {
 		addh(checkHostname(h.Name, hf))
 		addh(checkModules(s, role, hf))
 		addh(checkClock(hf))
+		if hf.Packages != nil {
+			addh(checkPackages(s, role, hf))
+		}
 		if p, side := s.PairOf(h.Name); side >= 0 {
 			addh(checkDisk(s, h.Name, p.Halves()[side].Disk, hf))
+			for peer, got := range hf.Ports {
+				addh(checkReplicationPort(p.Halves()[1-side].Host, peer, got))
+			}
 		}
 	}
 	rs = append(rs, checkPairSizes(s, f)...)
@@ -304,4 +310,56 @@ func Print(w io.Writer, rs []Result) {
 			fmt.Fprintf(w, "      %-10s %-16s -> %s\n", "", "", r.Hint)
 		}
 	}
+}
+
+// checkPackages: every package of the role is installed, or the package
+// manager has a version to install.
+func checkPackages(s *config.Spec, role string, hf *steps.HostFacts) Result {
+	r := Result{Check: "packages"}
+	var installable, missing []string
+	for _, p := range steps.Packages(s.Cluster.Profile, role) {
+		switch hf.Packages[p] {
+		case steps.PkgInstalled:
+		case steps.PkgInstallable:
+			installable = append(installable, p)
+		default:
+			missing = append(missing, p)
+		}
+	}
+	switch {
+	case len(missing) > 0 && s.Cluster.Profile == config.ProfileCentOS5:
+		r.Status, r.Msg = Warn, "not installed: "+strings.Join(missing, ", ")+" (apply runs yum install; yum is not asked beforehand)"
+		r.Hint = "make sure yum can reach a repository with them"
+	case len(missing) > 0:
+		r.Status, r.Msg = Fail, "not installed, and apt has no candidate for: "+strings.Join(missing, ", ")
+		r.Hint = "add a Debian 12 repository with them to /etc/apt/sources.list and run apt-get update (or install them by hand)"
+	case len(installable) > 0:
+		r.Status, r.Msg = Pass, "apply installs "+strings.Join(installable, ", ")+" (apt has them); the rest is installed"
+	default:
+		r.Status, r.Msg = Pass, "installed: "+strings.Join(steps.Packages(s.Cluster.Profile, role), ", ")
+	}
+	return r
+}
+
+// checkReplicationPort: the pair's other half answers on its DRBD port
+// ("refused" is an answer: nothing listens there before DRBD is up).
+func checkReplicationPort(peerHost, peer, got string) Result {
+	addr, port, _ := strings.Cut(peer, " ")
+	r := Result{Check: "replication"}
+	where := fmt.Sprintf("%s (%s port %s)", peerHost, addr, port)
+	switch got {
+	case steps.PortOpen:
+		r.Status, r.Msg = Pass, where+" is listening"
+	case steps.PortRefused:
+		r.Status, r.Msg = Pass, where+" answers (nothing listens yet, or DRBD is connected)"
+	case steps.PortUntested:
+		r.Status, r.Msg = Warn, "could not try "+where+": no bash or timeout on this host"
+	case steps.PortTimeout:
+		r.Status, r.Msg = Fail, fmt.Sprintf("%s does not answer within %d s", where, steps.PortWait)
+		r.Hint = "is the peer up? open TCP " + port + " both ways between the halves (a firewall dropping it looks like this)"
+	default:
+		r.Status, r.Msg = Fail, where+": "+got
+		r.Hint = "check the replication addresses and routes between the halves"
+	}
+	return r
 }

@@ -131,6 +131,18 @@ func TestPreflightRefusals(t *testing.T) {
 			f.Hosts["storage1a"].Disks["/dev/vdb"].Signatures = []string{"drbd"}
 		},
 			"storage1a", "disk /dev/vdb", Warn, "already holds DRBD metadata"},
+		{"a package not installed, apt without it (real capture)", func(s *config.Spec, f *steps.Facts) {
+			f.Hosts["client1"].Packages = discovered(t, "discover-client2-gfs2-utils-removed.txt").Packages
+		}, "client1", "packages", Fail, "not installed, and apt has no candidate for: gfs2-utils"},
+		{"every package installed (real capture)", func(s *config.Spec, f *steps.Facts) {
+			f.Hosts["client1"].Packages = discovered(t, "discover-client0-pkg-missing.txt").Packages
+		}, "client1", "packages", Pass, "installed: open-iscsi, multipath-tools"},
+		{"replication peer silent (real capture)", func(s *config.Spec, f *steps.Facts) {
+			f.Hosts["storage0a"].Ports = discovered(t, "discover-storage0b-peer-absent.txt").Ports
+		}, "storage0a", "replication", Fail, "storage0b (10.0.0.99 port 7788) does not answer within 3 s"},
+		{"replication peer with DRBD down (real capture)", func(s *config.Spec, f *steps.Facts) {
+			f.Hosts["storage0b"].Ports = discovered(t, "discover-storage0b-peer-down.txt").Ports
+		}, "storage0b", "replication", Pass, "storage0a (10.0.0.11 port 7788) answers"},
 		{"missing disk", func(s *config.Spec, f *steps.Facts) { f.Hosts["storage0a"].Disks["/dev/vdb"].Exists = false },
 			"storage0a", "disk /dev/vdb", Fail, "does not exist"},
 		{"tiny disk", func(s *config.Spec, f *steps.Facts) { f.Hosts["storage0a"].Disks["/dev/vdb"].Size = 8 << 20 },
@@ -171,4 +183,13 @@ func TestPreflightRefusals(t *testing.T) {
 			}
 		})
 	}
+}
+
+func discovered(t *testing.T, capture string) *steps.HostFacts {
+	t.Helper()
+	hf, err := steps.ParseDiscovery(readCapture(t, capture), "VG0", time.Now())
+	if err != nil {
+		t.Fatal(err)
+	}
+	return hf
 }

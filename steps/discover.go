@@ -38,24 +38,120 @@ func DiscoverModules(role string, profile string) []string {
 	return debClientMods
 }
 
+// Query is what discovery asks of one host beyond its OS, kernel and LVM:
+// kernel modules, backing disks, the stack's packages (installed, or can
+// the package manager install them), and the replication peers it must
+// reach.
+type Query struct {
+	Profile  string
+	Modules  []string
+	Disks    []string
+	Packages []string
+	Peers    []Peer
+}
+
+// Peer is the other half of a pair, where its DRBD listens.
+type Peer struct {
+	Addr string
+	Port int
+}
+
+// PortWait is how long discovery waits, in seconds, for a replication
+// peer's port.
+const PortWait = 3
+
 // DiscoverScript is the one read-only command discovery runs on a host: it
 // prints @@-headed sections that ParseDiscovery reads.
-func DiscoverScript(mods []string, disks []string) remote.Cmd {
+func DiscoverScript(q Query) remote.Cmd {
 	var b strings.Builder
 	// shell builtins where they do: each program started costs much on a
 	// slow (emulated) host, and every host runs this
 	b.WriteString(`echo @@os; while IFS= read -r l || [ -n "$l" ]; do printf '%s\n' "$l"; done </etc/os-release 2>/dev/null; `)
 	b.WriteString(`echo @@hostname; read -r l </proc/sys/kernel/hostname && echo "$l"; echo @@kernel; read -r l </proc/sys/kernel/osrelease && echo "$l"; `)
 	b.WriteString(`echo @@uid; while read -r k r e l; do [ "$k" = Uid: ] && echo "$e"; done </proc/self/status; echo @@clock; date +%s; `)
-	b.WriteString("echo @@modules; for m in " + remote.Join(mods...) + `; do if [ -d /sys/module/$m ] || modinfo -n $m >/dev/null 2>&1; then echo $m; fi; done; `)
+	b.WriteString("echo @@modules; for m in " + remote.Join(q.Modules...) + `; do if [ -d /sys/module/$m ] || modinfo -n $m >/dev/null 2>&1; then echo $m; fi; done; `)
 	b.WriteString("echo @@pvs; pvs --reportformat json -o pv_name,vg_name 2>/dev/null; ")
-	for _, d := range disks {
-		q := remote.Quote(d)
-		b.WriteString("echo @@disk " + q + "; if [ -b " + q + " ]; then lsblk -J -b -o NAME,PATH,SIZE,TYPE,FSTYPE,MOUNTPOINT " + q +
-			"; echo @@wipefs; wipefs -J " + q + " 2>/dev/null; echo @@holders; d=$(readlink -f " + q + "); ls /sys/class/block/${d##*/}/holders; fi; ")
+	for _, d := range q.Disks {
+		dq := remote.Quote(d)
+		b.WriteString("echo @@disk " + dq + "; if [ -b " + dq + " ]; then lsblk -J -b -o NAME,PATH,SIZE,TYPE,FSTYPE,MOUNTPOINT " + dq +
+			"; echo @@wipefs; wipefs -J " + dq + " 2>/dev/null; echo @@holders; d=$(readlink -f " + dq + "); ls /sys/class/block/${d##*/}/holders; fi; ")
+	}
+	if len(q.Packages) > 0 {
+		pkgs := remote.Join(q.Packages...)
+		b.WriteString("echo @@want; echo " + pkgs + "; ")
+		if q.Profile == config.ProfileCentOS5 {
+			// installed or not; yum is not asked (slow, and often offline)
+			b.WriteString("echo @@packages; rpm -q --qf '%{NAME} ii \\n' " + pkgs + " 2>/dev/null | grep ' ii $'; ")
+		} else {
+			// the installed ones, then apt's candidate for the others
+			b.WriteString("echo @@packages; i=$(dpkg-query -W -f '${Package} ${db:Status-Abbrev}\\n' " + pkgs + " 2>/dev/null); echo \"$i\"; " +
+				"m=; for p in " + pkgs + `; do case " $(echo $i) " in *" $p ii "*) ;; *) m="$m $p" ;; esac; done; ` +
+				`echo @@candidates; [ -z "$m" ] || apt-cache policy $m 2>/dev/null; `)
+		}
+	}
+	for _, peer := range q.Peers {
+		ap := remote.Join(peer.Addr, strconv.Itoa(peer.Port))
+		b.WriteString("echo @@port " + ap + "; timeout " + strconv.Itoa(PortWait) +
+			" bash -c 'exec 3<>\"/dev/tcp/$1/$2\"' sh " + ap + ` 2>&1; echo "rc=$?"; `)
 	}
 	b.WriteString("true")
 	return remote.Cmd{Script: b.String()}
+}
+
+// A package's state, as discovery saw it.
+const (
+	PkgInstalled   = "installed"
+	PkgInstallable = "installable"
+	PkgMissing     = "missing"
+)
+
+// parseAptPolicy reads "apt-cache policy P..." into each package's candidate
+// version ("(none)" when apt has none).
+func parseAptPolicy(text string) map[string]string {
+	out := map[string]string{}
+	name := ""
+	for _, l := range strings.Split(text, "\n") {
+		switch {
+		case l != "" && l[0] != ' ' && strings.HasSuffix(l, ":"):
+			name = strings.TrimSuffix(l, ":")
+			out[name] = ""
+		case name != "" && strings.HasPrefix(strings.TrimSpace(l), "Candidate:"):
+			out[name] = strings.TrimSpace(strings.TrimPrefix(strings.TrimSpace(l), "Candidate:"))
+		}
+	}
+	return out
+}
+
+// A replication port's reachability, as discovery saw it.
+const (
+	PortOpen     = "open"    // something listens (DRBD, connected or waiting)
+	PortRefused  = "refused" // the host answered: nothing listens yet
+	PortTimeout  = "timeout" // no answer: dropped on the way, or the host is down
+	PortUntested = "untested"
+)
+
+// portOutcome reads bash's /dev/tcp attempt: its messages, then "rc=N".
+func portOutcome(text string) string {
+	lines := strings.Split(strings.TrimSpace(text), "\n")
+	rc := strings.TrimPrefix(lines[len(lines)-1], "rc=")
+	msg := strings.TrimSpace(strings.Join(lines[:len(lines)-1], " "))
+	switch {
+	case rc == "0":
+		return PortOpen
+	case rc == "124":
+		return PortTimeout
+	case strings.Contains(msg, "Connection refused"):
+		return PortRefused
+	case rc == "127":
+		return PortUntested
+	}
+	if i := strings.LastIndex(msg, ": "); i >= 0 {
+		msg = msg[i+2:]
+	}
+	if msg == "" {
+		msg = "exit " + rc
+	}
+	return "unreachable: " + msg
 }
 
 // ParseDiscovery reads the output of DiscoverScript.
@@ -136,6 +232,28 @@ func ParseDiscovery(out string, vg string, now time.Time) (*HostFacts, error) {
 			}
 		case section == "holders":
 			disk.Holders = strings.Fields(text)
+		case section == "want":
+			f.Packages = map[string]string{}
+			for _, p := range strings.Fields(text) {
+				f.Packages[p] = PkgMissing
+			}
+		case section == "packages":
+			for _, l := range strings.Split(text, "\n") {
+				if name, status, ok := strings.Cut(l, " "); ok && strings.HasPrefix(status, "ii") && f.Packages != nil {
+					f.Packages[name] = PkgInstalled
+				}
+			}
+		case section == "candidates":
+			for name, cand := range parseAptPolicy(text) {
+				if f.Packages != nil && f.Packages[name] == PkgMissing && cand != "" && cand != "(none)" {
+					f.Packages[name] = PkgInstallable
+				}
+			}
+		case strings.HasPrefix(section, "port "):
+			if f.Ports == nil {
+				f.Ports = map[string]string{}
+			}
+			f.Ports[strings.TrimPrefix(section, "port ")] = portOutcome(text)
 		}
 		return nil
 	}
@@ -342,9 +460,36 @@ func DiscoverHost(ctx context.Context, h remote.Host, s *config.Spec, mods, disk
 	if vg == "" {
 		vg = config.DefaultVG
 	}
-	out, err := h.Run(ctx, DiscoverScript(mods, disks), remote.RunOptions{})
+	q := Query{Profile: s.Cluster.Profile, Modules: mods, Disks: disks,
+		Packages: Packages(s.Cluster.Profile, role(s, h.Name())), Peers: peersOf(s, h.Name())}
+	out, err := h.Run(ctx, DiscoverScript(q), remote.RunOptions{})
 	if err != nil {
 		return nil, fmt.Errorf("discover %s: %w", h.Name(), err)
 	}
 	return ParseDiscovery(string(out.Stdout), vg, time.Now())
+}
+
+// Packages are the stack's packages a host of the role needs.
+func Packages(profile, role string) []string {
+	switch {
+	case role == "storage" && profile == config.ProfileCentOS5:
+		return c5StoragePkgs
+	case role == "client" && profile == config.ProfileCentOS5:
+		return c5ClientPkgs
+	case role == "storage":
+		return debStoragePkgs
+	case role == "client":
+		return debClientPkgs
+	}
+	return nil
+}
+
+// peersOf is where the other half of the host's pair listens for DRBD.
+func peersOf(s *config.Spec, host string) []Peer {
+	p, side := s.PairOf(host)
+	if side < 0 {
+		return nil
+	}
+	other := p.Halves()[1-side]
+	return []Peer{{Addr: s.Host(other.Host).ReplicationAddr(), Port: s.Port(p)}}
 }

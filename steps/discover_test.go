@@ -62,10 +62,48 @@ func TestParseDiscoveryBadJSON(t *testing.T) {
 func FuzzParseDiscovery(f *testing.F) {
 	f.Add(capture(f, "discover-storage0a-blank.txt"))
 	f.Add(capture(f, "discover-client0.txt"))
+	f.Add(capture(f, "discover-storage0b-peer-absent.txt"))
+	f.Add(capture(f, "discover-client2-gfs2-utils-removed.txt"))
 	f.Fuzz(func(t *testing.T, s string) {
 		hf, err := ParseDiscovery(s, "VG0", time.Now())
 		if err == nil && hf == nil {
 			t.Fatal("nil facts without error")
 		}
 	})
+}
+
+// Packages (installed, installable, missing) and the replication peer's
+// port, from real discoveries on the lab.
+func TestParseDiscoveryPackagesAndPorts(t *testing.T) {
+	for _, tc := range []struct {
+		capture string
+		pkgs    map[string]string
+		port    string
+		state   string
+	}{
+		{"discover-storage1a-peer-connected.txt", map[string]string{"drbd-utils": PkgInstalled, "targetcli-fb": PkgInstalled, "dbus": PkgInstalled},
+			"10.0.0.14 7789", PortRefused},
+		{"discover-storage0b-peer-down.txt", nil, "10.0.0.11 7788", PortRefused},
+		{"discover-storage0b-peer-absent.txt", nil, "10.0.0.99 7788", PortTimeout},
+		{"discover-client0-pkg-missing.txt", map[string]string{"gfs2-utils": PkgInstalled, "nfs-common": PkgMissing}, "", ""},
+		{"discover-client2-gfs2-utils-removed.txt", map[string]string{"gfs2-utils": PkgMissing, "corosync": PkgInstalled}, "", ""},
+	} {
+		f, err := ParseDiscovery(capture(t, tc.capture), "VG0", time.Now())
+		if err != nil {
+			t.Fatal(err)
+		}
+		for p, want := range tc.pkgs {
+			if f.Packages[p] != want {
+				t.Errorf("%s: package %s is %q, want %q", tc.capture, p, f.Packages[p], want)
+			}
+		}
+		if tc.port != "" && f.Ports[tc.port] != tc.state {
+			t.Errorf("%s: port %q is %q, want %q (all: %v)", tc.capture, tc.port, f.Ports[tc.port], tc.state, f.Ports)
+		}
+	}
+	// apt's candidate: a version makes a missing package installable
+	got := parseAptPolicy(capture(t, "apt-cache-policy-storage0a.txt"))
+	if got["drbd-utils"] != "9.22.0-1" || got["nfs-common"] != "(none)" {
+		t.Fatalf("apt-cache policy read as %v", got)
+	}
 }

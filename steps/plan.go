@@ -105,6 +105,12 @@ type HostFacts struct {
 	// SystemPVs are physical volumes the host already uses for itself (its
 	// root VG); the LVM filter must keep accepting them.
 	SystemPVs []string
+	// Packages is the state of each of the stack's packages for the host's
+	// role (PkgInstalled, PkgInstallable, PkgMissing); nil when not asked.
+	Packages map[string]string
+	// Ports is what a connection to each replication peer ("addr port")
+	// gave: PortOpen, PortRefused, PortTimeout, or "unreachable: why".
+	Ports map[string]string
 }
 
 func (f *Facts) host(name string) *HostFacts {

@@ -1,14 +1,40 @@
 // Command discoverscript prints the discovery script scalestore runs on a
-// host (role storage|client, then its backing disks), for the e2e captures.
+// host, for the e2e captures:
+//
+//	discoverscript [-peer ADDR:PORT] [-pkg EXTRA] storage|client [DISK...]
+//
+// -peer adds a replication peer to try, -pkg a package to ask about beyond
+// the role's own.
 package main
 
 import (
+	"flag"
 	"fmt"
+	"net"
 	"os"
+	"strconv"
 
 	"scalestore/steps"
 )
 
 func main() {
-	fmt.Print(steps.DiscoverScript(steps.DiscoverModules(os.Args[1], "debian12"), os.Args[2:]).String())
+	peer := flag.String("peer", "", "replication peer ADDR:PORT")
+	pkg := flag.String("pkg", "", "one more package to ask about")
+	flag.Parse()
+	role := flag.Arg(0)
+	q := steps.Query{Profile: "debian12", Modules: steps.DiscoverModules(role, "debian12"), Disks: flag.Args()[1:],
+		Packages: steps.Packages("debian12", role)}
+	if *pkg != "" {
+		q.Packages = append(append([]string{}, q.Packages...), *pkg)
+	}
+	if *peer != "" {
+		host, port, err := net.SplitHostPort(*peer)
+		n, err2 := strconv.Atoi(port)
+		if err != nil || err2 != nil {
+			fmt.Fprintln(os.Stderr, "discoverscript: -peer wants ADDR:PORT")
+			os.Exit(2)
+		}
+		q.Peers = []steps.Peer{{Addr: host, Port: n}}
+	}
+	fmt.Print(steps.DiscoverScript(q).String())
 }
