@@ -32,7 +32,8 @@ func TestPlanSample(t *testing.T) {
 		"alias mpath1",
 		"vgcreate --shared VG0 /dev/mapper/mpath0 /dev/mapper/mpath1",
 		"mkfs.gfs2 -O -p lock_dlm -t client:gfs2 -j 4 /dev/VG0/LV0",
-		"/dev/VG0/LV0 /mnt/gfs2 gfs2 _netdev,noatime 0 0",
+		"/dev/VG0/LV0 /mnt/gfs2 gfs2 _netdev,x-systemd.requires=scalestore-lv.service,x-systemd.device-timeout=10min,noatime 0 0",
+		"ExecStart=/usr/sbin/lvchange --activate sy VG0/LV0",
 	} {
 		if !strings.Contains(out, want) {
 			t.Errorf("plan lacks %q", want)

@@ -12,6 +12,8 @@
 #  6. real outputs of the commands scalestore parses are captured into steps/testdata/captures/
 #  7. client2 is added: it gets a journal online (gfs2_jadd: none was spare), corosync goes from
 #     two nodes to three, and client2 mounts and shares the files
+#  8. client1 reboots: it leaves the cluster cleanly (client0 keeps using GFS2) and comes back
+#     mounted by its own boot units (scalestore-lv.service, fstab), without apply
 #
 # Prints each phase's time; exits non-zero on the first failure with the failing output.
 set -euo pipefail
@@ -185,6 +187,22 @@ on client1 'sha256sum < /mnt/gfs2/from-client2' | cmp -s - "$OUT/sum2" || fail "
 run_apply apply-join-2 "$JOIN"
 grep -qE 'done: 0 changed' "$OUT/apply-join-2.log" || fail "apply after adding client2 changed something"
 phase "add client2: journal added online, corosync 2 → 3 nodes, mounted"
+
+# ---- 8. a client reboots: it leaves cleanly and comes back mounted, with no apply
+say "client1 reboots (systemctl reboot); GFS2 must come back by itself"
+on client1 'systemctl reboot' >/dev/null 2>&1 || true
+pid=$(cat "$LAB_DIR/vms/client1/qemu.pid")
+for i in $(seq 1 60); do kill -0 "$pid" 2>/dev/null || break; sleep 2; done
+kill -0 "$pid" 2>/dev/null && fail "client1 did not shut down"
+on client0 'timeout 30 sha256sum < /mnt/gfs2/from-client1' | cmp -s - "$OUT/sum1" || fail "GFS2 on client0 is not usable while client1 is down (it did not leave cleanly)"
+bash lab/vm.sh start client1
+for i in $(seq 1 90); do on client1 true 2>/dev/null && break; sleep 3; done
+on client1 "date -s @$(date +%s) >/dev/null" || fail "client1 did not come back"
+for i in $(seq 1 100); do on client1 'findmnt -rn -t gfs2 /mnt/gfs2' 2>/dev/null | grep -q gfs2 && break; sleep 3; done
+on client1 'findmnt -rn -t gfs2 /mnt/gfs2' | grep -q gfs2 || { on client1 'systemctl status scalestore-lv.service mnt-gfs2.mount --no-pager' >&2 || true; fail "GFS2 is not mounted on client1 after its reboot"; }
+on client1 'sha256sum < /mnt/gfs2/from-client0' | cmp -s - "$OUT/sum0" || fail "client1 reads client0's file differently after its reboot"
+"$BIN" status -f "$JOIN" > "$OUT/status-5.log" 2>&1 || { cat "$OUT/status-5.log"; fail "not healthy after client1's reboot"; }
+phase "client1 rebooted: left cleanly, came back mounted without apply"
 
 say "timings:"
 printf '  %s\n' "${TIMES[@]}"

@@ -112,7 +112,6 @@ for u in $(cat /etc/scalestore-lab/stack-units); do
 done
 [ -z "$(ip route show default)" ] || no "a default route exists: $(ip route show default)"
 ip -4 -o addr show | grep -q " $LANIP/24 " || no "cluster LAN address $LANIP/24 missing"
-[ "$(cat /etc/iscsi/initiatorname.iscsi)" = "InitiatorName=iqn.2003-01.org.lab:$NAME" ] || no "initiator name: $(cat /etc/iscsi/initiatorname.iscsi)"
 if [ "$ROLE" = storage ]; then
   [ -b /dev/vdb ] || no "no data disk /dev/vdb"
   [ "$(blockdev --getsize64 /dev/vdb 2>/dev/null)" = "$DISK_BYTES" ] || no "/dev/vdb is $(blockdev --getsize64 /dev/vdb) bytes, expected $DISK_BYTES"

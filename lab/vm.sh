@@ -26,14 +26,15 @@ hosts_file() {
 build_overlay() {   # the files laid over / by the initrd at every boot
   local n=$1 d; d=$(vm_dir "$n")
   local s=$d/overlay.stage
-  rm -rf "$s"; mkdir -p "$s/etc/ssh" "$s/etc/iscsi" "$s/etc/scalestore-lab" "$s/root/.ssh"
+  rm -rf "$s"; mkdir -p "$s/etc/ssh" "$s/etc/scalestore-lab" "$s/root/.ssh"
   echo "$n" >"$s/etc/hostname"
   hosts_file >"$s/etc/hosts"
   cat "$d/machine-id" >"$s/etc/machine-id"
   install -m 600 "$d/ssh_host_ed25519_key" "$s/etc/ssh/ssh_host_ed25519_key"
   install -m 644 "$d/ssh_host_ed25519_key.pub" "$s/etc/ssh/ssh_host_ed25519_key.pub"
   install -m 600 "$LAB_DIR/ssh/id_ed25519.pub" "$s/root/.ssh/authorized_keys"
-  echo "InitiatorName=iqn.2003-01.org.lab:$n" >"$s/etc/iscsi/initiatorname.iscsi"
+  # no iSCSI initiator name: the overlay is laid at every boot, and would undo the one
+  # scalestore writes (a client rebooted with the lab's name is refused by the targets)
   cat >"$s/etc/scalestore-lab/net.env" <<EOF
 MGMT_MAC=$(vm_mac "$n" 0)
 MGMT_ADDR=10.0.2.15/24
@@ -70,6 +71,7 @@ start() {
   [ "${2:-}" = --loadvm ] || tag=
   [ -s "$d/root.qcow2" ] && [ -s "$d/overlay.tar" ] || die "$n is not prepared (run: $0 prepare $n)"
   vm_alive "$n" && die "$n is already running (pid $(vm_pid "$n"))"
+  [ -n "$tag" ] || build_overlay "$n"   # a boot lays it over /: made afresh from the VM's own files
   ip netns list | awk '{print $1}' | grep -qx "$LAB_NETNS" || die "netns $LAB_NETNS is missing (lab/net.sh up)"
   local mem port; mem=$(cat "$d/mem"); port=$(vm_port "$n")
   # a stale tap of this VM (only if an old qemu were still alive, which vm_alive ruled out)

@@ -38,6 +38,7 @@ func (debian12) steps(s *config.Spec, f *Facts) []Step {
 		debCluster(s),
 		debSharedVG(s),
 		debLV(s),
+		debLVBoot(s),
 		debFilesystem(s),
 		journalsStep(s),
 		debMount(s),
@@ -586,20 +587,65 @@ func debFilesystem(s *config.Spec) Step {
 	return st
 }
 
-// FstabLine is the clients' fstab entry for the cluster filesystem.
-func FstabLine(s *config.Spec) string {
-	opts := append([]string{"_netdev"}, s.Volume.MountOptions...)
+// FstabLine is the clients' fstab entry for the cluster filesystem, with
+// the profile's extra mount options.
+func FstabLine(s *config.Spec, extra ...string) string {
+	opts := append(append([]string{"_netdev"}, extra...), s.Volume.MountOptions...)
 	return fmt.Sprintf("%s %s gfs2 %s 0 0", s.LVPath(), s.Volume.MountPoint, strings.Join(opts, ","))
+}
+
+// lvUnit is the systemd unit that brings the shared LV back when a client
+// boots, in STACK.md's order: after the iSCSI logins, multipathd and the
+// cluster (corosync, dlm, lvmlockd), it waits for every pair's mpath map,
+// starts the VG's lockspace and activates the LV shared; fstab's GFS2 entry
+// requires it, so the mount comes after it at boot and before it at
+// shutdown, when it deactivates the LV and leaves the lockspace.
+const lvUnit = "scalestore-lv.service"
+
+func LVUnit(s *config.Spec) string {
+	var maps []string
+	for _, p := range s.Pairs {
+		maps = append(maps, p.MapperPath())
+	}
+	vg, lv := s.Volume.VG, s.Volume.VG+"/"+s.Volume.LV
+	var b strings.Builder
+	b.WriteString(comment("#", header(s, "bring "+lv+" back at boot, before GFS2 mounts")))
+	fmt.Fprintf(&b, "[Unit]\nDescription=scalestore: %s's lockspace and %s (shared), before GFS2 mounts\n", vg, lv)
+	b.WriteString("Requires=dlm.service lvmlockd.service\n")
+	b.WriteString("After=network-online.target iscsid.service open-iscsi.service multipathd.service corosync.service dlm.service lvmlockd.service\n")
+	b.WriteString("Wants=network-online.target\n\n[Service]\nType=oneshot\nRemainAfterExit=yes\nTimeoutStartSec=600\n")
+	// systemd expands $: $$ is a shell $
+	fmt.Fprintf(&b, "ExecStartPre=/bin/sh -c 'i=0; while [ $$i -lt 300 ]; do ok=1; for d in %s; do [ -b $$d ] || ok=0; done; [ $$ok = 1 ] && exit 0; i=$$((i+1)); sleep 1; done; echo \"mpath maps missing after 300 s\" >&2; exit 1'\n",
+		strings.Join(maps, " "))
+	fmt.Fprintf(&b, "ExecStart=/usr/sbin/vgchange --lock-start %s\nExecStart=/usr/sbin/lvchange --activate sy %s\n", vg, lv)
+	fmt.Fprintf(&b, "ExecStop=/usr/sbin/lvchange --activate n %s\nExecStop=/usr/sbin/vgchange --lock-stop %s\n", lv, vg)
+	b.WriteString("\n[Install]\nWantedBy=multi-user.target\n")
+	return b.String()
+}
+
+func debLVBoot(s *config.Spec) Step {
+	st := Step{ID: "lv-boot", Title: "Bring " + s.Volume.LV + " back at boot on every client (" + lvUnit + ")", Layer: "lvm"}
+	unit := LVUnit(s)
+	for _, c := range s.Clients {
+		st.Actions = append(st.Actions,
+			write(c.Host, "/etc/systemd/system/"+lvUnit, unit, 0o644, ptr(remote.Argv("systemctl", "daemon-reload"))),
+			serviceUp(c.Host, lvUnit))
+	}
+	return st
 }
 
 func debMount(s *config.Spec) Step {
 	st := Step{ID: "mount", Title: "Mount GFS2 on every client", Layer: "mount"}
 	mp := s.Volume.MountPoint
-	line := FstabLine(s)
+	// at boot the mount waits for the LV as long as the unit may take
+	line := FstabLine(s, "x-systemd.requires="+lvUnit, "x-systemd.device-timeout=10min")
+	// the entry replaces any other of the mount point (an older one of ours)
+	setFstab := remote.Script(`awk -v mp=%s '$2 != mp' /etc/fstab > /etc/fstab.scalestore && printf '%%s\n' %s >> /etc/fstab.scalestore && `+
+		`chmod 644 /etc/fstab.scalestore && mv /etc/fstab.scalestore /etc/fstab && systemctl daemon-reload`, mp, line)
 	for _, c := range s.Clients {
 		st.Actions = append(st.Actions,
 			run(c.Host, "create "+mp, remote.Argv("mkdir", "-p", mp), ptr(remote.Argv("test", "-d", mp))),
-			run(c.Host, "add the fstab entry", remote.Script("printf '%%s\\n' %s >> /etc/fstab", line), ptr(remote.Script("grep -qxF %s /etc/fstab", line))),
+			run(c.Host, "set the fstab entry", setFstab, ptr(remote.Script("grep -qxF %s /etc/fstab", line))),
 			run(c.Host, "mount "+mp, remote.Argv("mount", mp), gfs2Mounted(mp)))
 	}
 	return st
