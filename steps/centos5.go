@@ -131,18 +131,12 @@ func c5DRBDInitialSync(s *config.Spec) Step {
 	return st
 }
 
+// c5DRBDPrimary: DRBD 8.2's /proc/drbd names the roles "st:", later ones
+// "ro:".
 func c5DRBDPrimary(s *config.Spec) []Step {
-	var out []Step
-	for side, title := range []string{"Promote the first half of every pair", "Promote the second half of every pair (dual primary)"} {
-		st := Step{ID: fmt.Sprintf("drbd-primary-%c", 'a'+side), Title: title, Layer: "drbd"}
-		for _, p := range s.Pairs {
-			h := p.Halves()[side]
-			st.Actions = append(st.Actions, run(h.Host, "make "+h.Host+" primary for "+p.Resource(), remote.Argv("drbdadm", "primary", p.Resource()),
-				ptr(remote.Script(`grep -q '^ *%d: .*ro:Primary/' /proc/drbd`, p.Num()))))
-		}
-		out = append(out, st)
-	}
-	return out
+	return promoteSteps(s, func(p config.Pair) *remote.Cmd {
+		return ptr(remote.Script(`grep -Eq '^ *%d: .*(st|ro):Primary/' /proc/drbd`, p.Num()))
+	})
 }
 
 // ClusterConf is a cman /etc/cluster/cluster.conf for the named nodes.

@@ -226,21 +226,27 @@ func debDRBDWaitSync(s *config.Spec) Step {
 	return st
 }
 
-// debDRBDPrimary promotes the a-halves, then the b-halves: DRBD 8.4 refuses
-// a promotion while the peer is changing state too ("State change was
-// refused by peer node"), so the two halves of a pair never promote at once.
-func debDRBDPrimary(s *config.Spec) []Step {
+// promoteSteps promotes the a-halves, then the b-halves: DRBD refuses a
+// promotion while the peer is changing state too ("State change was
+// refused by peer node"), so the two halves of a pair never promote at
+// once. isPrimary is the profile's probe of a pair's local role.
+func promoteSteps(s *config.Spec, isPrimary func(config.Pair) *remote.Cmd) []Step {
 	var out []Step
 	for side, title := range []string{"Promote the first half of every pair", "Promote the second half of every pair (dual primary)"} {
 		st := Step{ID: fmt.Sprintf("drbd-primary-%c", 'a'+side), Title: title, Layer: "drbd"}
 		for _, p := range s.Pairs {
 			h := p.Halves()[side]
-			primary := shared(drbdQuery, drbdStatus(p, `case "$r" in *' ro:Primary/'*) ;; *) false ;; esac`))
-			st.Actions = append(st.Actions, run(h.Host, "make "+h.Host+" primary for "+p.Resource(), remote.Argv("drbdadm", "primary", p.Resource()), primary))
+			st.Actions = append(st.Actions, run(h.Host, "make "+h.Host+" primary for "+p.Resource(), remote.Argv("drbdadm", "primary", p.Resource()), isPrimary(p)))
 		}
 		out = append(out, st)
 	}
 	return out
+}
+
+func debDRBDPrimary(s *config.Spec) []Step {
+	return promoteSteps(s, func(p config.Pair) *remote.Cmd {
+		return shared(drbdQuery, drbdStatus(p, `case "$r" in *' ro:Primary/'*) ;; *) false ;; esac`))
+	})
 }
 
 const configfs = "/sys/kernel/config/target"
@@ -402,14 +408,8 @@ func debMultipath(s *config.Spec) Step {
 // device scan limited to the mpath maps (plus the host's own system PVs), so
 // LVM never sees a PV twice through the raw iSCSI paths.
 func LVMLocalConf(s *config.Spec, h *HostFacts) string {
-	var b strings.Builder
-	b.WriteString(comment("#", header(s, "shared LVM through lvmlockd, scan limited to the multipath maps")))
-	b.WriteString("local {\n}\nglobal {\n    use_lvmlockd = 1\n}\ndevices {\n    global_filter = [ \"a|^/dev/mapper/mpath[0-9]+$|\"")
-	for _, pv := range h.SystemPVs {
-		fmt.Fprintf(&b, ", \"a|^%s$|\"", pv)
-	}
-	b.WriteString(", \"r|.*|\" ]\n}\n")
-	return b.String()
+	return comment("#", header(s, "shared LVM through lvmlockd, scan limited to the multipath maps")) +
+		"local {\n}\nglobal {\n    use_lvmlockd = 1\n}\n" + lvmFilter(append([]string{"/dev/mapper/mpath[0-9]+"}, h.SystemPVs...))
 }
 
 // LVMStorageConf is /etc/lvm/lvmlocal.conf on a storage server: its LVM
@@ -417,14 +417,19 @@ func LVMLocalConf(s *config.Spec, h *HostFacts) string {
 // bytes are the client's PV inside DRBD) nor the DRBD device, which LVM would
 // otherwise activate and hold, keeping DRBD from attaching.
 func LVMStorageConf(s *config.Spec, h *HostFacts) string {
-	var b strings.Builder
-	b.WriteString(comment("#", header(s, "keep this storage server's LVM off the DRBD backing disk and device")))
-	b.WriteString("local {\n}\ndevices {\n    global_filter = [ ")
-	for _, pv := range h.SystemPVs {
-		fmt.Fprintf(&b, "\"a|^%s$|\", ", pv)
+	return comment("#", header(s, "keep this storage server's LVM off the DRBD backing disk and device")) +
+		"local {\n}\n" + lvmFilter(h.SystemPVs)
+}
+
+// lvmFilter is a devices section whose global filter accepts the devices
+// matching accept (regexps) and rejects every other.
+func lvmFilter(accept []string) string {
+	var rules []string
+	for _, a := range accept {
+		rules = append(rules, fmt.Sprintf("\"a|^%s$|\"", a))
 	}
-	b.WriteString("\"r|.*|\" ]\n}\n")
-	return b.String()
+	rules = append(rules, "\"r|.*|\"")
+	return "devices {\n    global_filter = [ " + strings.Join(rules, ", ") + " ]\n}\n"
 }
 
 func debLVMConfig(s *config.Spec, f *Facts) Step {

@@ -23,7 +23,7 @@ type DRBDDevice struct {
 }
 
 var (
-	reProcDev    = regexp.MustCompile(`^\s*(\d+): cs:(\S+) ro:(\S+)/(\S+) ds:(\S+)/(\S+)`)
+	reProcDev    = regexp.MustCompile(`^\s*(\d+): cs:(\S+) (?:ro|st):(\S+)/(\S+) ds:(\S+)/(\S+)`) // "st:" before DRBD 8.3
 	reProcUncfg  = regexp.MustCompile(`^\s*(\d+): cs:(Unconfigured)`)
 	reProcOOS    = regexp.MustCompile(`\boos:(\d+)`)
 	reProcSynced = regexp.MustCompile(`sync'ed:\s*([0-9.]+)%`)

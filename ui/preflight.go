@@ -102,14 +102,7 @@ func (m preflightModel) Update(msg tea.Msg) (preflightModel, tea.Cmd) {
 			return m, emit(backMsg{})
 		case key.Matches(msg, keyRecheck) && !m.running:
 			return m, emit(recheckMsg{})
-		case key.Matches(msg, keyUp):
-			m.vp.ScrollUp(1)
-		case key.Matches(msg, keyDown):
-			m.vp.ScrollDown(1)
-		case key.Matches(msg, keyPgUp):
-			m.vp.PageUp()
-		case key.Matches(msg, keyPgDn):
-			m.vp.PageDown()
+		case scroll(&m.vp, msg):
 		case key.Matches(msg, keyOnward) && !m.running:
 			if checks.Failed(m.results) {
 				m.note = "A failed check blocks the way: nothing can run until it passes. Fix it on the host (or go back and change the choice), then press r."

@@ -158,16 +158,28 @@ func (m reviewModel) Update(msg tea.Msg) (reviewModel, tea.Cmd) {
 		m.saving = true
 		m.saveErr = nil
 		return m, emit(applyMsg{})
-	case key.Matches(k, keyUp):
-		m.vp.ScrollUp(1)
-	case key.Matches(k, keyDown):
-		m.vp.ScrollDown(1)
-	case key.Matches(k, keyPgUp):
-		m.vp.PageUp()
-	case key.Matches(k, keyPgDn):
-		m.vp.PageDown()
+	default:
+		scroll(&m.vp, k)
 	}
 	return m, nil
+}
+
+// scroll moves a screen's viewport for the up/down/page keys, and says
+// whether k was one of them.
+func scroll(vp *viewport.Model, k tea.KeyPressMsg) bool {
+	switch {
+	case key.Matches(k, keyUp):
+		vp.ScrollUp(1)
+	case key.Matches(k, keyDown):
+		vp.ScrollDown(1)
+	case key.Matches(k, keyPgUp):
+		vp.PageUp()
+	case key.Matches(k, keyPgDn):
+		vp.PageDown()
+	default:
+		return false
+	}
+	return true
 }
 
 func (m reviewModel) help() []key.Binding {

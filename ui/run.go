@@ -356,18 +356,7 @@ func (m runModel) key(k tea.KeyPressMsg) (runModel, tea.Cmd) {
 		}
 		return m, nil
 	}
-	switch {
-	case key.Matches(k, keyUp):
-		m.vp.ScrollUp(1)
-		m.follow = m.vp.AtBottom()
-	case key.Matches(k, keyDown):
-		m.vp.ScrollDown(1)
-		m.follow = m.vp.AtBottom()
-	case key.Matches(k, keyPgUp):
-		m.vp.PageUp()
-		m.follow = m.vp.AtBottom()
-	case key.Matches(k, keyPgDn):
-		m.vp.PageDown()
+	if scroll(&m.vp, k) {
 		m.follow = m.vp.AtBottom()
 	}
 	return m, nil
