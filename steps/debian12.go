@@ -607,7 +607,8 @@ func FstabLine(s *config.Spec, extra ...string) string {
 // shutdown, when it deactivates the LV and leaves the lockspace.
 const lvUnit = "scalestore-lv.service"
 
-func LVUnit(s *config.Spec) string {
+// lvUnitFile is that unit's file for the spec.
+func lvUnitFile(s *config.Spec) string {
 	var maps []string
 	for _, p := range s.Pairs {
 		maps = append(maps, p.MapperPath())
@@ -630,7 +631,7 @@ func LVUnit(s *config.Spec) string {
 
 func debLVBoot(s *config.Spec) Step {
 	st := Step{ID: "lv-boot", Title: "Bring " + s.Volume.LV + " back at boot on every client (" + lvUnit + ")", Layer: "lvm"}
-	unit := LVUnit(s)
+	unit := lvUnitFile(s)
 	for _, c := range s.Clients {
 		st.Actions = append(st.Actions,
 			write(c.Host, "/etc/systemd/system/"+lvUnit, unit, 0o644, ptr(remote.Argv("systemctl", "daemon-reload"))),
