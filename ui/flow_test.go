@@ -269,11 +269,7 @@ func atPreflight(t *testing.T) (*harness, string) {
 	path := filepath.Join(t.TempDir(), "scalestore.toml")
 	h := newTestApp(t, path, nil)
 	h.keys("n")
-	s := labSpec(path)
-	id := 0
-	s.Pairs = []config.Pair{{ID: &id, A: config.Half{Host: "storage0a", Disk: "/dev/vdb"}, B: config.Half{Host: "storage0b", Disk: "/dev/vdb"}}}
-	s.Clients = []config.Client{{Host: "client0"}, {Host: "client1"}}
-	s.Fencing.Agent = "none"
+	s := onePairSpec(path)
 	if err := s.Validate(); err != nil {
 		t.Fatal(err)
 	}
@@ -326,11 +322,7 @@ func TestPreflightFailureBlocksTheReview(t *testing.T) {
 }
 
 func TestSummarizePlan(t *testing.T) {
-	s := labSpec("x.toml")
-	id := 0
-	s.Pairs = []config.Pair{{ID: &id, A: config.Half{Host: "storage0a", Disk: "/dev/vdb"}, B: config.Half{Host: "storage0b", Disk: "/dev/vdb"}}}
-	s.Clients = []config.Client{{Host: "client0"}, {Host: "client1"}}
-	s.Fencing.Agent = "none"
+	s := onePairSpec("x.toml")
 	if err := s.Validate(); err != nil {
 		t.Fatal(err)
 	}
@@ -352,11 +344,7 @@ func TestNewClusterSavedBeforeTheRun(t *testing.T) {
 	path := filepath.Join(t.TempDir(), "scalestore.toml")
 	h := newTestApp(t, path, f)
 	h.keys("n")
-	s := labSpec(path)
-	id := 0
-	s.Pairs = []config.Pair{{ID: &id, A: config.Half{Host: "storage0a", Disk: "/dev/vdb"}, B: config.Half{Host: "storage0b", Disk: "/dev/vdb"}}}
-	s.Clients = []config.Client{{Host: "client0"}, {Host: "client1"}}
-	s.Fencing.Agent = "none"
+	s := onePairSpec(path)
 	h.send(settingsDoneMsg{spec: s})
 	a := h.app()
 	h.waitFor("preflight", func() bool { return !a.preflight.running })
@@ -539,4 +527,15 @@ func TestTargetForResolvesPathsAgainstTheSpec(t *testing.T) {
 		tg.KnownHostsFile != "/var/kh" || tg.AutoAcceptNew || tg.Jump == nil || tg.Jump.User != "admin" || tg.Jump.Port != 2200 {
 		t.Fatalf("%+v", tg)
 	}
+}
+
+// onePairSpec is the lab's spec with pair 0 (storage0a + storage0b), both
+// clients and fencing off: what the wizard's settings screen hands on.
+func onePairSpec(path string) *config.Spec {
+	s := labSpec(path)
+	id := 0
+	s.Pairs = []config.Pair{{ID: &id, A: config.Half{Host: "storage0a", Disk: "/dev/vdb"}, B: config.Half{Host: "storage0b", Disk: "/dev/vdb"}}}
+	s.Clients = []config.Client{{Host: "client0"}, {Host: "client1"}}
+	s.Fencing.Agent = "none"
+	return s
 }
