@@ -147,14 +147,21 @@ func TestSyncProgressFromProcDRBD(t *testing.T) {
 	}
 	f.guards["storage0a\x00never-run"] = syncWait
 	f.procs["storage0a"] = []string{capture(t, "drbd-status-during-resync.txt")}
-	go func() {
-		time.Sleep(20 * time.Millisecond)
-		f.mu.Lock()
-		f.done["storage0a\x00"+syncWait] = true
-		f.mu.Unlock()
-	}()
+	// the resync ends once the engine has reported its progress: the wait
+	// is released by what the test asserts on, not by a guessed delay
 	rec := &recorder{}
-	if _, err := (&Engine{Hosts: f.source(), Emit: rec.emit, Poll: 5 * time.Millisecond}).Run(context.Background(), p); err != nil {
+	emit := func(ev Event) {
+		rec.emit(ev)
+		if ev.Kind == ProgressMsg {
+			f.mu.Lock()
+			f.done["storage0a\x00"+syncWait] = true
+			f.mu.Unlock()
+		}
+	}
+	// a bound for the failure only: without progress the wait never ends
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	if _, err := (&Engine{Hosts: f.source(), Emit: emit, Poll: 5 * time.Millisecond}).Run(ctx, p); err != nil {
 		t.Fatal(err)
 	}
 	prog := rec.kinds(ProgressMsg)
