@@ -50,3 +50,24 @@ func FuzzParseProcDRBD(f *testing.F) {
 		}
 	})
 }
+
+// DRBD 8.2 (the centos5 profile's) names the roles "st:" where 8.4 says
+// "ro:", has no oos: field and prints four flag characters. The fixture is
+// 8.2's own layout: the DRBD 8.2 user's guide's /proc/drbd example for
+// minor 0, and a SyncSource minor 1 with the sync lines 8.2 prints.
+func TestParseProcDRBD82(t *testing.T) {
+	devs := ParseProcDRBD(capture(t, "proc-drbd-8.2-layout.txt"))
+	want := []DRBDDevice{
+		{Minor: 0, CState: "Connected", Role: "Primary", PeerRole: "Primary", DiskState: "UpToDate", PeerDisk: "UpToDate"},
+		{Minor: 1, CState: "SyncSource", Role: "Primary", PeerRole: "Secondary", DiskState: "UpToDate", PeerDisk: "Inconsistent",
+			SyncedPct: 30.0, HasSync: true, Finish: "0:01:11", SpeedKiBps: 10240},
+	}
+	if len(devs) != len(want) {
+		t.Fatalf("got %d devices from DRBD 8.2's /proc/drbd, want %d: %+v", len(devs), len(want), devs)
+	}
+	for i := range want {
+		if devs[i] != want[i] {
+			t.Errorf("minor %d\ngot  %+v\nwant %+v", want[i].Minor, devs[i], want[i])
+		}
+	}
+}
