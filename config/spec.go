@@ -126,9 +126,11 @@ type Fencing struct {
 	HostOptions map[string]map[string]string `toml:"host_options,omitempty"`
 }
 
-// Wipe lists the exact devices the operator allows scalestore to wipe,
-// each "host:/dev/path". A disk with a signature, partition, mount or
-// holder is never written unless it is named here.
+// Wipe lists the exact disks the operator allows scalestore to wipe, each
+// "host:/dev/path wwn=… serial=… size=BYTES" (see WipeDevice): the path and
+// the identity the disk had when it was marked. A disk with a signature,
+// partition, mount or holder is never written unless it is named here, and
+// a named disk is wiped only while it still has that identity, and once.
 type Wipe struct {
 	Devices []string `toml:"devices,omitempty"`
 }
@@ -366,12 +368,8 @@ func (s *Spec) LVPath() string { return "/dev/" + s.Volume.VG + "/" + s.Volume.L
 
 // MayWipe reports whether the operator named host:dev for wiping.
 func (s *Spec) MayWipe(host, dev string) bool {
-	for _, d := range s.Wipe.Devices {
-		if d == host+":"+dev {
-			return true
-		}
-	}
-	return false
+	_, ok := s.WipeOf(host, dev)
+	return ok
 }
 
 // SudoOn reports whether commands on the host run through sudo.

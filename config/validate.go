@@ -405,23 +405,3 @@ func isSecret(k string) bool {
 	}
 	return false
 }
-
-func (s *Spec) checkWipe(c *checker) {
-	for i, d := range s.Wipe.Devices {
-		k := fmt.Sprintf("wipe.devices[%d]", i)
-		host, dev, ok := strings.Cut(d, ":")
-		if !ok || !validDevice(dev) {
-			c.bad(k, "%q: write each device as \"host:/dev/path\"", d)
-			continue
-		}
-		used := false
-		for _, p := range s.Pairs {
-			for _, h := range p.Halves() {
-				used = used || (h.Host == host && h.Disk == dev)
-			}
-		}
-		if !used {
-			c.bad(k, "%q is not the disk of any pair half; only a pair's backing disk may be wiped", d)
-		}
-	}
-}
