@@ -5,6 +5,7 @@ import (
 	"net"
 	"path"
 	"regexp"
+	"slices"
 	"strconv"
 	"strings"
 )
@@ -38,8 +39,22 @@ var (
 // lvReserved are strings lvm(8) refuses inside an LV name.
 var lvReserved = []string{"_cdata", "_cmeta", "_corig", "_mlog", "_mimage", "_pmspare", "_rimage", "_rmeta", "_tdata", "_tmeta", "_vorigin", "_vdata"}
 
-// secretOptions may not be written in the spec: it is saved and shared.
-var secretOptions = []string{"password", "passwd", "pass", "secret", "key", "community"}
+// A fence option that holds a secret may not be written in the spec: it is
+// saved and shared. isSecret goes by the words of the option's name.
+var (
+	// secretWords are whole words that name a secret ("pw", "api_key").
+	secretWords = []string{"pass", "pw", "pwd", "key", "kg", "cred", "creds", "community"}
+	// secretStems name a secret inside a word too ("apitoken", "passwords");
+	// so does a word ending in "key" ("apikey", "privkey").
+	secretStems = []string{"password", "passwd", "passphrase", "secret", "token", "credential"}
+	// secretPlaces, as the last word, make the option where a secret is
+	// kept, not the secret (password_script, identity_file, auth_url).
+	secretPlaces = []string{"script", "file", "path", "url", "uri"}
+	// ipmiAuthTypes are the values of fence_ipmilan's auth option, the IPMI
+	// authentication type: no secret.
+	ipmiAuthTypes = []string{"md5", "password", "none", "straight"}
+	reWordBreak   = regexp.MustCompile(`([a-z0-9])([A-Z])`)
+)
 
 type checker struct {
 	pos *positions
@@ -372,7 +387,7 @@ func (s *Spec) checkFencing(c *checker) {
 			switch {
 			case !reOptKey.MatchString(k):
 				c.bad(key, "option name %q is not valid", k)
-			case isSecret(k):
+			case isSecret(k, v):
 				c.bad(key+"."+k, "secrets are not written in the spec; use the agent's password_script option pointing to a root-only file on the hosts")
 			case !reOptVal.MatchString(v):
 				c.bad(key+"."+k, "%q holds characters not allowed in a fence option", v)
@@ -393,14 +408,29 @@ func (s *Spec) checkFencing(c *checker) {
 	}
 }
 
-func isSecret(k string) bool {
-	k = strings.ToLower(k)
-	if strings.HasSuffix(k, "_script") || strings.HasSuffix(k, "_file") {
+// isSecret reports whether fence option k (with value v) holds a secret. Its
+// name is split into words at '-', '_' and lower-to-upper case changes.
+func isSecret(k, v string) bool {
+	words := strings.FieldsFunc(strings.ToLower(reWordBreak.ReplaceAllString(k, "${1}_${2}")),
+		func(r rune) bool { return r == '-' || r == '_' })
+	if len(words) == 0 {
 		return false
 	}
-	for _, s := range secretOptions {
-		if k == s || strings.HasSuffix(k, "_"+s) || strings.HasPrefix(k, s+"_") {
+	last := words[len(words)-1]
+	switch {
+	case slices.Contains(secretPlaces, last):
+		return false
+	case last == "auth": // the credentials themselves (http_auth), or fence_ipmilan's auth type
+		return len(words) > 1 || !slices.Contains(ipmiAuthTypes, strings.ToLower(v))
+	}
+	for _, w := range words {
+		if slices.Contains(secretWords, w) || strings.HasSuffix(w, "key") {
 			return true
+		}
+		for _, s := range secretStems {
+			if strings.Contains(w, s) {
+				return true
+			}
 		}
 	}
 	return false
