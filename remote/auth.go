@@ -82,9 +82,10 @@ type authSession struct {
 	ctx      context.Context
 	e        *endpoint
 	sec      *secrets
-	agent    net.Conn // closed by close
-	tried    []string // human-readable list of what was offered, for errors
-	password string   // last password given to the server
+	timer    *handshakeTimer // paused while the person is asked
+	agent    net.Conn        // closed by close
+	tried    []string        // human-readable list of what was offered, for errors
+	password string          // last password given to the server
 }
 
 func (a *authSession) close() {
@@ -98,6 +99,13 @@ func (a *authSession) succeeded() {
 	if a.password != "" {
 		a.sec.setLoginPassword(a.e.user+"@"+a.e.addr(), a.password)
 	}
+}
+
+// ask asks the person for a secret; the handshake's clock stops meanwhile.
+func (a *authSession) ask(prompt string) (string, error) {
+	a.timer.pause()
+	defer a.timer.resume()
+	return a.d.prompt.Secret(a.ctx, a.e.name, prompt)
 }
 
 // methods returns the auth methods in OpenSSH's order: public keys (agent
@@ -179,7 +187,7 @@ func (a *authSession) methods() []ssh.AuthMethod {
 					if instruction != "" {
 						prompt = instruction + "\n" + prompt
 					}
-					ans, err := a.d.prompt.Secret(a.ctx, a.e.name, prompt)
+					ans, err := a.ask(prompt)
 					if err != nil {
 						return nil, err
 					}
@@ -197,7 +205,7 @@ func (a *authSession) methods() []ssh.AuthMethod {
 				a.password = cached
 				return cached, nil
 			}
-			pw, err := a.d.prompt.Secret(a.ctx, a.e.name, fmt.Sprintf("%s@%s's password: ", a.e.user, a.e.hostname))
+			pw, err := a.ask(fmt.Sprintf("%s@%s's password: ", a.e.user, a.e.hostname))
 			if err != nil {
 				return "", err
 			}
@@ -265,6 +273,9 @@ func (l *lazySigner) signer() (ssh.Signer, error) {
 }
 
 func (l *lazySigner) decrypt() (ssh.Signer, error) {
+	// Waiting for another host's passphrase prompt is asking too.
+	l.a.timer.pause()
+	defer l.a.timer.resume()
 	k := l.a.d.keys
 	select {
 	case k.turn <- struct{}{}:
@@ -276,7 +287,7 @@ func (l *lazySigner) decrypt() (ssh.Signer, error) {
 		return s, nil // another host asked while we waited
 	}
 	for try := 0; ; try++ {
-		pass, err := l.a.d.prompt.Secret(l.a.ctx, l.a.e.name, fmt.Sprintf("Enter passphrase for key '%s': ", l.path))
+		pass, err := l.a.ask(fmt.Sprintf("Enter passphrase for key '%s': ", l.path))
 		if err != nil {
 			return nil, fmt.Errorf("passphrase for %s: %w", l.path, err)
 		}

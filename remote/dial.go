@@ -7,6 +7,8 @@ import (
 	"log/slog"
 	"net"
 	"strings"
+	"sync"
+	"sync/atomic"
 	"time"
 
 	"golang.org/x/crypto/ssh"
@@ -62,28 +64,43 @@ func (d *dialer) connect(ctx context.Context, e *endpoint, sec *secrets) (*link,
 	return l, nil
 }
 
-// handshake dials e (directly, or through jump) and authenticates.
+// defaultConnectTimeout bounds the TCP connection, and then the SSH
+// handshake, when neither Options nor the ssh config say.
+const defaultConnectTimeout = 10 * time.Second
+
+// connectTimeout is e's bound on the TCP connection and on the handshake.
+func (d *dialer) connectTimeout(e *endpoint) time.Duration {
+	switch {
+	case d.opts.ConnectTimeout > 0:
+		return d.opts.ConnectTimeout
+	case e.connectTimeout > 0:
+		return e.connectTimeout
+	}
+	return defaultConnectTimeout
+}
+
+// handshake dials e (directly, or through jump) and authenticates. The TCP
+// connection and the handshake are bounded by connectTimeout each; the
+// handshake's clock stops while the person is asked something.
 func (d *dialer) handshake(ctx context.Context, e *endpoint, sec *secrets, jump *ssh.Client) (*ssh.Client, error) {
 	hk, err := loadHostKeys(e)
 	if err != nil {
 		return nil, err
 	}
-	auth := &authSession{d: d, ctx: ctx, e: e, sec: sec}
+	limit := d.connectTimeout(e)
+	timer := &handshakeTimer{limit: limit}
+	auth := &authSession{d: d, ctx: ctx, e: e, sec: sec, timer: timer}
 	defer auth.close()
 	cfg := &ssh.ClientConfig{
 		User:              e.user,
 		Auth:              auth.methods(),
-		HostKeyCallback:   d.hostKeyCallback(ctx, e, hk),
+		HostKeyCallback:   d.hostKeyCallback(ctx, e, hk, timer),
 		HostKeyAlgorithms: hk.algos,
 		ClientVersion:     "SSH-2.0-scalestore",
 	}
 
-	dialCtx := ctx
-	if e.connectTimeout > 0 {
-		var cancel context.CancelFunc
-		dialCtx, cancel = context.WithTimeout(ctx, e.connectTimeout)
-		defer cancel()
-	}
+	dialCtx, cancel := context.WithTimeout(ctx, limit)
+	defer cancel()
 	var conn net.Conn
 	if jump != nil {
 		conn, err = jump.DialContext(dialCtx, "tcp", e.addr())
@@ -92,18 +109,33 @@ func (d *dialer) handshake(ctx context.Context, e *endpoint, sec *secrets, jump 
 		conn, err = nd.DialContext(dialCtx, "tcp", e.addr())
 	}
 	if err != nil {
+		if ctx.Err() == nil && dialCtx.Err() != nil {
+			d.log.Debug("connect timed out", "host", e.name, "address", e.addr(), "stage", "tcp", "timeout", limit, "err", err)
+			return nil, &timeoutError{fmt.Sprintf("no TCP connection to %s within %s", e.addr(), limit)}
+		}
 		return nil, err
 	}
 
-	// The handshake may wait on the person (passphrase, host key): only the
-	// context bounds it.
+	rc := &readCounter{Conn: conn}
+	timer.start(func() { conn.Close() })
 	stop := context.AfterFunc(ctx, func() { conn.Close() })
-	c, chans, reqs, err := ssh.NewClientConn(conn, e.addr(), cfg)
-	if !stop() {
+	c, chans, reqs, err := ssh.NewClientConn(rc, e.addr(), cfg)
+	expired := timer.stop()
+	if !stop() || expired {
 		if err == nil {
 			c.Close()
 		}
-		return nil, ctx.Err()
+		conn.Close()
+		if ctx.Err() != nil {
+			d.log.Debug("connect cancelled", "host", e.name, "address", e.addr(), "cause", context.Cause(ctx))
+			return nil, context.Cause(ctx)
+		}
+		stage, msg := "handshake", fmt.Sprintf("%s did not finish the SSH handshake within %s", e.addr(), limit)
+		if rc.none() {
+			stage, msg = "banner", fmt.Sprintf("%s sent no SSH banner within %s", e.addr(), limit)
+		}
+		d.log.Debug("connect timed out", "host", e.name, "address", e.addr(), "stage", stage, "timeout", limit)
+		return nil, &timeoutError{msg}
 	}
 	if err != nil {
 		conn.Close()
@@ -113,6 +145,76 @@ func (d *dialer) handshake(ctx context.Context, e *endpoint, sec *secrets, jump 
 	d.log.Debug("connected", "host", e.name, "address", e.addr(), "user", e.user,
 		"server", string(c.ServerVersion()))
 	return ssh.NewClient(c, chans, reqs), nil
+}
+
+// readCounter is a connection that knows whether anything was read from it.
+type readCounter struct {
+	net.Conn
+	n atomic.Int64
+}
+
+func (r *readCounter) Read(b []byte) (int, error) {
+	n, err := r.Conn.Read(b)
+	r.n.Add(int64(n))
+	return n, err
+}
+
+func (r *readCounter) none() bool { return r.n.Load() == 0 }
+
+// handshakeTimer calls expire when a handshake takes longer than limit; the
+// time spent asking the person does not count.
+type handshakeTimer struct {
+	limit   time.Duration
+	mu      sync.Mutex
+	t       *time.Timer
+	paused  int
+	expired bool
+}
+
+func (h *handshakeTimer) start(expire func()) {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	h.t = time.AfterFunc(h.limit, func() {
+		h.mu.Lock()
+		if h.paused > 0 || h.expired {
+			h.mu.Unlock()
+			return
+		}
+		h.expired = true
+		h.mu.Unlock()
+		expire()
+	})
+}
+
+// pause stops the clock while the person is asked; resume starts it again,
+// with the whole limit ahead.
+func (h *handshakeTimer) pause() {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	h.paused++
+	if h.t != nil {
+		h.t.Stop()
+	}
+}
+
+func (h *handshakeTimer) resume() {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	h.paused--
+	if h.paused == 0 && h.t != nil && !h.expired {
+		h.t.Reset(h.limit)
+	}
+}
+
+// stop ends the timer and reports whether it expired.
+func (h *handshakeTimer) stop() bool {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	h.paused++ // for good: a timer func already under way does nothing
+	if h.t != nil {
+		h.t.Stop()
+	}
+	return h.expired
 }
 
 // explain turns a handshake error into one that says what to do.

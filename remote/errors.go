@@ -1,6 +1,7 @@
 package remote
 
 import (
+	"context"
 	"errors"
 	"fmt"
 	"strings"
@@ -71,3 +72,17 @@ func tail(b []byte, maxLines, maxBytes int) string {
 }
 
 func stderrTail(b []byte) string { return tail(b, 10, 2000) }
+
+// ErrTimeout is wrapped by the error of a connection or a command that took
+// longer than its bound.
+var ErrTimeout = errors.New("timed out")
+
+// timeoutError says what did not happen in time. It wraps ErrTimeout and
+// context.DeadlineExceeded.
+type timeoutError struct{ msg string }
+
+func (e *timeoutError) Error() string { return e.msg }
+
+func (e *timeoutError) Is(target error) bool {
+	return target == ErrTimeout || target == context.DeadlineExceeded
+}

@@ -85,7 +85,7 @@ func loadHostKeys(e *endpoint) (*hostKeys, error) {
 }
 
 // callback returns the ssh.HostKeyCallback applying e's policy.
-func (d *dialer) hostKeyCallback(ctx context.Context, e *endpoint, hk *hostKeys) ssh.HostKeyCallback {
+func (d *dialer) hostKeyCallback(ctx context.Context, e *endpoint, hk *hostKeys, timer *handshakeTimer) ssh.HostKeyCallback {
 	return func(hostname string, remote net.Addr, key ssh.PublicKey) error {
 		err := error(&xknownhosts.KeyError{})
 		if hk.db != nil {
@@ -115,7 +115,9 @@ func (d *dialer) hostKeyCallback(ctx context.Context, e *endpoint, hk *hostKeys)
 			return hke
 		}
 		if !e.autoAcceptNew {
+			timer.pause()
 			ok, err := d.prompt.ConfirmHostKey(ctx, e.name, hostname, key.Type(), hke.Fingerprint)
+			timer.resume()
 			if err != nil {
 				hke.PromptErr = err
 				return hke

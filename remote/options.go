@@ -13,6 +13,11 @@ type Options struct {
 	// Logger receives debug records of connections, shells and commands
 	// (never secrets). Nil discards them.
 	Logger *slog.Logger
+	// ConnectTimeout bounds the TCP connection and then, apart, the SSH
+	// handshake (the server's banner, key exchange and login), not counting
+	// the time the Prompter spends asking the person. 0 means
+	// ConnectTimeout from the ssh config, else 10s.
+	ConnectTimeout time.Duration
 	// KeepAlive is the interval of keepalive requests on idle connections; a
 	// connection that misses three is closed and re-dialled by the next
 	// command. 0 means ServerAliveInterval from the ssh config, else 15s; a

@@ -1,0 +1,164 @@
+package remote
+
+import (
+	"context"
+	"errors"
+	"net"
+	"os"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+)
+
+// silentServer accepts TCP connections and never says a word, like a host
+// whose sshd is wedged or a port that is not SSH. accepted receives each
+// connection as it is accepted.
+func silentServer(t *testing.T) (addr string, accepted <-chan net.Conn) {
+	t.Helper()
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	ch := make(chan net.Conn, 16)
+	var mu sync.Mutex
+	var conns []net.Conn
+	go func() {
+		for {
+			c, err := l.Accept()
+			if err != nil {
+				return
+			}
+			mu.Lock()
+			conns = append(conns, c)
+			mu.Unlock()
+			select {
+			case ch <- c:
+			default:
+			}
+		}
+	}()
+	t.Cleanup(func() {
+		l.Close()
+		mu.Lock()
+		defer mu.Unlock()
+		for _, c := range conns {
+			c.Close()
+		}
+	})
+	return l.Addr().String(), ch
+}
+
+// silentTarget is a Target for the silent server at addr that reads nothing
+// from the environment.
+func silentTarget(t *testing.T, name, addr string) Target {
+	t.Helper()
+	host, port, _ := net.SplitHostPort(addr)
+	n, err := strconv.Atoi(port)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return Target{Name: name, Address: host, Port: n, IdentityFiles: []string{"none"}, IdentityAgent: "none",
+		KnownHostsFile: filepath.Join(t.TempDir(), "known_hosts"), Policy: PolicyStrict, SSHConfigFile: "none"}
+}
+
+// A host that accepts TCP and never speaks SSH fails the dial after the
+// connect timeout (Options, else the ssh config's ConnectTimeout), with an
+// error naming the host, its address and what did not come in time.
+func TestDialNoBannerTimesOut(t *testing.T) {
+	t.Parallel()
+	addr, _ := silentServer(t)
+	cfg := filepath.Join(t.TempDir(), "config")
+	if err := os.WriteFile(cfg, []byte("Host *\n  ConnectTimeout 2\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	for _, c := range []struct {
+		name   string
+		opts   Options
+		config string
+		want   string
+	}{
+		{"options", Options{ConnectTimeout: time.Second}, "none", "sent no SSH banner within 1s"},
+		{"ssh-config", Options{}, cfg, "sent no SSH banner within 2s"},
+	} {
+		t.Run(c.name, func(t *testing.T) {
+			t.Parallel()
+			tg := silentTarget(t, "storage0a", addr)
+			tg.SSHConfigFile = c.config
+			ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+			defer cancel()
+			start := time.Now()
+			_, err := DialWith(ctx, tg, c.opts)
+			took := time.Since(start)
+			if err == nil {
+				t.Fatal("dial to a silent server succeeded")
+			}
+			if want := "connect to storage0a: " + addr + " " + c.want; !strings.Contains(err.Error(), want) {
+				t.Fatalf("error %q does not say %q", err, want)
+			}
+			if !errors.Is(err, ErrTimeout) || ctx.Err() != nil {
+				t.Fatalf("want ErrTimeout before the test's deadline, got %v", err)
+			}
+			if took > 10*time.Second {
+				t.Errorf("the dial took %v", took)
+			}
+		})
+	}
+}
+
+// Cancelling the context while the server has not answered ends the dial
+// at once.
+func TestDialCancelledDuringHandshake(t *testing.T) {
+	t.Parallel()
+	addr, accepted := silentServer(t)
+	tg := silentTarget(t, "storage0a", addr)
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	var cancelled time.Time
+	go func() {
+		<-accepted
+		cancelled = time.Now()
+		cancel()
+	}()
+	_, err := DialWith(ctx, tg, Options{ConnectTimeout: time.Minute})
+	took := time.Since(cancelled)
+	if !errors.Is(err, context.Canceled) || !strings.Contains(err.Error(), "storage0a") {
+		t.Fatalf("want a cancellation naming storage0a, got %v", err)
+	}
+	if took > 2*time.Second {
+		t.Errorf("the dial returned %v after cancellation", took)
+	}
+}
+
+// slowPrompter confirms host keys after a delay, as a person reading the
+// fingerprint does.
+type slowPrompter struct {
+	fakePrompter
+	delay time.Duration
+}
+
+func (p *slowPrompter) ConfirmHostKey(ctx context.Context, host, address, keyType, fingerprint string) (bool, error) {
+	select {
+	case <-time.After(p.delay):
+	case <-ctx.Done():
+		return false, ctx.Err()
+	}
+	return p.fakePrompter.ConfirmHostKey(ctx, host, address, keyType, fingerprint)
+}
+
+// The handshake timeout does not run while the person is asked: a host key
+// confirmed after several times the timeout still connects.
+func TestHandshakeTimeoutPausesWhileAsking(t *testing.T) {
+	t.Parallel()
+	s := startSSHD(t, sshdOptions{})
+	tg := s.target(t, "db1")
+	tg.KnownHostsFile = filepath.Join(t.TempDir(), "known_hosts")
+	tg.Policy = PolicyAcceptNew
+	p := &slowPrompter{fakePrompter: fakePrompter{confirm: true}, delay: 6 * time.Second}
+	whoami(t, dial(t, tg, Options{Prompter: p, ConnectTimeout: 2 * time.Second}), "root")
+	if len(p.confirmed()) != 1 {
+		t.Fatalf("confirmations %q", p.confirmed())
+	}
+}
