@@ -502,7 +502,7 @@ func debCluster(s *config.Spec) []Step {
 		st.Actions = append(st.Actions,
 			write(c.Host, "/etc/corosync/corosync.conf", conf, 0o644,
 				ptr(remote.Script("! systemctl is-active --quiet corosync.service || corosync-cfgtool -R"))),
-			write(c.Host, "/etc/dlm/dlm.conf", dlm, 0o644, nil),
+			write(c.Host, "/etc/dlm/dlm.conf", dlm, 0o600, nil), // fence options: root only
 			serviceUp(c.Host, "corosync.service"))
 	}
 	for _, c := range s.Clients {
