@@ -2,7 +2,10 @@ package config
 
 import (
 	"bytes"
+	"errors"
 	"fmt"
+	"io"
+	"io/fs"
 	"os"
 	"path/filepath"
 	"strings"
@@ -30,7 +33,8 @@ func (s *Spec) Encode() ([]byte, error) {
 }
 
 // Save validates the spec and writes it to path atomically (a temporary file
-// renamed over it), keeping the previous file as path + ".bak".
+// renamed over it), keeping the previous file as path + ".bak"; a new file
+// is created 0600, one saved again keeps its mode (see writeAtomic).
 func (s *Spec) Save(path string) error {
 	if err := s.Validate(); err != nil {
 		return err
@@ -94,33 +98,68 @@ func (s *Spec) NextPairID() int {
 	return next
 }
 
+// writeAtomic replaces path with data, keeping the previous file as
+// path.bak. Each is written to a temporary file in the same directory and
+// renamed into place, so a reader never sees half a spec and a symlink
+// planted at either name is replaced, never written through. A spec saved
+// again keeps its mode (and .bak gets it too); a new one is created 0600,
+// whatever the umask: it names every host, how to reach it over SSH and the
+// fence agent's options, which only its owner needs to read.
 func writeAtomic(path string, data []byte) error {
-	dir := filepath.Dir(path)
-	tmp, err := os.CreateTemp(dir, ".scalestore-*.toml")
-	if err != nil {
-		return fmt.Errorf("save spec: %w", err)
-	}
-	defer os.Remove(tmp.Name())
-	if _, err := tmp.Write(data); err != nil {
-		tmp.Close()
-		return fmt.Errorf("save spec: %w", err)
-	}
-	if err := tmp.Chmod(0o644); err != nil {
-		tmp.Close()
-		return fmt.Errorf("save spec: %w", err)
-	}
-	if err := tmp.Close(); err != nil {
-		return fmt.Errorf("save spec: %w", err)
-	}
-	if _, err := os.Stat(path); err == nil {
-		if old, err := os.ReadFile(path); err == nil {
-			if err := os.WriteFile(path+".bak", old, 0o644); err != nil {
-				return fmt.Errorf("keep the old spec as %s.bak: %w", path, err)
-			}
+	mode := os.FileMode(0o600)
+	old, fi, err := readWithInfo(path)
+	switch {
+	case err == nil:
+		mode = fi.Mode().Perm()
+		if err := replaceFile(path+".bak", old, mode); err != nil {
+			return fmt.Errorf("keep the old spec as %s.bak: %w", path, err)
 		}
+	case !errors.Is(err, fs.ErrNotExist):
+		return fmt.Errorf("save spec: %w", err)
 	}
-	if err := os.Rename(tmp.Name(), path); err != nil {
+	if err := replaceFile(path, data, mode); err != nil {
 		return fmt.Errorf("save spec: %w", err)
 	}
 	return nil
+}
+
+func readWithInfo(path string) ([]byte, fs.FileInfo, error) {
+	f, err := os.Open(path)
+	if err != nil {
+		return nil, nil, err
+	}
+	defer f.Close()
+	fi, err := f.Stat()
+	if err != nil {
+		return nil, nil, err
+	}
+	data, err := io.ReadAll(f)
+	if err != nil {
+		return nil, nil, fmt.Errorf("read %s: %w", path, err)
+	}
+	return data, fi, nil
+}
+
+// replaceFile writes data with mode to a new temporary file beside path and
+// renames it over path (rename replaces a symlink itself, not its target).
+func replaceFile(path string, data []byte, mode fs.FileMode) error {
+	tmp, err := os.CreateTemp(filepath.Dir(path), ".scalestore-*.toml")
+	if err != nil {
+		return err
+	}
+	defer os.Remove(tmp.Name())
+	_, err = tmp.Write(data)
+	if err == nil {
+		err = tmp.Chmod(mode)
+	}
+	if err == nil {
+		err = tmp.Sync()
+	}
+	if cerr := tmp.Close(); err == nil {
+		err = cerr
+	}
+	if err != nil {
+		return err
+	}
+	return os.Rename(tmp.Name(), path)
 }

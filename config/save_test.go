@@ -76,3 +76,61 @@ func TestAppendPairKeepsComments(t *testing.T) {
 		t.Fatal("a refused append changed the file")
 	}
 }
+
+// A new spec is created 0600 (it describes the infrastructure); a spec
+// saved again keeps the mode its owner gave it.
+func TestSaveModes(t *testing.T) {
+	s := loadSample(t)
+	path := filepath.Join(t.TempDir(), "c.toml")
+	if err := s.Save(path); err != nil {
+		t.Fatal(err)
+	}
+	if fi, err := os.Stat(path); err != nil || fi.Mode().Perm() != 0o600 {
+		t.Fatalf("new spec: mode %v (%v), want 0600", fi.Mode().Perm(), err)
+	}
+	for _, mode := range []os.FileMode{0o600, 0o640, 0o644} {
+		if err := os.Chmod(path, mode); err != nil {
+			t.Fatal(err)
+		}
+		if err := s.Save(path); err != nil {
+			t.Fatal(err)
+		}
+		for _, p := range []string{path, path + ".bak"} {
+			if fi, err := os.Stat(p); err != nil || fi.Mode().Perm() != mode {
+				t.Errorf("%s saved over a %v file: mode %v (%v)", filepath.Base(p), mode, fi.Mode().Perm(), err)
+			}
+		}
+	}
+}
+
+// A symlink planted at SPEC.bak is replaced, never written through.
+func TestSaveBakSymlink(t *testing.T) {
+	dir := t.TempDir()
+	path := filepath.Join(dir, "c.toml")
+	victim := filepath.Join(dir, "victim")
+	if err := os.WriteFile(victim, []byte("precious\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	s := loadSample(t)
+	if err := s.Save(path); err != nil {
+		t.Fatal(err)
+	}
+	first, _ := os.ReadFile(path)
+	if err := os.Symlink(victim, path+".bak"); err != nil {
+		t.Fatal(err)
+	}
+	s.Volume.Journals = 5
+	if err := s.Save(path); err != nil {
+		t.Fatal(err)
+	}
+	if got, _ := os.ReadFile(victim); string(got) != "precious\n" {
+		t.Fatalf("saving wrote through the symlink at .bak into another file: %q", got)
+	}
+	fi, err := os.Lstat(path + ".bak")
+	if err != nil || !fi.Mode().IsRegular() {
+		t.Fatalf(".bak is not a regular file: %v %v", fi, err)
+	}
+	if bak, _ := os.ReadFile(path + ".bak"); string(bak) != string(first) {
+		t.Fatal(".bak does not hold the previous spec")
+	}
+}
