@@ -10,6 +10,7 @@ import (
 	"os/signal"
 	"path/filepath"
 	"strings"
+	"sync"
 	"syscall"
 	"time"
 
@@ -21,9 +22,6 @@ import (
 	"scalestore/remote"
 	"scalestore/steps"
 )
-
-// exitRefused: preflight found a failure; nothing was changed.
-const exitRefused = 3
 
 // refused marks a preflight refusal (exit 3).
 type refused struct{ n int }
@@ -79,26 +77,63 @@ func (ss *session) hosts() steps.HostSource {
 
 func (ss *session) close() { ss.pool.Close() }
 
-// termPrompter asks on the controlling terminal.
+// termPrompter asks on the controlling terminal. A question ends when its
+// context does (Ctrl-C): the terminal's echo is restored.
 type termPrompter struct{ in *os.File }
 
 func (tp termPrompter) Secret(ctx context.Context, host, prompt string) (string, error) {
 	fmt.Fprintf(os.Stderr, "%s", prompt)
-	b, err := term.ReadPassword(int(tp.in.Fd()))
+	fd := int(tp.in.Fd())
+	saved, _ := term.GetState(fd)
+	s, err := readCtx(ctx, func() (string, error) {
+		b, err := term.ReadPassword(fd)
+		return string(b), err
+	})
+	if err != nil && saved != nil {
+		term.Restore(fd, saved)
+	}
 	fmt.Fprintln(os.Stderr)
-	return string(b), err
+	return s, err
 }
 
 func (tp termPrompter) ConfirmHostKey(ctx context.Context, host, address, keyType, fingerprint string) (bool, error) {
 	fmt.Fprintf(os.Stderr, "The %s host key of %s (%s) is not known.\n  %s\nTrust it and add it to known_hosts? [y/N] ", keyType, host, address, fingerprint)
-	return readYes(tp.in), nil
+	return readYes(ctx, tp.in)
 }
 
-func readYes(in io.Reader) bool {
-	var b [64]byte
-	n, _ := in.Read(b[:])
-	ans := strings.ToLower(strings.TrimSpace(string(b[:n])))
-	return ans == "y" || ans == "yes"
+// readYes reads one answer line: true for y or yes. It returns ctx's error
+// when ctx ends first.
+func readYes(ctx context.Context, in io.Reader) (bool, error) {
+	ans, err := readCtx(ctx, func() (string, error) {
+		var b [64]byte
+		n, err := in.Read(b[:])
+		if n > 0 {
+			err = nil
+		}
+		return string(b[:n]), err
+	})
+	ans = strings.ToLower(strings.TrimSpace(ans))
+	return ans == "y" || ans == "yes", err
+}
+
+// readCtx runs a blocking read and returns early when ctx ends (the read
+// is left behind: the process is about to end).
+func readCtx(ctx context.Context, read func() (string, error)) (string, error) {
+	type answer struct {
+		s   string
+		err error
+	}
+	ch := make(chan answer, 1)
+	go func() {
+		s, err := read()
+		ch <- answer{s, err}
+	}()
+	select {
+	case a := <-ch:
+		return a.s, a.err
+	case <-ctx.Done():
+		return "", ctx.Err()
+	}
 }
 
 func isTerminal(f *os.File) bool { return term.IsTerminal(int(f.Fd())) }
@@ -121,7 +156,7 @@ done yet. A second apply on a finished cluster changes nothing; an interrupted o
 Ctrl-C lets the running commands finish and stops; a second Ctrl-C stops them too.
 
 Exit codes: 0 done, 1 failed, 2 bad input, 3 preflight refused.`,
-		Args: cobra.NoArgs,
+		Args: noArgs,
 		RunE: func(cmd *cobra.Command, args []string) error {
 			return runApply(cmd, o)
 		},
@@ -133,33 +168,67 @@ Exit codes: 0 done, 1 failed, 2 bad input, 3 preflight refused.`,
 	return c
 }
 
-// signals: the first SIGINT/SIGTERM closes stop (finish running commands,
-// start no new one); the second cancels ctx (stop the commands too).
-func signals(parent context.Context) (context.Context, <-chan struct{}, func()) {
+// interrupts: until the plan starts changing hosts, the first SIGINT or
+// SIGTERM cancels everything at once (connecting, discovery, a question:
+// nothing has changed). Once it runs (started), the first closes stop
+// (finish the running commands, start no new one) and the second cancels
+// the commands too.
+type interrupts struct {
+	ctx     context.Context
+	cancel  context.CancelFunc
+	stop    chan struct{}
+	ch      chan os.Signal
+	mu      sync.Mutex
+	running bool
+	n       int
+}
+
+func newInterrupts(parent context.Context) *interrupts {
 	ctx, cancel := context.WithCancel(parent)
-	stop := make(chan struct{})
-	ch := make(chan os.Signal, 2)
-	signal.Notify(ch, os.Interrupt, syscall.SIGTERM)
+	ir := &interrupts{ctx: ctx, cancel: cancel, stop: make(chan struct{}), ch: make(chan os.Signal, 2)}
+	signal.Notify(ir.ch, os.Interrupt, syscall.SIGTERM)
 	go func() {
-		n := 0
 		for {
 			select {
-			case <-ch:
-				n++
-				if n == 1 {
-					fmt.Fprintln(os.Stderr, "\nscalestore: stopping after the running commands (Ctrl-C again to stop them now)")
-					close(stop)
-				} else {
-					cancel()
-					return
-				}
+			case <-ir.ch:
 			case <-ctx.Done():
 				return
 			}
+			ir.mu.Lock()
+			ir.n++
+			n, running := ir.n, ir.running
+			ir.mu.Unlock()
+			if running && n == 1 {
+				fmt.Fprintln(os.Stderr, "\nscalestore: stopping after the running commands (Ctrl-C again to stop them now)")
+				close(ir.stop)
+				continue
+			}
+			fmt.Fprintln(os.Stderr, "\nscalestore: interrupted")
+			cancel()
+			return
 		}
 	}()
-	return ctx, stop, func() { signal.Stop(ch); cancel() }
+	return ir
 }
+
+// started marks the start of the changes: the next signal stops gently.
+func (ir *interrupts) started() {
+	ir.mu.Lock()
+	ir.running = true
+	ir.mu.Unlock()
+}
+
+// err is the interrupted error when a signal arrived, else nil.
+func (ir *interrupts) err() error {
+	ir.mu.Lock()
+	defer ir.mu.Unlock()
+	if ir.n == 0 {
+		return nil
+	}
+	return interrupted{changed: ir.running}
+}
+
+func (ir *interrupts) release() { signal.Stop(ir.ch); ir.cancel() }
 
 func runApply(cmd *cobra.Command, o applyOpts) error {
 	s, err := loadSpec(o.file)
@@ -180,8 +249,16 @@ func runApply(cmd *cobra.Command, o applyOpts) error {
 		return err
 	}
 	defer ss.close()
-	ctx, stop, release := signals(cmd.Context())
-	defer release()
+	ir := newInterrupts(cmd.Context())
+	defer ir.release()
+	ctx := ir.ctx
+	if !o.dryRun {
+		unlock, err := config.LockCluster(s.Cluster.Name, "apply -f "+o.file)
+		if err != nil {
+			return err
+		}
+		defer unlock()
+	}
 
 	logf, logPath, err := openRunLog(s.Cluster.Name)
 	if err != nil {
@@ -190,12 +267,19 @@ func runApply(cmd *cobra.Command, o applyOpts) error {
 	if logf != nil {
 		defer logf.Close()
 	}
+	if logPath != "" && !o.json {
+		// printed at the end of every run, a failed or refused one too
+		defer fmt.Fprintf(out, "run log: %s\n", logPath)
+	}
 	pr := newPrinter(out, o.json, logf)
 
 	pr.note("discovering %d hosts", len(s.StorageHosts())+len(s.Clients))
 	t0 := time.Now()
 	facts := steps.Discover(ctx, s, ss.hosts(), 0)
 	tDiscover := time.Since(t0)
+	if err := ir.err(); err != nil {
+		return err // not a preflight refusal: the checks did not run
+	}
 	rs := checks.Preflight(s, facts)
 	pr.checks(rs)
 	if err := refusal(rs); err != nil {
@@ -204,16 +288,27 @@ func runApply(cmd *cobra.Command, o applyOpts) error {
 	plan := steps.Build(s, facts)
 	if interactive && !o.dryRun {
 		fmt.Fprintf(os.Stderr, "Apply the plan to %d hosts? (scalestore plan -f %s shows every command) [y/N] ", len(ss.targets), o.file)
-		if !readYes(os.Stdin) {
+		yes, err := readYes(ctx, os.Stdin)
+		if ierr := ir.err(); ierr != nil {
+			return ierr
+		}
+		if err != nil {
+			return fmt.Errorf("read the answer: %w; nothing was changed", err)
+		}
+		if !yes {
 			return errors.New("not confirmed; nothing was changed")
 		}
 	}
-	eng := &steps.Engine{Hosts: ss.hosts(), Emit: pr.event, DryRun: o.dryRun, Stop: stop}
+	if err := ir.err(); err != nil {
+		return err
+	}
+	ir.started()
+	eng := &steps.Engine{Hosts: ss.hosts(), Emit: pr.event, DryRun: o.dryRun, Stop: ir.stop}
 	t1 := time.Now()
 	sum, err := eng.Run(ctx, plan)
 	tRun := time.Since(t1)
-	if logPath != "" && !o.json {
-		fmt.Fprintf(out, "run log: %s\n", logPath)
+	if ierr := ir.err(); ierr != nil {
+		return ierr
 	}
 	if err != nil {
 		return err
@@ -240,19 +335,15 @@ func runApply(cmd *cobra.Command, o applyOpts) error {
 
 // openRunLog creates the run's log file under the XDG state directory.
 func openRunLog(cluster string) (*os.File, string, error) {
-	dir := os.Getenv("XDG_STATE_HOME")
-	if dir == "" {
-		home, err := os.UserHomeDir()
-		if err != nil {
-			return nil, "", err
-		}
-		dir = filepath.Join(home, ".local", "state")
+	dir, err := config.StateDir()
+	if err != nil {
+		return nil, "", err
 	}
-	dir = filepath.Join(dir, "scalestore", "logs")
+	dir = filepath.Join(dir, "logs")
 	if err := os.MkdirAll(dir, 0o700); err != nil {
 		return nil, "", err
 	}
-	p := filepath.Join(dir, cluster+"-"+time.Now().Format("20060102-150405")+".jsonl")
+	p := filepath.Join(dir, fmt.Sprintf("%s-%s-%d.jsonl", cluster, time.Now().Format("20060102-150405"), os.Getpid()))
 	f, err := os.OpenFile(p, os.O_CREATE|os.O_WRONLY|os.O_EXCL, 0o600)
 	if err != nil {
 		return nil, "", err
@@ -385,14 +476,19 @@ func newCheckCmd() *cobra.Command {
 	c := &cobra.Command{
 		Use:   "check -f FILE",
 		Short: "Run the preflight checks against the hosts; change nothing",
-		Args:  cobra.NoArgs,
+		Args:  noArgs,
 		RunE: func(cmd *cobra.Command, args []string) error {
 			s, ss, err := readOnlySession(file)
 			if err != nil {
 				return err
 			}
 			defer ss.close()
-			facts := steps.Discover(cmd.Context(), s, ss.hosts(), 0)
+			ir := newInterrupts(cmd.Context())
+			defer ir.release()
+			facts := steps.Discover(ir.ctx, s, ss.hosts(), 0)
+			if err := ir.err(); err != nil {
+				return err
+			}
 			rs := checks.Preflight(s, facts)
 			newPrinter(cmd.OutOrStdout(), asJSON, nil).checks(rs)
 			return refusal(rs)
@@ -408,22 +504,23 @@ func newStatusCmd() *cobra.Command {
 	var asJSON bool
 	c := &cobra.Command{
 		Use:   "status -f FILE",
-		Short: "Show each layer's health on every host; exit 1 when anything is degraded",
-		Args:  cobra.NoArgs,
+		Short: "Show each layer's health on every host; exit 1 when anything is degraded, 4 when a host could not be read",
+		Args:  noArgs,
 		RunE: func(cmd *cobra.Command, args []string) error {
 			s, ss, err := readOnlySession(file)
 			if err != nil {
 				return err
 			}
 			defer ss.close()
-			rs := checks.Health(s, steps.ReadState(cmd.Context(), s, ss.hosts()))
-			newPrinter(cmd.OutOrStdout(), asJSON, nil).checksTitled("status of cluster "+s.Cluster.Name+":", rs)
-			for _, r := range rs {
-				if r.Status != checks.Pass {
-					return errors.New("the cluster is degraded")
-				}
+			ir := newInterrupts(cmd.Context())
+			defer ir.release()
+			state := steps.ReadState(ir.ctx, s, ss.hosts())
+			if err := ir.err(); err != nil {
+				return err
 			}
-			return nil
+			rs := checks.Health(s, state)
+			newPrinter(cmd.OutOrStdout(), asJSON, nil).checksTitled("status of cluster "+s.Cluster.Name+":", rs)
+			return healthVerdict(rs)
 		},
 	}
 	c.Flags().StringVarP(&file, "file", "f", "", "cluster spec (TOML)")
@@ -432,3 +529,29 @@ func newStatusCmd() *cobra.Command {
 }
 
 func round(d time.Duration) time.Duration { return d.Round(100 * time.Millisecond) }
+
+// unknownState: status could not read every host, and what it read is
+// healthy (exit 4): the cluster may be healthy or not.
+type unknownState struct{ hosts []string }
+
+func (u unknownState) Error() string {
+	return fmt.Sprintf("the state of %s is unknown (could not be read); what could be read is healthy", strings.Join(u.hosts, ", "))
+}
+
+// healthVerdict: degraded (exit 1) when any layer that was read is not
+// healthy, unknown (exit 4) when a host could not be read, else healthy.
+func healthVerdict(rs []checks.Result) error {
+	var unknown []string
+	for _, r := range rs {
+		switch r.Status {
+		case checks.Fail, checks.Warn:
+			return errors.New("the cluster is degraded")
+		case checks.Unknown:
+			unknown = append(unknown, r.Host)
+		}
+	}
+	if len(unknown) > 0 {
+		return unknownState{unknown}
+	}
+	return nil
+}

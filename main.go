@@ -8,7 +8,6 @@ import (
 	"fmt"
 	"io"
 	"os"
-	"strings"
 
 	"github.com/spf13/cobra"
 
@@ -20,11 +19,14 @@ import (
 // version is set at build time with -ldflags "-X main.version=…".
 var version = "dev"
 
-// Exit codes.
+// Exit codes, all in one place.
 const (
-	exitOK       = 0
-	exitFailed   = 1
-	exitBadInput = 2
+	exitOK          = 0
+	exitFailed      = 1   // failed; for status: degraded
+	exitBadInput    = 2   // the spec or the command line; nothing ran
+	exitRefused     = 3   // preflight refused; nothing was changed
+	exitUnknown     = 4   // status: a host could not be read
+	exitInterrupted = 130 // stopped by Ctrl-C (128 + SIGINT, as shells report it)
 )
 
 // badInput marks errors that come from the operator's input (exit 2).
@@ -32,6 +34,17 @@ type badInput struct{ err error }
 
 func (b badInput) Error() string { return b.err.Error() }
 func (b badInput) Unwrap() error { return b.err }
+
+// interrupted: the operator stopped the command (exit 130). changed says
+// whether the plan had started changing hosts.
+type interrupted struct{ changed bool }
+
+func (i interrupted) Error() string {
+	if i.changed {
+		return "interrupted; the next apply resumes where this one stopped"
+	}
+	return "interrupted; nothing was changed"
+}
 
 func main() {
 	os.Exit(run(os.Args[1:], os.Stdout, os.Stderr))
@@ -47,14 +60,29 @@ func run(args []string, stdout, stderr io.Writer) int {
 		return exitOK
 	}
 	fmt.Fprintln(stderr, "scalestore:", err)
-	var bi badInput
-	var ps config.Problems
-	if errors.As(err, &bi) || errors.As(err, &ps) || strings.HasPrefix(err.Error(), "unknown command") {
+	return exitCode(err)
+}
+
+// exitCode maps an error to the process's exit status.
+func exitCode(err error) int {
+	var (
+		bi badInput
+		ps config.Problems
+		rf refused
+		us unknownState
+		in interrupted
+	)
+	switch {
+	case err == nil:
+		return exitOK
+	case errors.As(err, &in):
+		return exitInterrupted
+	case errors.As(err, &bi), errors.As(err, &ps):
 		return exitBadInput
-	}
-	var rf refused
-	if errors.As(err, &rf) {
+	case errors.As(err, &rf):
 		return exitRefused
+	case errors.As(err, &us):
+		return exitUnknown
 	}
 	return exitFailed
 }
@@ -76,13 +104,21 @@ runs it with live logs.`,
 	}
 	var specPath string
 	root.Flags().StringVarP(&specPath, "file", "f", "", "cluster spec to open or create (default ./"+ui.DefaultSpecPath+")")
-	root.Args = cobra.NoArgs
 	root.RunE = func(cmd *cobra.Command, args []string) error {
 		return ui.Run(cmd.Context(), ui.Options{SpecPath: specPath})
 	}
 	root.SetFlagErrorFunc(func(c *cobra.Command, err error) error { return badInput{err} })
+	root.Args = noArgs
 	root.AddCommand(newPlanCmd(), newApplyCmd(), newCheckCmd(), newStatusCmd(), newVersionCmd())
 	return root
+}
+
+// noArgs refuses arguments: every command takes flags only (exit 2).
+func noArgs(cmd *cobra.Command, args []string) error {
+	if len(args) > 0 {
+		return badInput{fmt.Errorf("unknown command %q for %q (see %s --help)", args[0], cmd.CommandPath(), cmd.CommandPath())}
+	}
+	return nil
 }
 
 func loadSpec(path string) (*config.Spec, error) {
@@ -108,7 +144,7 @@ func newPlanCmd() *cobra.Command {
 		Long: `plan prints the whole ordered plan for a spec: each step, its hosts, the exact
 commands with the read-only probe that skips each one when it is already done, the full
 text of every file it writes, and the destructive actions marked. It contacts no host.`,
-		Args: cobra.NoArgs,
+		Args: noArgs,
 		RunE: func(cmd *cobra.Command, args []string) error {
 			s, err := loadSpec(file)
 			if err != nil {
@@ -127,7 +163,7 @@ func newVersionCmd() *cobra.Command {
 	return &cobra.Command{
 		Use:   "version",
 		Short: "Print scalestore's version",
-		Args:  cobra.NoArgs,
+		Args:  noArgs,
 		Run: func(cmd *cobra.Command, args []string) {
 			fmt.Fprintf(cmd.OutOrStdout(), "scalestore %s\n", version)
 		},

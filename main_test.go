@@ -7,6 +7,7 @@ import (
 	"strings"
 	"testing"
 
+	"scalestore/checks"
 	"scalestore/steps"
 )
 
@@ -100,5 +101,25 @@ func TestTargetsFromLabSpec(t *testing.T) {
 	}
 	if tg, _ = steps.TargetFor(s, s.Host("client1"), false); tg.AutoAcceptNew {
 		t.Fatal("an interactive run confirms new keys itself")
+	}
+}
+
+func TestStatusVerdictExitCodes(t *testing.T) {
+	pass := checks.Result{Host: "client0", Check: "mount", Status: checks.Pass}
+	unknown := checks.Result{Host: "client1", Check: "ssh", Status: checks.Unknown}
+	fail := checks.Result{Host: "client0", Check: "mount", Status: checks.Fail}
+	cases := []struct {
+		name string
+		rs   []checks.Result
+		code int
+	}{
+		{"healthy", []checks.Result{pass}, exitOK},
+		{"a host unreadable, the rest healthy", []checks.Result{pass, unknown}, exitUnknown},
+		{"degraded and a host unreadable", []checks.Result{fail, unknown}, exitFailed},
+	}
+	for _, c := range cases {
+		if got := exitCode(healthVerdict(c.rs)); got != c.code {
+			t.Errorf("%s: exit %d, want %d", c.name, got, c.code)
+		}
 	}
 }

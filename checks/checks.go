@@ -20,10 +20,13 @@ const (
 	Pass Status = iota
 	Warn
 	Fail
+	// Unknown: the check could not be made (the host could not be read).
+	// It never counts as a pass.
+	Unknown
 )
 
 func (s Status) String() string {
-	return [...]string{"pass", "warn", "FAIL"}[s]
+	return [...]string{"pass", "warn", "FAIL", "UNKNOWN"}[s]
 }
 
 // MarshalText makes Status a word in JSON.
@@ -291,7 +294,7 @@ func checkFencing(s *config.Spec) Result {
 // Failed reports whether any result is a failure.
 func Failed(rs []Result) bool {
 	for _, r := range rs {
-		if r.Status == Fail {
+		if r.Status == Fail || r.Status == Unknown {
 			return true
 		}
 	}

@@ -23,7 +23,8 @@ func Health(s *config.Spec, cs *steps.ClusterState) []Result {
 			continue
 		}
 		if err := cs.Errors[h.Name]; err != nil {
-			rs = append(rs, Result{Check: "ssh", Host: h.Name, Status: Fail, Msg: err.Error(), Hint: "is the host up and reachable?"})
+			rs = append(rs, Result{Check: "ssh", Host: h.Name, Status: Unknown, Msg: "could not read its state: " + err.Error(),
+				Hint: "is the host up and reachable? Its layers are not judged: they may be healthy or not"})
 			continue
 		}
 		st := cs.Hosts[h.Name]

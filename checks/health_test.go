@@ -76,7 +76,7 @@ func TestHealthDegraded(t *testing.T) {
 		{"host down", func(cs *steps.ClusterState) {
 			delete(cs.Hosts, "storage0a")
 			cs.Errors["storage0a"] = errors.New("connect to storage0a: connection refused")
-		}, "storage0a", "ssh", Fail, "connection refused"},
+		}, "storage0a", "ssh", Unknown, "connection refused"},
 	}
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {

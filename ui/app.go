@@ -54,9 +54,10 @@ var ErrApplyFailed = errors.New("apply did not finish")
 // or was stopped, or the terminal's error.
 func Run(ctx context.Context, o Options) error {
 	ctx, cancel := context.WithCancel(ctx)
-	defer cancel()
 	a := newApp(ctx, o)
-	defer a.close()
+	// Cancel first: a host still connecting gives up, so closing the SSH
+	// side does not wait for it.
+	defer func() { cancel(); a.close() }()
 	opts := []tea.ProgramOption{tea.WithContext(ctx)}
 	if o.In != nil {
 		opts = append(opts, tea.WithInput(o.In))

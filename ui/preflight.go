@@ -138,7 +138,7 @@ func (m preflightModel) verdict(width int) string {
 	nf, nw := 0, 0
 	for _, r := range m.results {
 		switch r.Status {
-		case checks.Fail:
+		case checks.Fail, checks.Unknown:
 			nf++
 		case checks.Warn:
 			nw++
@@ -186,14 +186,17 @@ func renderResults(rs []checks.Result, width int, compact bool) string {
 		return r.Host
 	}
 	hints := map[string]bool{}
-	for _, st := range []checks.Status{checks.Fail, checks.Warn} {
+	for _, st := range []checks.Status{checks.Fail, checks.Unknown, checks.Warn} {
 		for _, r := range rs {
 			if r.Status != st {
 				continue
 			}
 			word := styleFail.Render("✗ FAIL")
-			if st == checks.Warn {
+			switch st {
+			case checks.Warn:
 				word = styleWarn.Render("! warn")
+			case checks.Unknown:
+				word = styleWarn.Render("? unkn")
 			}
 			line := fmt.Sprintf("  %s  %-*s  %s: %s", word, nameW, host(r), r.Check, r.Msg)
 			b.WriteString(wrapIndent(line, width, 12+nameW) + "\n")
