@@ -92,12 +92,14 @@ func c5DRBDMetadata(s *config.Spec) Step {
 	for _, p := range s.Pairs {
 		probe := remote.Script(`grep -q '^ *%d: cs:' /proc/drbd 2>/dev/null || drbdadm dump-md %s >/dev/null 2>&1`, p.Num(), p.Resource())
 		for _, h := range p.Halves() {
-			if s.MayWipe(h.Host, h.Disk) {
-				st.Actions = append(st.Actions, destroy(run(h.Host, "wipe "+h.Disk+" (named under [wipe])",
-					remote.Script("dd if=/dev/zero of=%s bs=1M count=16", h.Disk), &probe)))
+			if w, ok := s.WipeOf(h.Host, h.Disk); ok {
+				// the first 16 MiB (signatures, partition tables) and the
+				// last MiB (DRBD's internal metadata, 4 KiB-aligned)
+				st.Actions = append(st.Actions, wipeAction(w, `dd if=/dev/zero of="$d" bs=1M count=16 && `+
+					`s=$(blockdev --getsize64 "$d") && dd if=/dev/zero of="$d" bs=4096 seek=$((s / 4096 - 256)) count=256`))
 			}
 			st.Actions = append(st.Actions, destroy(run(h.Host, "create DRBD metadata for "+p.Resource()+" on "+h.Disk,
-				remote.Script("yes yes | drbdadm create-md %s", p.Resource()), &probe)))
+				guarded(h.Disk, remote.Script("yes yes | drbdadm create-md %s", p.Resource())), &probe)))
 		}
 	}
 	return st
@@ -298,7 +300,7 @@ func c5LV(s *config.Spec) []Step {
 func c5Filesystem(s *config.Spec) Step {
 	st := Step{ID: "gfs2", Title: "Make the GFS2 filesystem (" + s.LockTable() + ", " + fmt.Sprint(s.JournalCount()) + " journals)", Layer: "gfs2"}
 	lv := s.LVPath()
-	st.Actions = append(st.Actions, destroy(run(firstClient(s), "mkfs.gfs2 on "+lv, remote.Script("yes | %s", remote.Argv(mkfsArgs(s)...)),
+	st.Actions = append(st.Actions, destroy(run(firstClient(s), "mkfs.gfs2 on "+lv, guarded(lv, remote.Script("yes | %s", remote.Argv(mkfsArgs(s)...))),
 		ptr(remote.Script("blkid -s TYPE -o value %s | grep -qx gfs2", lv)))))
 	return st
 }

@@ -170,9 +170,8 @@ func debDRBDMetadata(s *config.Spec) Step {
 	for _, p := range s.Pairs {
 		probe := drbdHasMetadata(p)
 		for _, h := range p.Halves() {
-			if s.MayWipe(h.Host, h.Disk) {
-				st.Actions = append(st.Actions, destroy(run(h.Host, "wipe "+h.Disk+" (named under [wipe])",
-					remote.Argv("wipefs", "--all", h.Disk), &probe)))
+			if w, ok := s.WipeOf(h.Host, h.Disk); ok {
+				st.Actions = append(st.Actions, wipeAction(w, `wipefs --all "$d"`))
 			}
 			st.Actions = append(st.Actions, destroy(run(h.Host, "create DRBD metadata for "+p.Resource()+" on "+h.Disk,
 				guarded(h.Disk, remote.Argv("drbdadm", "create-md", "--force", p.Resource())), &probe)))
@@ -535,19 +534,16 @@ func debSharedVG(s *config.Spec) []Step {
 
 // vgStep makes every pair's map a PV, creates the VG on them (with the
 // profile's flags) and adds the maps of pairs added later, on the first
-// client. modern is for today's tools: it puts the blank-disk guard before
-// pvcreate (wipefs/lsblk/findmnt are not on CentOS 5) and reads LVM from the
-// one shared pvs listing (its fields are not all in CentOS 5's LVM2).
+// client, each pvcreate behind the blank-disk guard. modern is for today's
+// tools: it reads LVM from the one shared pvs listing (its fields are not
+// all in CentOS 5's LVM2).
 func vgStep(s *config.Spec, kind string, flags []string, modern bool) Step {
 	vg := s.Volume.VG
 	st := Step{ID: "vg", Title: "Create the volume group " + vg + " (" + kind + ")", Layer: "lvm"}
 	first := firstClient(s)
 	for _, p := range s.Pairs {
 		dev := p.MapperPath()
-		cmd := remote.Argv("pvcreate", dev)
-		if modern {
-			cmd = guarded(dev, cmd)
-		}
+		cmd := guarded(dev, remote.Argv("pvcreate", dev))
 		st.Actions = append(st.Actions, destroy(run(first, "make "+dev+" a physical volume", cmd, lvmProbe(modern, ":"+dev+":", remote.Script("pvs %s >/dev/null 2>&1", dev)))))
 	}
 	create := append(append([]string{"vgcreate"}, flags...), vg)

@@ -2,6 +2,7 @@ package steps
 
 import (
 	"fmt"
+	"path"
 	"strings"
 
 	"scalestore/config"
@@ -21,20 +22,83 @@ func profileFor(name string) profile {
 	return debian12{}
 }
 
-// blankDiskGuard is the shell test every destructive disk action runs first:
-// it refuses (exit 3, with the reason on stderr) a device that has a
-// signature, a partition or holder, or a mount. Preflight checks the same
-// thing; this guard makes the refusal hold even if the disk changed since.
-func blankDiskGuard(dev string) string {
-	return remote.Script(`d=$(readlink -f %s) && b=${d##*/} && `+
-		`if [ -n "$(wipefs --noheadings --output TYPE "$d" 2>/dev/null)" ] || [ "$(lsblk -nro NAME "$d" | wc -l)" -ne 1 ] || `+
-		`findmnt -rn -S "$d" >/dev/null || [ -n "$(ls /sys/class/block/"$b"/holders 2>/dev/null)" ]; `+
-		`then echo %s >&2; exit 3; fi`, dev, "refusing to write "+dev+": it holds a signature, partition, mount or holder (name it under [wipe] to allow wiping)").String()
+// WipedFile is where a host records the identity of every disk scalestore
+// wiped, one a line: a wipe runs once per disk, never again. (A variable
+// only so that tests can point it elsewhere.)
+var WipedFile = "/var/lib/scalestore/wiped"
+
+// diskGuard is the one shell test every destructive disk action of both
+// profiles runs first, in the same command, so that it holds even if the
+// disk changed since preflight. It resolves dev (a /dev/disk/by-id/… link
+// is checked as the device it names) and refuses, exit 3 with the device
+// and the reason on stderr, a disk that has a signature, a partition or
+// stacked device, a mount or a holder, or that another process holds open
+// exclusively (an O_EXCL open, as mkfs makes). It fails closed: a tool that
+// is missing or fails refuses too.
+//
+// With w, the action is the wipe the operator asked for under [wipe]:
+// signatures are allowed, but the disk must still be the one marked (its
+// WWN, serial and size) and must not have been wiped before (WipedFile).
+func diskGuard(dev string, w *config.WipeDevice) string {
+	var b strings.Builder
+	b.WriteString(remote.Script(`refuse() { echo "refusing to write $n on $(uname -n): $1" >&2; exit 3; }; n=%s; `+
+		`d=$(readlink -f "$n") || refuse "readlink -f failed"; [ "$d" = "$n" ] || n="$n ($d)"; `+
+		`[ -b "$d" ] || refuse "it is not a block device"; `, dev).String())
+	if w != nil {
+		b.WriteString(identityGuard(*w))
+	} else {
+		b.WriteString(`t=$(wipefs --noheadings --output TYPE "$d") || refuse "wipefs failed (exit $?)"; ` +
+			`[ -z "$t" ] || refuse "it holds a signature: $(echo $t)"; `)
+	}
+	b.WriteString(`p=$(lsblk -nro NAME "$d") || refuse "lsblk failed (exit $?)"; ` +
+		`[ "$(printf '%s\n' "$p" | wc -l)" -eq 1 ] || refuse "it has partitions or devices on it: $(echo $p)"; ` +
+		`m=$(findmnt -rn -o TARGET -S "$d"); case $? in 0) refuse "it is mounted at $(echo $m)" ;; 1) ;; *) refuse "findmnt failed" ;; esac; ` +
+		`h=$(ls "/sys/class/block/${d##*/}/holders") || refuse "cannot read its holders"; [ -z "$h" ] || refuse "it is held by $(echo $h)"; ` +
+		`e=$(perl -MFcntl -e 'sysopen(F, $ARGV[0], O_RDONLY|O_EXCL) or die "$!\n"' "$d" 2>&1) || refuse "it cannot be opened exclusively: $e"`)
+	return "{ " + b.String() + "; }"
+}
+
+// identityGuard refuses a disk that is not the one the [wipe] entry names
+// (each of WWN, serial and size it gives), or that was wiped before.
+func identityGuard(w config.WipeDevice) string {
+	var b strings.Builder
+	for _, f := range []struct{ col, want string }{{"WWN", w.WWN}, {"SERIAL", w.Serial}, {"SIZE", fmt.Sprint(w.Size)}} {
+		if f.want == "" || f.want == "0" {
+			continue
+		}
+		b.WriteString(remote.Script(`v=$(lsblk -dnbro %s "$d") || refuse "lsblk failed (exit $?)"; w=%s; `+
+			`[ "$v" = "$w" ] || refuse "its %s is ${v:-empty}, not $w as under [wipe]: this is not the disk that was marked"; `,
+			f.col, f.want, remote.Cmd{Script: f.col}).String())
+	}
+	b.WriteString(remote.Script(`if [ -e %s ]; then grep -qxF %s %s; case $? in 0) refuse %s ;; 1) ;; *) refuse %s ;; esac; fi; `,
+		WipedFile, w.ID(), WipedFile, "it was wiped once already ("+WipedFile+" lists "+w.ID()+")", "cannot read "+WipedFile).String())
+	return b.String()
 }
 
 // guarded prefixes a destructive command with the blank-disk guard.
 func guarded(dev string, cmd remote.Cmd) remote.Cmd {
-	return remote.Cmd{Script: blankDiskGuard(dev) + " && " + cmd.String()}
+	return remote.Cmd{Script: diskGuard(dev, nil) + " && " + cmd.String()}
+}
+
+// wipeCmd wipes a disk named under [wipe], behind the guard of its
+// identity, with the profile's wipe command (which finds the device in
+// "$d"), and records the identity on the host so that it never runs again.
+func wipeCmd(w config.WipeDevice, wipe string) remote.Cmd {
+	return remote.Cmd{Script: diskGuard(w.Disk, &w) + " && " + wipe + " && " +
+		remote.Script(`mkdir -p %s && echo %s >> %s`, path.Dir(WipedFile), w.ID(), WipedFile).String()}
+}
+
+// wipeAction is the wipe of a disk named under [wipe], in both profiles:
+// skipped once the host has recorded the disk's identity as wiped, and
+// refused outright when the entry names no identity (check shows the
+// disk's, to paste into the spec).
+func wipeAction(w config.WipeDevice, wipe string) Action {
+	cmd := wipeCmd(w, wipe)
+	if !w.HasIdentity() {
+		cmd = remote.Script(`echo %s >&2; exit 3`, "refusing to wipe "+w.Disk+": its [wipe] entry names no identity (wwn=, serial=, size=); run scalestore check to see the disk's")
+	}
+	return destroy(run(w.Host, "wipe "+w.Disk+" (named under [wipe]: "+w.ID()+")", cmd,
+		ptr(remote.Script(`grep -qsxF %s %s`, w.ID(), WipedFile))))
 }
 
 // sh builds a script of several commands joined with &&.
