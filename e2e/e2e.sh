@@ -9,7 +9,9 @@
 #  5. preflight refuses a spare disk holding a filesystem, untouched; then storage2a/2b are
 #     added and apply grows VG0, LV0 and the mounted GFS2 online (interrupted once with Ctrl-C
 #     on the way, then resumed); the earlier files are intact
-#  6. real outputs of the commands scalestore parses are captured into steps/testdata/captures/
+#  6. real outputs of the commands scalestore parses are captured into $OUT/captures/
+#     (E2E_CAPTURES=steps/testdata/captures refreshes the unit tests' fixtures: a plain run
+#     leaves the tree as it was)
 #  7. client2 is added: it gets a journal online (gfs2_jadd: none was spare), corosync goes from
 #     two nodes to three, and client2 mounts and shares the files
 #  8. client1 reboots: it leaves the cluster cleanly (client0 keeps using GFS2) and comes back
@@ -26,7 +28,7 @@ SPEC=lab/lab.toml
 GROW=lab/lab-grow.toml
 JOIN=lab/lab-join.toml
 OUT=${E2E_OUT:-$LAB_DIR/e2e}
-CAP=${E2E_CAPTURES:-$ROOT/steps/testdata/captures}
+CAP=${E2E_CAPTURES:-$OUT/captures}
 mkdir -p "$OUT"
 T0=$(date +%s.%N); TP=$T0
 declare -a TIMES=()
@@ -96,26 +98,39 @@ for h in storage0a client0; do
   role=storage; [ "${h#client}" != "$h" ] && role=client
   on $h "$(go run ./e2e/statescript $role)" > "$CAP/state-$h-healthy.txt"
 done
-on client0 'iscsiadm -m session; echo; multipath -ll; echo; corosync-quorumtool -s; echo; dlm_tool ls; echo; lvs --reportformat json -o vg_name,lv_name,lv_attr,lv_size --units b --nosuffix; findmnt -J -t gfs2 -o TARGET,SOURCE,FSTYPE' > "$CAP/client0-layers.txt" 2>&1 || true
+on client0 'iscsiadm -m session; echo; multipath -ll; echo; corosync-quorumtool -s; echo; dlm_tool ls; echo; lvs --reportformat json -o vg_name,lv_name,lv_attr,lv_size --units b --nosuffix; findmnt -J -t gfs2 -o TARGET,SOURCE,FSTYPE' > "$CAP/client0-layers.txt" 2>&1 || fail "capture of client0's layers failed: $CAP/client0-layers.txt"
 phase "captures of the healthy cluster"
 
 # ---- 4. failover: kill storage0a under writes, rejoin
 say "client0 writes to GFS2 while storage0a is killed"
-on client0 'rm -f /root/stop; nohup sh -c "i=0; while [ ! -e /root/stop ]; do i=\$((i+1)); dd if=/dev/urandom of=/mnt/gfs2/w.\$((i%8)) bs=64k count=4 oflag=direct status=none || echo ERR \$i >> /root/werr; echo \$i > /root/wcount; done" >/dev/null 2>&1 &'
-sleep 5
-before=$(on client0 'cat /root/wcount')
+# each write appends "N TIME" (the VM's clock, seconds) once it is done: the longest gap
+# between two writes is the stall the clients saw
+on client0 'rm -f /root/stop /root/werr /root/wlog; nohup sh -c "i=0; while [ ! -e /root/stop ]; do i=\$((i+1)); dd if=/dev/urandom of=/mnt/gfs2/w.\$((i%8)) bs=64k count=4 oflag=direct status=none || echo ERR \$i >> /root/werr; echo \$i \$(date +%s.%N) >> /root/wlog; done" >/dev/null 2>&1 &'
+writes() { on client0 'cat /root/wlog 2>/dev/null | wc -l'; }
+wait_writes() {  # wait_writes N SECONDS WHAT: until the writer has done N writes
+  local i
+  for i in $(seq 1 "$2"); do [ "$(writes)" -ge "$1" ] && return 0; sleep 1; done
+  fail "$3 (the writer did $(writes) writes, want $1 within $2 s)"
+}
+wait_writes 5 120 "the writer on client0 did not start writing"
+before=$(writes)
 pid=$(cat "$LAB_DIR/vms/storage0a/qemu.pid")
 kill -9 "$pid"
 say "storage0a killed (qemu pid $pid) after $before writes"
-sleep 40
-after=$(on client0 'cat /root/wcount')
+wait_writes $((before + 20)) 180 "writes stopped after storage0a died"
+on client0 'touch /root/stop'
+after=$(writes)
 errs=$(on client0 'cat /root/werr 2>/dev/null | wc -l')
-say "writes: $before before the kill, $after 40 s later, $errs errors"
-[ "$after" -gt "$before" ] || fail "writes stopped after storage0a died"
+stall=$(on client0 "awk -v from=$before 'NR >= from { if (prev && \$2 - prev > max) max = \$2 - prev; prev = \$2 } END { printf \"%.2f\", max }' /root/wlog")
+say "writes: $before before the kill, $after in all, $errs errors; longest write stall while storage0a was down: $stall s"
+STALL_HALF_KILLED=$stall
 [ "$errs" = 0 ] || fail "$errs writes failed while storage0a was down"
-on client0 'touch /root/stop; sleep 2; multipath -ll' > "$OUT/multipath-degraded.txt" 2>&1 || true
+on client0 'multipath -ll' > "$OUT/multipath-degraded.txt" 2>&1 || fail "multipath -ll failed on client0"
 cp "$OUT/multipath-degraded.txt" "$CAP/multipath-ll-one-path-down.txt"
-"$BIN" status -f "$SPEC" > "$OUT/status-degraded.log" 2>&1 && fail "status says healthy while storage0a is down"
+set +e; "$BIN" status -f "$SPEC" > "$OUT/status-degraded.log" 2>&1; rc=$?; set -e
+[ $rc = 1 ] || { cat "$OUT/status-degraded.log"; fail "status exited $rc while storage0a is down, want 1 (degraded)"; }
+grep -qE 'UNKNOWN +storage0a +ssh' "$OUT/status-degraded.log" || { cat "$OUT/status-degraded.log"; fail "status does not say storage0a's state is unknown"; }
+grep -qE 'warn +client0 +mpath0 +only 1 of 2 paths' "$OUT/status-degraded.log" || { cat "$OUT/status-degraded.log"; fail "status does not show client0's mpath0 on one path"; }
 phase "failover: writes went on through storage0b"
 
 bash lab/vm.sh start storage0a
@@ -127,6 +142,11 @@ run_apply apply-rejoin "$SPEC"
 # the safe order: primary and export only once UpToDate
 awk '/drbd-sync|Wait for the DRBD sync/{s=NR} /make storage0a primary for r0/{p=NR} /storage0a\] changed: create block backstore r0|storage0a\] changed: create target/{e=NR} END{ if (!(s && p && e && s<p && p<e)) exit 1 }' "$OUT/apply-rejoin.log" \
   || { grep -n 'storage0a' "$OUT/apply-rejoin.log" | head -30; fail "storage0a did not rejoin in the order sync → primary → export"; }
+# ...and what DRBD itself logged on storage0a since its boot: its disk was UpToDate before it
+# became primary (DRBD would let an Inconsistent SyncTarget become primary)
+on storage0a 'dmesg' | grep -E 'drbd0|r0' > "$OUT/dmesg-rejoin.txt" || fail "no DRBD kernel messages on storage0a"
+awk '/disk\( [A-Za-z]+ -> UpToDate \)/ && !u {u=NR} /role\( Secondary -> Primary \)/ && !p {p=NR} END { if (!(u && p && u < p)) exit 1 }' "$OUT/dmesg-rejoin.txt" \
+  || { cat "$OUT/dmesg-rejoin.txt" >&2; fail "storage0a became primary before its disk was UpToDate (kernel log)"; }
 for i in $(seq 1 30); do "$BIN" status -f "$SPEC" > "$OUT/status-2.log" 2>&1 && break; sleep 2; done
 "$BIN" status -f "$SPEC" > "$OUT/status-2.log" 2>&1 || { cat "$OUT/status-2.log"; fail "not healthy after the rejoin"; }
 on client0 'sha256sum < /mnt/gfs2/from-client0' | cmp -s - "$OUT/sum0" || fail "data changed across the failover"
@@ -207,6 +227,7 @@ phase "client1 rebooted: left cleanly, came back mounted without apply"
 say "timings:"
 printf '  %s\n' "${TIMES[@]}"
 printf '  %-58s %6.1f s\n' "total" "$(echo "$(date +%s.%N) - $T0" | bc)"
+printf '  longest write stall while a half was killed: %s s\n' "$STALL_HALF_KILLED"
 printf '  first apply %.1f s, second apply %.1f s (%.1f %%)\n' "$T_FIRST" "$T_SECOND" "$(echo "100 * $T_SECOND / $T_FIRST" | bc -l)"
 printf '  %s\n' "$(grep -h '^took ' "$OUT/apply-1.log")" "$(grep -h '^took ' "$OUT/apply-2.log")"
 grep -E '^\S+ +[0-9]+ changed' "$OUT/apply-1.log" >/dev/null || true
