@@ -119,7 +119,7 @@ func (h *sshHost) conn(ctx context.Context) (*conn, error) {
 			case <-ch:
 				continue
 			case <-ctx.Done():
-				return nil, fmt.Errorf("connect to %s: %w", h.name, ctx.Err())
+				return nil, fmt.Errorf("connect to %s: %w", h.name, context.Cause(ctx))
 			}
 		}
 		ch := make(chan struct{})
@@ -334,7 +334,7 @@ func (c *conn) run(ctx context.Context, r request) (Result, error) {
 			}
 			c.putShell(s)
 		case ctx.Err() != nil:
-			return Result{}, fmt.Errorf("run %s on %s: %w", shortCmd(r.text), c.h.name, ctx.Err())
+			return Result{}, fmt.Errorf("run %s on %s: %w", shortCmd(r.text), c.h.name, context.Cause(ctx))
 		case errors.Is(err, ErrSudo):
 			return Result{}, err
 		case c.isDead():

@@ -108,7 +108,7 @@ func (s *shell) setSink(f func(Stream, []byte)) {
 
 // startShell opens a shell and waits until it is ready (past sudo).
 func (c *conn) startShell(ctx context.Context) (*shell, error) {
-	sess, err := c.client().NewSession()
+	sess, err := openSession(ctx, c.client())
 	if err != nil {
 		return nil, fmt.Errorf("open shell session: %w", err)
 	}
@@ -163,7 +163,7 @@ func (c *conn) startShell(ctx context.Context) (*shell, error) {
 		init = shellInitNoBash
 	}
 	argv := mode.wrap([]string{"sh", "-c", init, "sh", tok.a, tok.b}, ptok)
-	if err := sess.Start("exec " + Join(argv...)); err != nil {
+	if err := startSession(ctx, sess, "exec "+Join(argv...)); err != nil {
 		sess.Close()
 		return nil, fmt.Errorf("start remote shell: %w", err)
 	}
@@ -193,7 +193,7 @@ func (c *conn) startShell(ctx context.Context) (*shell, error) {
 			return nil, errors.New("remote shell exited at start")
 		case <-ctx.Done():
 			s.close()
-			return nil, ctx.Err()
+			return nil, context.Cause(ctx)
 		}
 	}
 	s.setSink(nil)
@@ -301,61 +301,76 @@ func (c *conn) lost(r request, cause error) error {
 
 // Grace periods of a cancelled command.
 var (
-	cancelWait = 2 * time.Second  // how long Run waits for the killed command to end
+	cancelWait = time.Second      // how long Run waits for the killed command to end
+	startWait  = 2 * time.Second  // how long to wait for a command's process group to be known
 	killAfter  = 5 * time.Second  // SIGKILL if it has not ended after SIGTERM
 	giveUp     = 30 * time.Second // then the shell is closed
 )
 
 // cancelInShell kills a cancelled command's process group and returns the
-// cancellation error; the shell goes back to the pool once the command ended.
+// cancellation error once the command ended, or after cancelWait at most:
+// the rest goes on in the background, and the shell goes back to the pool
+// once the command ended.
 func (c *conn) cancelInShell(ctx context.Context, s *shell, j *job, r request) error {
-	ctxErr := fmt.Errorf("run %s on %s: %w", shortCmd(r.text), c.h.name, ctx.Err())
+	ctxErr := fmt.Errorf("run %s on %s: %w", shortCmd(r.text), c.h.name, context.Cause(ctx))
 	if r.internal {
 		c.dropShell(s)
 		return ctxErr
 	}
+	c.h.d.log.Debug("killing a cancelled command", "host", c.h.name, "cmd", shortCmd(r.text), "cause", context.Cause(ctx))
+	ended := make(chan struct{})
+	go func() {
+		defer close(ended)
+		c.stopInShell(s, j, r)
+	}()
+	select {
+	case <-ended:
+	case <-time.After(cancelWait):
+	}
+	return ctxErr
+}
+
+// stopInShell kills a cancelled command's process group, TERM then KILL,
+// and gives its shell back once the command ended, or drops it.
+func (c *conn) stopInShell(s *shell, j *job, r request) {
 	select {
 	case <-j.started:
 	case <-j.done:
 	case <-s.dead:
-	case <-time.After(2 * time.Second):
+	case <-time.After(startWait):
 	}
 	pgid := j.processGroup()
 	if pgid <= 0 {
-		c.dropShell(s) // the script never got going: the shell is in an unknown state
-		return ctxErr
+		// The script never got going (a frozen server, or a dead shell):
+		// the shell is in an unknown state.
+		c.h.d.log.Debug("cancelled command never started: shell dropped", "host", c.h.name, "cmd", shortCmd(r.text))
+		c.dropShell(s)
+		return
 	}
-	// The signal may need a new session, whose login can be slow: Run does
-	// not wait for it longer than cancelWait.
+	// The signal may need a new session, whose login can be slow.
 	go c.kill(pgid, "TERM")
+	if c.shellFreed(s, j, killAfter) {
+		return
+	}
+	c.h.d.log.Debug("cancelled command outlived SIGTERM: SIGKILL", "host", c.h.name, "cmd", shortCmd(r.text), "pgid", pgid)
+	c.kill(pgid, "KILL")
+	if !c.shellFreed(s, j, giveUp) {
+		c.h.d.log.Debug("cancelled command outlived SIGKILL: shell dropped", "host", c.h.name, "cmd", shortCmd(r.text), "pgid", pgid)
+		c.dropShell(s)
+	}
+}
+
+// shellFreed waits up to d for j's command to end, then gives its shell
+// back (or drops it when it died); false when d passed first.
+func (c *conn) shellFreed(s *shell, j *job, d time.Duration) bool {
 	select {
 	case <-j.done:
 		c.putShell(s)
-		return ctxErr
+		return true
 	case <-s.dead:
 		c.dropShell(s)
-		return ctxErr
-	case <-time.After(cancelWait):
+		return true
+	case <-time.After(d):
+		return false
 	}
-	go func() {
-		select {
-		case <-j.done:
-			c.putShell(s)
-			return
-		case <-s.dead:
-			c.dropShell(s)
-			return
-		case <-time.After(killAfter):
-		}
-		c.kill(pgid, "KILL")
-		select {
-		case <-j.done:
-			c.putShell(s)
-		case <-s.dead:
-			c.dropShell(s)
-		case <-time.After(giveUp):
-			c.dropShell(s)
-		}
-	}()
-	return ctxErr
 }

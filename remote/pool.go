@@ -73,7 +73,7 @@ func (p *Pool) Get(ctx context.Context, t Target) (Host, error) {
 		select {
 		case <-e.ready:
 		case <-ctx.Done():
-			return nil, fmt.Errorf("connect to %s: %w", t.label(), ctx.Err())
+			return nil, fmt.Errorf("connect to %s: %w", t.label(), context.Cause(ctx))
 		}
 		if e.err == nil && e.key == key {
 			return e.host, nil

@@ -27,8 +27,11 @@ const (
 
 // runSession runs r in a session of its own.
 func (c *conn) runSession(ctx context.Context, r request) (Result, error) {
-	sess, err := c.client().NewSession()
+	sess, err := openSession(ctx, c.client())
 	if err != nil {
+		if ctx.Err() != nil {
+			return Result{}, fmt.Errorf("run %s on %s: open session: %w", shortCmd(r.text), c.h.name, err)
+		}
 		if !c.alive() {
 			return Result{}, fmt.Errorf("run on %s: %w: %w", c.h.name, errNotStarted, err)
 		}
@@ -59,7 +62,7 @@ func (c *conn) runSession(ctx context.Context, r request) (Result, error) {
 		script = sessionInit
 	}
 	argv := mode.wrap([]string{"sh", "-c", script, "sh", tok.a, tok.b, r.text}, ptok)
-	if err := sess.Start("exec " + Join(argv...)); err != nil {
+	if err := startSession(ctx, sess, "exec "+Join(argv...)); err != nil {
 		return Result{}, fmt.Errorf("run %s on %s: start: %w", shortCmd(r.text), c.h.name, err)
 	}
 
@@ -85,7 +88,7 @@ func (c *conn) runSession(ctx context.Context, r request) (Result, error) {
 
 	if err := c.h.handshake(ctx, mode, j.started, streams, j.prompted, stdin, j.stderrSoFar); err != nil {
 		if ctx.Err() != nil {
-			return Result{}, fmt.Errorf("run %s on %s: %w", shortCmd(r.text), c.h.name, ctx.Err())
+			return Result{}, fmt.Errorf("run %s on %s: %w", shortCmd(r.text), c.h.name, context.Cause(ctx))
 		}
 		if !c.alive() {
 			return Result{}, fmt.Errorf("run %s on %s: %w", shortCmd(r.text), c.h.name, ErrConnectionLost)
@@ -115,11 +118,12 @@ func (c *conn) runSession(ctx context.Context, r request) (Result, error) {
 	case <-ctx.Done():
 	}
 
-	ctxErr := fmt.Errorf("run %s on %s: %w", shortCmd(r.text), c.h.name, ctx.Err())
+	ctxErr := fmt.Errorf("run %s on %s: %w", shortCmd(r.text), c.h.name, context.Cause(ctx))
 	pgid := j.processGroup()
 	if r.internal || pgid <= 0 {
 		return Result{}, ctxErr
 	}
+	c.h.d.log.Debug("killing a cancelled command", "host", c.h.name, "cmd", shortCmd(r.text), "pgid", pgid, "cause", context.Cause(ctx))
 	go c.kill(pgid, "TERM")
 	select {
 	case <-exited:
@@ -141,6 +145,47 @@ func (c *conn) runSession(ctx context.Context, r request) (Result, error) {
 		}
 	}()
 	return Result{}, ctxErr
+}
+
+// openSession opens a session on client, or gives up as soon as ctx ends
+// (a session opened after that is closed).
+func openSession(ctx context.Context, client *ssh.Client) (*ssh.Session, error) {
+	return await(ctx, client.NewSession, func(s *ssh.Session) { s.Close() })
+}
+
+// startSession starts cmd in sess, or gives up as soon as ctx ends; the
+// caller then closes sess.
+func startSession(ctx context.Context, sess *ssh.Session, cmd string) error {
+	_, err := await(ctx, func() (struct{}, error) { return struct{}{}, sess.Start(cmd) }, nil)
+	return err
+}
+
+// await runs op, which waits on the server, and returns what it gives, or
+// ctx's cause as soon as ctx ends: a frozen server answers no request.
+// What op gives after that goes to undo (nil: nothing to undo); op itself
+// returns when the server answers or the connection is closed.
+func await[T any](ctx context.Context, op func() (T, error), undo func(T)) (T, error) {
+	type result struct {
+		v   T
+		err error
+	}
+	ch := make(chan result, 1)
+	go func() {
+		v, err := op()
+		ch <- result{v, err}
+	}()
+	select {
+	case r := <-ch:
+		return r.v, r.err
+	case <-ctx.Done():
+	}
+	go func() {
+		if r := <-ch; r.err == nil && undo != nil {
+			undo(r.v)
+		}
+	}()
+	var zero T
+	return zero, context.Cause(ctx)
 }
 
 // exitCode maps the end of a session to an exit status, 128+n for a

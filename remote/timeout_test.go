@@ -9,6 +9,7 @@ import (
 	"strconv"
 	"strings"
 	"sync"
+	"syscall"
 	"testing"
 	"time"
 )
@@ -160,5 +161,67 @@ func TestHandshakeTimeoutPausesWhileAsking(t *testing.T) {
 	whoami(t, dial(t, tg, Options{Prompter: p, ConnectTimeout: 2 * time.Second}), "root")
 	if len(p.confirmed()) != 1 {
 		t.Fatalf("confirmations %q", p.confirmed())
+	}
+}
+
+// freeze stops sshd and every process under it with SIGSTOP: the TCP
+// connections stay up and nothing answers. They resume when the test ends.
+func (s *testSSHD) freeze(t *testing.T) {
+	frozen := append(descendants(s.cmd.Process.Pid), s.cmd.Process.Pid)
+	for _, pid := range frozen {
+		syscall.Kill(pid, syscall.SIGSTOP)
+	}
+	t.Cleanup(func() {
+		for _, pid := range frozen {
+			syscall.Kill(pid, syscall.SIGCONT)
+		}
+	})
+}
+
+// A command on a server that froze after the connection was made returns
+// soon after its context ends, whether it needs a new session ("fresh": no
+// shell yet, or a session per command) or finds a shell ready ("warm").
+func TestRunReturnsWhenServerFrozen(t *testing.T) {
+	t.Parallel()
+	for _, m := range modes {
+		for _, warm := range []bool{false, true} {
+			name := m.name + "/fresh"
+			if warm {
+				name = m.name + "/warm"
+			}
+			t.Run(name, func(t *testing.T) {
+				t.Parallel()
+				s := startSSHD(t, sshdOptions{})
+				h := dial(t, s.target(t, "db1"), m.opts)
+				if warm {
+					if _, err := h.Run(ctxT(t), Argv("true"), RunOptions{}); err != nil {
+						t.Fatal(err)
+					}
+				}
+				s.freeze(t)
+				const bound = 2 * time.Second
+				ctx, cancel := context.WithTimeout(context.Background(), bound)
+				defer cancel()
+				start := time.Now()
+				done := make(chan error, 1)
+				go func() {
+					_, err := h.Run(ctx, Argv("true"), RunOptions{})
+					done <- err
+				}()
+				select {
+				case err := <-done:
+					took := time.Since(start)
+					if !errors.Is(err, context.DeadlineExceeded) || !strings.Contains(err.Error(), "on db1") {
+						t.Fatalf("want a deadline error naming db1, got %v", err)
+					}
+					if took > bound+1500*time.Millisecond {
+						t.Errorf("Run returned %v after its %v context began", took, bound)
+					}
+					t.Logf("returned after %v: %v", took, err)
+				case <-time.After(20 * time.Second):
+					t.Fatal("Run on a frozen server did not return 18s after its context ended")
+				}
+			})
+		}
 	}
 }
