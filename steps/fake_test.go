@@ -26,13 +26,14 @@ type fakeCluster struct {
 	log        []string          // host: cmd, in the order run
 	fail       map[string]string // host + cmd substring → stderr of a failing exit
 	procs      map[string][]string
-	running    map[string]int // concurrent commands per step, max seen
+	after      map[string]func() // host + "\x00" + cmd: what else running it changes (f.mu held)
+	running    map[string]int     // concurrent commands per step, max seen
 	runs       int            // commands run, probes included
 	prefetches int            // batched probe commands
 }
 
 func newFakeCluster(p *Plan) *fakeCluster {
-	f := &fakeCluster{plan: p, done: map[string]bool{}, guards: map[string]string{}, files: map[string][]byte{}, fail: map[string]string{}, procs: map[string][]string{}}
+	f := &fakeCluster{plan: p, done: map[string]bool{}, guards: map[string]string{}, files: map[string][]byte{}, fail: map[string]string{}, procs: map[string][]string{}, after: map[string]func(){}}
 	for _, st := range p.Steps {
 		for _, a := range st.Actions {
 			if a.Unless != nil {
@@ -130,6 +131,9 @@ func (h *fakeHost) Run(ctx context.Context, cmd remote.Cmd, opt remote.RunOption
 	}
 	if probe, ok := f.guards[h.name+"\x00"+text]; ok {
 		f.done[h.name+"\x00"+probe] = true
+		if after := f.after[h.name+"\x00"+text]; after != nil {
+			after()
+		}
 		if text == "corosync-keygen -l" && f.files[h.name+"/etc/corosync/authkey"] == nil {
 			f.files[h.name+"/etc/corosync/authkey"] = []byte("generated-key")
 		}

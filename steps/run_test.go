@@ -219,3 +219,71 @@ func TestSecretNeverInEvents(t *testing.T) {
 		}
 	}
 }
+
+// action finds the action of a step on a host by its description.
+func action(t *testing.T, p *Plan, step, host, desc string) Action {
+	t.Helper()
+	for _, st := range p.Steps {
+		for _, a := range st.Actions {
+			if st.ID == step && a.Host == host && a.Desc == desc {
+				return a
+			}
+		}
+	}
+	t.Fatalf("no action %q of %s on %s", desc, step, host)
+	return Action{}
+}
+
+// The prefetch answers every probe before the first step; an earlier action
+// of the same run can make its answers stale, both ways. The engine asks
+// again: an action the prefetch found to do is skipped when an earlier one
+// did it already, and one the prefetch found done runs when an earlier one
+// undid it.
+func TestPrefetchedAnswersAfterAChange(t *testing.T) {
+	p := Build(sample(t, config.ProfileDebian12), nil)
+	early := action(t, p, "drbd-metadata", "storage0a", "create DRBD metadata for r0 on /dev/sdb")
+	later := action(t, p, "drbd-up", "storage0a", "attach and connect r0")
+	ran := func(f *fakeCluster, a Action) int {
+		n := 0
+		for _, c := range f.commands("storage0a") {
+			if c == a.Cmd.String() {
+				n++
+			}
+		}
+		return n
+	}
+
+	t.Run("done by an earlier action", func(t *testing.T) {
+		f := newFakeCluster(p)
+		f.after["storage0a\x00"+early.Cmd.String()] = func() { f.done["storage0a\x00"+later.Unless.String()] = true }
+		if _, err := (&Engine{Hosts: f.source(), Poll: time.Millisecond}).Run(context.Background(), p); err != nil {
+			t.Fatal(err)
+		}
+		if ran(f, early) != 1 || ran(f, later) != 0 {
+			t.Fatalf("%q ran %d times, %q %d times: want once, and never (an earlier action did it)", early.Desc, ran(f, early), later.Desc, ran(f, later))
+		}
+	})
+
+	t.Run("undone by an earlier action", func(t *testing.T) {
+		f := newFakeCluster(p)
+		if _, err := (&Engine{Hosts: f.source(), Poll: time.Millisecond}).Run(context.Background(), p); err != nil {
+			t.Fatal(err)
+		}
+		// the built cluster's metadata is gone again; making it anew
+		// takes the resource down
+		delete(f.done, "storage0a\x00"+early.Unless.String())
+		f.after["storage0a\x00"+early.Cmd.String()] = func() { delete(f.done, "storage0a\x00"+later.Unless.String()) }
+		before := ran(f, later)
+		rec := &recorder{}
+		sum, err := (&Engine{Hosts: f.source(), Emit: rec.emit, Poll: time.Millisecond}).Run(context.Background(), p)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if ran(f, later) != before+1 {
+			t.Fatalf("%q did not run again after %q undid it (prefetched as done)", later.Desc, early.Desc)
+		}
+		if sum.Changed != 2 {
+			t.Errorf("changed %d, want the 2 actions", sum.Changed)
+		}
+	})
+}
