@@ -27,9 +27,9 @@ type fakeCluster struct {
 	fail       map[string]string // host + cmd substring → stderr of a failing exit
 	procs      map[string][]string
 	after      map[string]func() // host + "\x00" + cmd: what else running it changes (f.mu held)
-	running    map[string]int     // concurrent commands per step, max seen
-	runs       int            // commands run, probes included
-	prefetches int            // batched probe commands
+	running    map[string]int    // concurrent commands per step, max seen
+	runs       int               // commands run, probes included
+	prefetches int               // batched probe commands
 }
 
 func newFakeCluster(p *Plan) *fakeCluster {
