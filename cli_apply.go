@@ -273,6 +273,20 @@ func runApply(cmd *cobra.Command, o applyOpts) error {
 	}
 	pr := newPrinter(out, o.json, logf)
 
+	if !o.dryRun {
+		// on the hosts too, before reading them: what preflight reads stays
+		// so until the run ends
+		names := append(s.StorageHosts(), s.ClientHosts()...)
+		unlockHosts, err := steps.LockHosts(ctx, s, ss.hosts(), names, runHolder("apply -f "+o.file))
+		if ierr := ir.err(); ierr != nil {
+			return ierr
+		}
+		if err != nil {
+			return fmt.Errorf("%w; nothing was changed", err)
+		}
+		defer unlockHosts()
+		pr.note("cluster %s locked on its %d hosts for this run", s.Cluster.Name, len(names))
+	}
 	pr.note("discovering %d hosts", len(s.StorageHosts())+len(s.Clients))
 	t0 := time.Now()
 	facts := steps.Discover(ctx, s, ss.hosts(), 0)
@@ -554,4 +568,11 @@ func healthVerdict(rs []checks.Result) error {
 		return unknownState{unknown}
 	}
 	return nil
+}
+
+// runHolder says who holds a cluster's lock: the run, this machine and the
+// process, and since when.
+func runHolder(what string) string {
+	host, _ := os.Hostname()
+	return fmt.Sprintf("%s on %s (pid %d) since %s", what, host, os.Getpid(), time.Now().Format("2006-01-02 15:04:05"))
 }

@@ -168,6 +168,18 @@ size_before=$(on client0 "df -B1 --output=size /mnt/gfs2 | tail -1")
 say "grow apply, interrupted once it exports the new pair (SIGINT: running commands finish, no new one starts)"
 "$BIN" apply -f "$GROW" --yes >"$OUT/apply-grow-interrupted.log" 2>&1 &
 pid=$!
+# one run at a time: a second apply, from this machine or from another operator's (another
+# state directory: only the hosts' lock stops it), is refused while the first holds the cluster
+for i in $(seq 1 120); do grep -q 'locked on its' "$OUT/apply-grow-interrupted.log" && break; kill -0 $pid 2>/dev/null || break; sleep 1; done
+grep -q 'locked on its' "$OUT/apply-grow-interrupted.log" || { cat "$OUT/apply-grow-interrupted.log"; fail "the grow apply did not lock the cluster"; }
+set +e; "$BIN" apply -f "$GROW" --yes >"$OUT/apply-concurrent-local.log" 2>&1; rc=$?; set -e
+[ $rc = 1 ] && grep -q 'is being changed by another scalestore run (apply -f' "$OUT/apply-concurrent-local.log" \
+  || { cat "$OUT/apply-concurrent-local.log"; fail "a second apply on this machine was not refused (exit $rc)"; }
+set +e; XDG_STATE_HOME=$OUT/other-operator "$BIN" apply -f "$GROW" --yes >"$OUT/apply-concurrent-remote.log" 2>&1; rc=$?; set -e
+[ $rc = 1 ] && grep -qE 'storage0a: locked by another scalestore run \(held by apply -f' "$OUT/apply-concurrent-remote.log" \
+  || { cat "$OUT/apply-concurrent-remote.log"; fail "a second apply from another operator was not refused by the hosts' lock (exit $rc)"; }
+grep -q '== ' "$OUT/apply-concurrent-remote.log" && fail "the refused apply ran steps"
+say "a second apply was refused, from this machine and from another state directory (the hosts' lock)"
 for i in $(seq 1 300); do grep -q '== Export each half' "$OUT/apply-grow-interrupted.log" && break; kill -0 $pid 2>/dev/null || break; sleep 1; done
 kill -INT $pid 2>/dev/null || true
 set +e; wait $pid; rc=$?; set -e

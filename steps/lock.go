@@ -37,7 +37,8 @@ func hostLockScript(cluster, holder string) remote.Cmd {
 // LockHosts takes the cluster's lock on every named host, in parallel. It
 // returns once every host holds it, with the function that releases them
 // all; on any failure it releases what it took and returns an error naming
-// each host that refused and why.
+// each host that refused and why. A host that cannot be reached is left
+// out: the preflight refuses the run for it.
 func LockHosts(ctx context.Context, s *config.Spec, hosts HostSource, names []string, holder string) (release func(), err error) {
 	lctx, cancel := context.WithCancel(context.WithoutCancel(ctx))
 	var wg sync.WaitGroup
@@ -53,7 +54,9 @@ func LockHosts(ctx context.Context, s *config.Spec, hosts HostSource, names []st
 			defer wg.Done()
 			h, err := hosts(ctx, name)
 			if err != nil {
-				got <- outcome{name, err}
+				// not reached: nothing can change there, and the preflight
+				// refuses the run for it
+				got <- outcome{name, nil}
 				return
 			}
 			locked := make(chan struct{})
