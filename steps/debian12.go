@@ -642,7 +642,7 @@ func debMount(s *config.Spec) Step {
 	// at boot the mount waits for the LV as long as the unit may take
 	line := FstabLine(s, "x-systemd.requires="+lvUnit, "x-systemd.device-timeout=10min")
 	// the entry replaces any other of the mount point (an older one of ours)
-	setFstab := remote.Script(`awk -v mp=%s '$2 != mp' /etc/fstab > /etc/fstab.scalestore && printf '%%s\n' %s >> /etc/fstab.scalestore && `+
+	setFstab := remote.Script(`cp -p /etc/fstab /etc/fstab.scalestore.bak && awk -v mp=%s '$2 != mp' /etc/fstab > /etc/fstab.scalestore && printf '%%s\n' %s >> /etc/fstab.scalestore && `+
 		`chmod 644 /etc/fstab.scalestore && mv /etc/fstab.scalestore /etc/fstab && systemctl daemon-reload`, mp, line)
 	for _, c := range s.Clients {
 		st.Actions = append(st.Actions,
