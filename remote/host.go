@@ -19,6 +19,12 @@ import (
 type RunOptions struct {
 	// Stdin is fed to the command's standard input; nil gives it /dev/null.
 	Stdin io.Reader
+	// Timeout bounds the command, connecting included: once it has passed,
+	// the command is killed as on cancellation and Run returns an error
+	// that says "timed out after" it and wraps ErrTimeout (and
+	// context.DeadlineExceeded). 0 means Options.CommandTimeout; a negative
+	// value means no bound.
+	Timeout time.Duration
 	// OnLine receives each line of stdout and stderr as it arrives, tagged
 	// with the host. It is called from one goroutine at a time and must not
 	// block for long: the command's output waits meanwhile.
@@ -188,6 +194,15 @@ func (h *sshHost) Run(ctx context.Context, cmd Cmd, opt RunOptions) (Result, err
 		}
 		in.set = true
 	}
+	timeout := opt.Timeout
+	if timeout == 0 {
+		timeout = h.d.opts.commandTimeout()
+	}
+	if timeout > 0 {
+		var cancel context.CancelFunc
+		ctx, cancel = context.WithTimeoutCause(ctx, timeout, &timeoutError{fmt.Sprintf("timed out after %s", timeout)})
+		defer cancel()
+	}
 	start := time.Now()
 	for attempt := 0; ; attempt++ {
 		c, err := h.conn(ctx)
@@ -201,7 +216,7 @@ func (h *sshHost) Run(ctx context.Context, cmd Cmd, opt RunOptions) (Result, err
 		}
 		if h.d.log.Enabled(ctx, slog.LevelDebug) {
 			h.d.log.Debug("run", "host", h.name, "cmd", shortCmd(text), "code", res.Code,
-				"took", time.Since(start).Round(time.Microsecond), "err", err)
+				"took", time.Since(start).Round(time.Microsecond), "timeout", timeout, "err", err)
 		}
 		return res, err
 	}

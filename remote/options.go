@@ -18,6 +18,10 @@ type Options struct {
 	// the time the Prompter spends asking the person. 0 means
 	// ConnectTimeout from the ssh config, else 10s.
 	ConnectTimeout time.Duration
+	// CommandTimeout bounds every command (Run, ReadFile, WriteFile) whose
+	// RunOptions.Timeout is 0: the command is then killed and its error
+	// wraps ErrTimeout. 0 means 30 minutes; a negative value means no bound.
+	CommandTimeout time.Duration
 	// KeepAlive is the interval of keepalive requests on idle connections; a
 	// connection that misses three is closed and re-dialled by the next
 	// command. 0 means ServerAliveInterval from the ssh config, else 15s; a
@@ -49,4 +53,15 @@ func (o Options) maxShells() int {
 		return o.MaxShells
 	}
 	return 4
+}
+
+// defaultCommandTimeout bounds a command when neither RunOptions nor
+// Options say: long enough for a package installation on a slow mirror.
+const defaultCommandTimeout = 30 * time.Minute
+
+func (o Options) commandTimeout() time.Duration {
+	if o.CommandTimeout != 0 {
+		return o.CommandTimeout
+	}
+	return defaultCommandTimeout
 }

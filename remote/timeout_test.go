@@ -3,6 +3,7 @@ package remote
 import (
 	"context"
 	"errors"
+	"fmt"
 	"net"
 	"os"
 	"path/filepath"
@@ -167,9 +168,19 @@ func TestHandshakeTimeoutPausesWhileAsking(t *testing.T) {
 // freeze stops sshd and every process under it with SIGSTOP: the TCP
 // connections stay up and nothing answers. They resume when the test ends.
 func (s *testSSHD) freeze(t *testing.T) {
-	frozen := append(descendants(s.cmd.Process.Pid), s.cmd.Process.Pid)
-	for _, pid := range frozen {
-		syscall.Kill(pid, syscall.SIGSTOP)
+	// A process forked while the tree was read escapes a single pass:
+	// stop and read again until no new one appears.
+	var frozen []int
+	seen := map[int]bool{}
+	for more := true; more; {
+		more = false
+		for _, pid := range append(descendants(s.cmd.Process.Pid), s.cmd.Process.Pid) {
+			if !seen[pid] {
+				seen[pid], more = true, true
+				frozen = append(frozen, pid)
+				syscall.Kill(pid, syscall.SIGSTOP)
+			}
+		}
 	}
 	t.Cleanup(func() {
 		for _, pid := range frozen {
@@ -179,47 +190,96 @@ func (s *testSSHD) freeze(t *testing.T) {
 }
 
 // A command on a server that froze after the connection was made returns
-// soon after its context ends, whether it needs a new session ("fresh": no
-// shell yet, or a session per command) or finds a shell ready ("warm").
+// soon after its context ends or its Timeout passes, whether it needs a new
+// session ("fresh": no shell yet, or a session per command) or finds a
+// shell ready ("warm").
 func TestRunReturnsWhenServerFrozen(t *testing.T) {
 	t.Parallel()
 	for _, m := range modes {
 		for _, warm := range []bool{false, true} {
-			name := m.name + "/fresh"
-			if warm {
-				name = m.name + "/warm"
-			}
-			t.Run(name, func(t *testing.T) {
-				t.Parallel()
-				s := startSSHD(t, sshdOptions{})
-				h := dial(t, s.target(t, "db1"), m.opts)
+			for _, bound := range []string{"ctx", "timeout"} {
+				name := m.name + "/fresh/" + bound
 				if warm {
-					if _, err := h.Run(ctxT(t), Argv("true"), RunOptions{}); err != nil {
-						t.Fatal(err)
-					}
+					name = m.name + "/warm/" + bound
 				}
-				s.freeze(t)
-				const bound = 2 * time.Second
-				ctx, cancel := context.WithTimeout(context.Background(), bound)
-				defer cancel()
+				t.Run(name, func(t *testing.T) {
+					t.Parallel()
+					s := startSSHD(t, sshdOptions{})
+					h := dial(t, s.target(t, "db1"), m.opts)
+					if warm {
+						if _, err := h.Run(ctxT(t), Argv("true"), RunOptions{}); err != nil {
+							t.Fatal(err)
+						}
+					}
+					s.freeze(t)
+					const limit = 2 * time.Second
+					ctx, run, want := ctxT(t), RunOptions{Timeout: limit}, "timed out after 2s"
+					if bound == "ctx" {
+						var cancel context.CancelFunc
+						ctx, cancel = context.WithTimeout(context.Background(), limit)
+						defer cancel()
+						run, want = RunOptions{}, context.DeadlineExceeded.Error()
+					}
+					start := time.Now()
+					done := make(chan error, 1)
+					go func() {
+						_, err := h.Run(ctx, Argv("true"), run)
+						done <- err
+					}()
+					select {
+					case err := <-done:
+						took := time.Since(start)
+						if !errors.Is(err, context.DeadlineExceeded) || !strings.Contains(err.Error(), "on db1") ||
+							!strings.HasSuffix(err.Error(), want) {
+							t.Fatalf("want an error naming db1 ending in %q, got %v", want, err)
+						}
+						if took > limit+1500*time.Millisecond {
+							t.Errorf("Run returned %v after it began, with a bound of %v", took, limit)
+						}
+						t.Logf("returned after %v: %v", took, err)
+					case <-time.After(20 * time.Second):
+						t.Fatal("Run on a frozen server did not return 18s after its bound passed")
+					}
+				})
+			}
+		}
+	}
+}
+
+// A command that hangs is killed once RunOptions.Timeout (or, when that is
+// zero, Options.CommandTimeout) has passed, and its error says so, with the
+// host and the command.
+func TestRunTimeoutKillsHungCommand(t *testing.T) {
+	t.Parallel()
+	s := startSSHD(t, sshdOptions{})
+	for i, m := range modes {
+		for _, via := range []string{"run-options", "options"} {
+			t.Run(m.name+"/"+via, func(t *testing.T) {
+				t.Parallel()
+				opts, run := m.opts, RunOptions{Timeout: time.Second}
+				if via == "options" {
+					opts.CommandTimeout, run.Timeout = time.Second, 0
+				}
+				h := dial(t, s.target(t, "db1"), opts)
+				// A unique duration finds the command with pgrep (the
+				// server is on this machine).
+				marker := fmt.Sprintf("%d.%09d", 1000+i, time.Now().Nanosecond())
 				start := time.Now()
-				done := make(chan error, 1)
-				go func() {
-					_, err := h.Run(ctx, Argv("true"), RunOptions{})
-					done <- err
-				}()
-				select {
-				case err := <-done:
-					took := time.Since(start)
-					if !errors.Is(err, context.DeadlineExceeded) || !strings.Contains(err.Error(), "on db1") {
-						t.Fatalf("want a deadline error naming db1, got %v", err)
-					}
-					if took > bound+1500*time.Millisecond {
-						t.Errorf("Run returned %v after its %v context began", took, bound)
-					}
-					t.Logf("returned after %v: %v", took, err)
-				case <-time.After(20 * time.Second):
-					t.Fatal("Run on a frozen server did not return 18s after its context ended")
+				_, err := h.Run(ctxT(t), Argv("sleep", marker), run)
+				took := time.Since(start)
+				if want := "run sleep " + marker + " on db1: timed out after 1s"; err == nil || err.Error() != want {
+					t.Fatalf("got error %v, want %q", err, want)
+				}
+				if !errors.Is(err, ErrTimeout) || !errors.Is(err, context.DeadlineExceeded) {
+					t.Fatalf("%v wraps neither ErrTimeout nor context.DeadlineExceeded", err)
+				}
+				if took > 4*time.Second {
+					t.Errorf("a 1s timeout returned after %v", took)
+				}
+				waitFor(t, 10*time.Second, func() bool { return len(pgrep("sleep "+marker)) == 0 })
+				// The host goes on working.
+				if res, err := h.Run(ctxT(t), Argv("echo", "next"), run); err != nil || string(res.Stdout) != "next\n" {
+					t.Fatalf("after a timeout: %q %v", res.Stdout, err)
 				}
 			})
 		}
