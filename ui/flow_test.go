@@ -3,6 +3,7 @@ package ui
 import (
 	"context"
 	"errors"
+	"fmt"
 	"os"
 	"path/filepath"
 	"strings"
@@ -366,8 +367,18 @@ func TestNewClusterSavedBeforeTheRun(t *testing.T) {
 	if s := h.screen(); !strings.Contains(s, "Postflight") || !strings.Contains(s, "not healthy") || !strings.Contains(s, "✗ FAIL  storage0a  drbd r0") {
 		t.Fatalf("%s", s)
 	}
-	if a.done.out.err != nil || a.done.out.sum.Unchanged == 0 {
-		t.Fatalf("run: %+v", a.done.out)
+	// blank hosts: the run executed the plan's commands, and says so
+	var cmds int
+	for _, c := range f.actions() {
+		if _, cmd, _ := strings.Cut(c, ": "); !strings.HasPrefix(cmd, "write ") {
+			cmds++
+		}
+	}
+	if a.done.out.err != nil || a.done.out.sum.Changed == 0 || cmds == 0 {
+		t.Fatalf("run: %+v, commands of actions run: %d", a.done.out, cmds)
+	}
+	if want := fmt.Sprintf("%d changed, %d unchanged", a.done.out.sum.Changed, a.done.out.sum.Unchanged); !strings.Contains(h.screen(), want) {
+		t.Fatalf("the done screen does not say %q:\n%s", want, h.screen())
 	}
 }
 
@@ -376,6 +387,9 @@ func TestAddPairAppendsKeepingComments(t *testing.T) {
 	path := "grow.toml"
 	before, _ := os.ReadFile(path)
 	f := newFakeHosts(t)
+	for _, built := range []string{"storage0a", "storage0b", "storage1a", "storage1b", "client0", "client1"} {
+		f.built[built] = true // the cluster as it stands; storage2a and storage2b are blank
+	}
 	h := newTestApp(t, path, f)
 	a := h.app()
 	s := h.screen()
@@ -435,13 +449,28 @@ func TestAddPairAppendsKeepingComments(t *testing.T) {
 	if err != nil || len(loaded.Pairs) != 3 {
 		t.Fatalf("%v %+v", err, loaded)
 	}
-	// the run's engine saw the grown spec: the new pair's hosts were worked on
-	var touched bool
-	for _, c := range f.commands() {
-		touched = touched || (strings.HasPrefix(c, "storage2b: ") && strings.Contains(c, "r2"))
+	// the run's engine saw the grown spec: the new pair's actions ran on its
+	// blank hosts, and none on the built ones
+	var onNew int
+	for _, c := range f.actions() {
+		host, cmd, _ := strings.Cut(c, ": ")
+		if f.built[host] {
+			t.Errorf("an action ran on the built host %s: %s", host, c)
+		}
+		if host == "storage2b" && strings.Contains(cmd, "r2") && !strings.HasPrefix(cmd, "write ") {
+			onNew++ // a command, not only a file written
+		}
 	}
-	if !touched {
-		t.Fatal("the run did not work on the new pair")
+	if onNew == 0 {
+		t.Fatalf("the run did not work on the new pair; actions run: %v", f.actions())
+	}
+	sum := a.done.out.sum
+	if a.done.out.err != nil || sum.Changed == 0 {
+		t.Fatalf("run on the new pair: %+v", a.done.out)
+	}
+	h.waitFor("postflight", func() bool { return !a.done.checking })
+	if want := fmt.Sprintf("%d changed, %d unchanged", sum.Changed, sum.Unchanged); !strings.Contains(h.screen(), want) {
+		t.Fatalf("the done screen does not say %q:\n%s", want, h.screen())
 	}
 }
 

@@ -9,6 +9,7 @@ import (
 	"os"
 	"path/filepath"
 	"reflect"
+	"regexp"
 	"strings"
 	"sync"
 	"testing"
@@ -290,22 +291,56 @@ func facts(t testing.TB, out, host string) *steps.HostFacts {
 }
 
 // fakeHosts is a scripted remote side: discovery gets the real captures
-// (renamed per host), every other command succeeds with no output, so the
-// engine finds every probe satisfied. It records what ran.
+// (renamed per host), whose disks are blank, and the hosts' state is what
+// those captures show: a blank host answers every probe of the plan "not
+// done" (the batched prefetch says nothing holds) until the action it
+// guards has run, so a run executes its actions. A host listed in built is
+// a host of the cluster already built: every probe holds there. Every other
+// command succeeds with no output (waits hold, the postflight's listings are
+// empty). It records what ran.
 type fakeHosts struct {
 	t      testing.TB
 	mu     sync.Mutex
 	ran    []string
+	acted  []string          // host: command of an action that ran (probes excluded)
 	disks  map[string]string // host → discovery output
 	fail   map[string]error  // host → connect error
+	built  map[string]bool   // hosts whose probes all hold
+	guards map[string]string // host + "\x00" + action command → its probe
+	probes map[string]bool   // host + "\x00" + probe: a probe of the plan
+	done   map[string]bool   // host + "\x00" + probe: its action ran
+	files  map[string]string // host + path: written
+	spec   *config.Spec      // the spec of the last connect
 	closed bool
 }
 
 func newFakeHosts(t testing.TB) *fakeHosts {
-	return &fakeHosts{t: t, disks: map[string]string{}, fail: map[string]error{}}
+	return &fakeHosts{t: t, disks: map[string]string{}, fail: map[string]error{}, built: map[string]bool{},
+		guards: map[string]string{}, probes: map[string]bool{}, done: map[string]bool{}, files: map[string]string{}}
+}
+
+// learn notes the probes of the plan and the commands they guard (f.mu
+// held). The run starts with the batched probes: by then the spec is
+// complete, and saved (the wizard saves before it runs; the connection may
+// be older than a pair the spec gained).
+func (f *fakeHosts) learn(s *config.Spec) {
+	if saved, err := config.Load(s.Path); err == nil {
+		s = saved
+	}
+	for _, st := range steps.Build(s, nil).Steps {
+		for _, a := range st.Actions {
+			if a.Kind == steps.Run && a.Unless != nil {
+				f.guards[a.Host+"\x00"+a.Cmd.String()] = a.Unless.String()
+				f.probes[a.Host+"\x00"+a.Unless.String()] = true
+			}
+		}
+	}
 }
 
 func (f *fakeHosts) connect(s *config.Spec, p remote.Prompter) (steps.HostSource, func()) {
+	f.mu.Lock()
+	f.spec = s
+	f.mu.Unlock()
 	return func(ctx context.Context, name string) (remote.Host, error) {
 		if err := f.fail[name]; err != nil {
 			return nil, err
@@ -323,6 +358,13 @@ func (f *fakeHosts) commands() []string {
 	return append([]string(nil), f.ran...)
 }
 
+// actions lists the commands of actions that ran, as "host: command".
+func (f *fakeHosts) actions() []string {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	return append([]string(nil), f.acted...)
+}
+
 type fakeHost struct {
 	f    *fakeHosts
 	name string
@@ -331,24 +373,47 @@ type fakeHost struct {
 func (h *fakeHost) Name() string { return h.name }
 func (h *fakeHost) Close() error { return nil }
 
+// rePrefetchKeys is the keys a line of the batched probe script answers for.
+var rePrefetchKeys = regexp.MustCompile(`(?m); then echo '(ok [\d/ ]+)'; fi$`)
+
 func (h *fakeHost) Run(ctx context.Context, cmd remote.Cmd, opt remote.RunOptions) (remote.Result, error) {
 	text := cmd.String()
-	h.f.mu.Lock()
-	h.f.ran = append(h.f.ran, h.name+": "+text)
-	h.f.mu.Unlock()
+	f := h.f
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	f.ran = append(f.ran, h.name+": "+text)
+	key := h.name + "\x00" + text
 	switch {
 	case text == "lsblk -J -b -d -o NAME,PATH,SIZE,TYPE":
 		return remote.Result{Stdout: []byte(`{"blockdevices":[{"name":"vda","path":"/dev/vda","size":21474836480,"type":"disk"},{"name":"vdb","path":"/dev/vdb","size":67108864,"type":"disk"},{"name":"sr0","path":"/dev/sr0","size":1024,"type":"rom"}]}`)}, nil
 	case strings.HasPrefix(text, "echo @@os"):
-		out := h.f.disks[h.name]
+		out := f.disks[h.name]
 		if out == "" {
 			if strings.HasPrefix(h.name, "client") {
-				out = capture(h.f.t, "discover-client0.txt")
+				out = capture(f.t, "discover-client0.txt")
 			} else {
-				out = capture(h.f.t, "discover-storage0a-blank.txt")
+				out = capture(f.t, "discover-storage0a-blank.txt")
 			}
 		}
 		return remote.Result{Stdout: []byte(asHost(out, h.name))}, nil
+	case strings.Contains(text, "; then echo 'ok "):
+		// the batched probes: all hold on a built host, none on a blank one
+		if f.spec != nil {
+			f.learn(f.spec)
+		}
+		var out strings.Builder
+		for _, m := range rePrefetchKeys.FindAllStringSubmatch(text, -1) {
+			if f.built[h.name] {
+				out.WriteString(m[1] + "\n")
+			}
+		}
+		return remote.Result{Stdout: []byte(out.String())}, nil
+	case f.probes[key] && !f.built[h.name] && !f.done[key]:
+		return remote.Result{Code: 1}, &remote.ExitError{Host: h.name, Cmd: text, Code: 1}
+	}
+	if probe, ok := f.guards[key]; ok {
+		f.done[h.name+"\x00"+probe] = true
+		f.acted = append(f.acted, h.name+": "+text)
 	}
 	return remote.Result{}, nil
 }
@@ -360,8 +425,17 @@ func (h *fakeHost) ReadFile(ctx context.Context, path string) ([]byte, error) {
 	return nil, fmt.Errorf("read %s: %w", path, fs.ErrNotExist)
 }
 
+// WriteFile changes a blank host's file once; a built host has them all.
 func (h *fakeHost) WriteFile(ctx context.Context, path string, data []byte, mode fs.FileMode, owner string) (bool, error) {
-	return false, nil
+	f := h.f
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	if f.built[h.name] || f.files[h.name+path] == string(data) {
+		return false, nil
+	}
+	f.files[h.name+path] = string(data)
+	f.acted = append(f.acted, h.name+": write "+path)
+	return true, nil
 }
 
 // newTestApp is the wizard on a spec path with scripted hosts, at 80x24.
