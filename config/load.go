@@ -3,6 +3,7 @@ package config
 import (
 	"errors"
 	"fmt"
+	"io"
 	"os"
 	"path/filepath"
 	"regexp"
@@ -15,9 +16,15 @@ import (
 // Load reads, decodes, defaults and validates a spec file. Every problem is
 // reported at once, each naming its key and line (a Problems error).
 func Load(path string) (*Spec, error) {
-	data, err := os.ReadFile(path)
+	f, err := os.Open(path)
 	if err != nil {
 		return nil, fmt.Errorf("read spec: %w", err)
+	}
+	defer f.Close()
+	// One byte past the cap is enough for Parse to refuse the file.
+	data, err := io.ReadAll(io.LimitReader(f, MaxSpecSize+1))
+	if err != nil {
+		return nil, fmt.Errorf("read spec %s: %w", path, err)
 	}
 	s, err := Parse(path, data)
 	if err != nil {
@@ -32,6 +39,10 @@ func Parse(name string, data []byte) (*Spec, error) {
 	src := string(data)
 	if strings.ContainsRune(src, 0) {
 		return nil, Problems{{File: name, Msg: "the file holds a NUL byte; a spec is plain text TOML"}}
+	}
+	if p := checkBounds(src); p != nil {
+		p.File = name
+		return nil, Problems{*p}
 	}
 	var s Spec
 	md, err := toml.Decode(src, &s)
@@ -49,8 +60,16 @@ func Parse(name string, data []byte) (*Spec, error) {
 	}
 	pos := locate(src)
 	var ps Problems
-	for _, k := range md.Undecoded() {
+	undecoded := md.Undecoded()
+	unknown := make(map[string]bool, len(undecoded))
+	for _, k := range undecoded {
+		unknown[k.String()] = true
+	}
+	for _, k := range undecoded {
 		key := k.String()
+		if unknown[k[:len(k)-1].String()] {
+			continue // inside an unknown table: that table is the problem
+		}
 		ps = append(ps, Problem{File: name, Line: pos.line(key), Key: key, Msg: "unknown key" + suggest(key)})
 	}
 	s.Path = name
@@ -127,6 +146,11 @@ var known = []string{
 func suggest(key string) string {
 	best, bestD := "", 3
 	for _, k := range known {
+		// The distance is at least the difference in length: skip the
+		// work (a 200 KB key against every known key took a second).
+		if abs(len(key)-len(k)) >= bestD {
+			continue
+		}
 		if d := distance(key, k); d < bestD {
 			best, bestD = k, d
 		}
@@ -157,3 +181,5 @@ func distance(a, b string) int {
 	}
 	return prev[len(b)]
 }
+
+func abs(n int) int { return max(n, -n) }
