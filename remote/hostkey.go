@@ -132,6 +132,9 @@ func (d *dialer) hostKeyCallback(ctx context.Context, e *endpoint, hk *hostKeys,
 		}
 		d.log.Info("new host key recorded", "host", e.name, "address", hostname,
 			"key", key.Type()+" "+hke.Fingerprint, "file", e.knownHostsFile)
+		if d.opts.OnNewHostKey != nil {
+			d.opts.OnNewHostKey(e.name, hostname, key.Type(), hke.Fingerprint)
+		}
 		return nil
 	}
 }

@@ -8,6 +8,7 @@ import (
 	"path/filepath"
 	"strconv"
 	"strings"
+	"sync"
 	"testing"
 
 	"golang.org/x/crypto/ssh"
@@ -147,5 +148,54 @@ func TestHostKeyAlgorithmsFromKnownHosts(t *testing.T) {
 		}
 		whoami(t, h, "root")
 		h.Close()
+	}
+}
+
+// Every host key accepted and written to known_hosts is shown through
+// Options.OnNewHostKey, whether confirmed or accepted unattended; a declined
+// or already known key is not.
+func TestHostKeyAcceptedIsReported(t *testing.T) {
+	t.Parallel()
+	s := startSSHD(t, sshdOptions{})
+	want := "db1 127.0.0.1:" + strconv.Itoa(s.port) + " ssh-ed25519 " + ssh.FingerprintSHA256(s.f.hostKeys["ed25519"])
+	var mu sync.Mutex
+	var seen []string
+	opts := func(p Prompter) Options {
+		return Options{Prompter: p, OnNewHostKey: func(host, address, keyType, fingerprint string) {
+			mu.Lock()
+			defer mu.Unlock()
+			seen = append(seen, strings.Join([]string{host, address, keyType, fingerprint}, " "))
+		}}
+	}
+	reported := func() []string {
+		mu.Lock()
+		defer mu.Unlock()
+		return append([]string(nil), seen...)
+	}
+
+	tg := s.target(t, "db1")
+	tg.KnownHostsFile = filepath.Join(t.TempDir(), "known_hosts")
+	tg.Policy = PolicyAcceptNew
+	if _, err := DialWith(ctxT(t), tg, opts(&fakePrompter{confirm: false})); err == nil {
+		t.Fatal("a declined key connected")
+	}
+	if r := reported(); len(r) != 0 {
+		t.Fatalf("declined key reported: %q", r)
+	}
+	whoami(t, dial(t, tg, opts(&fakePrompter{confirm: true})), "root")
+	if r := reported(); len(r) != 1 || r[0] != want {
+		t.Fatalf("confirmed key: reported %q, want %q", r, want)
+	}
+	// Known now: not reported again.
+	whoami(t, dial(t, tg, opts(nil)), "root")
+	if r := reported(); len(r) != 1 {
+		t.Fatalf("known key reported: %q", r)
+	}
+
+	// Unattended (AutoAcceptNew, as check and status run), into a new file.
+	tg.KnownHostsFile, tg.AutoAcceptNew = filepath.Join(t.TempDir(), "known_hosts"), true
+	whoami(t, dial(t, tg, opts(nil)), "root")
+	if r := reported(); len(r) != 2 || r[1] != want {
+		t.Fatalf("key accepted unattended: reported %q, want a second %q", r, want)
 	}
 }

@@ -10,6 +10,13 @@ type Options struct {
 	// Prompter asks for secrets and confirms new host keys; nil means an
 	// unattended run (see Prompter).
 	Prompter Prompter
+	// OnNewHostKey, when set, is called each time an unknown host key is
+	// accepted (confirmed by the Prompter, or at once under
+	// Target.AutoAcceptNew) and appended to known_hosts: host is
+	// Target.Name, address the host:port looked up, keyType e.g.
+	// "ssh-ed25519" and fingerprint OpenSSH's "SHA256:..." form. It is
+	// called during the handshake and must not block.
+	OnNewHostKey func(host, address, keyType, fingerprint string)
 	// Logger receives debug records of connections, shells and commands
 	// (never secrets). Nil discards them.
 	Logger *slog.Logger
