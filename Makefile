@@ -22,7 +22,7 @@ unit: vet
 test: deps unit lab-smoke e2e
 
 bench:
-	$(GO) test -run XXX -bench . -benchmem ./remote/ ./steps/
+	$(GO) test -run XXX -bench . -benchmem ./remote/ ./steps/ ./ui/
 
 # deps: install everything the tests and the lab need (apt-get update once, and only when a
 # package is missing).

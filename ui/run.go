@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"strings"
+	"sync"
 	"time"
 
 	"charm.land/bubbles/v2/key"
@@ -16,57 +17,167 @@ import (
 	"scalestore/steps"
 )
 
-// The engine's events, one message per event, named for what happened.
-type (
-	runStartedMsg   struct{ ev steps.Event }
-	runWarningMsg   struct{ ev steps.Event }
-	stepStartedMsg  struct{ ev steps.Event }
-	actionDoneMsg   struct{ ev steps.Event }
-	logLineMsg      struct{ ev steps.Event }
-	syncProgressMsg struct{ ev steps.Event }
-	actionFailedMsg struct{ ev steps.Event }
-	stepDoneMsg     struct{ ev steps.Event }
-	runDoneMsg      struct{ ev steps.Event }
-	// runFinishedMsg is Engine.Run's return: the last message of a run.
-	runFinishedMsg struct {
-		sum steps.Summary
-		err error
-	}
-)
+// engineEventMsg is one event of the engine (the tests feed them one by
+// one; a run sends them in batches, eventBatchMsg).
+type engineEventMsg struct{ ev steps.Event }
 
-// eventMsg turns an engine event into its message.
-func eventMsg(ev steps.Event) tea.Msg {
-	switch ev.Kind {
-	case steps.RunStarted:
-		return runStartedMsg{ev}
-	case steps.Warning:
-		return runWarningMsg{ev}
-	case steps.StepStarted:
-		return stepStartedMsg{ev}
-	case steps.ActionDone:
-		return actionDoneMsg{ev}
-	case steps.LogLine:
-		return logLineMsg{ev}
-	case steps.ProgressMsg:
-		return syncProgressMsg{ev}
-	case steps.Failed:
-		return actionFailedMsg{ev}
-	case steps.StepDone:
-		return stepDoneMsg{ev}
-	case steps.RunDone:
-		return runDoneMsg{ev}
-	}
-	return nil
+// runFinishedMsg is Engine.Run's return: the last message of a run.
+type runFinishedMsg struct {
+	sum steps.Summary
+	err error
 }
 
-// waitEvent delivers the run's next message.
-func waitEvent(ctx context.Context, ch <-chan tea.Msg) tea.Cmd {
+// eventMsg turns an engine event into its message.
+func eventMsg(ev steps.Event) tea.Msg { return engineEventMsg{ev} }
+
+// feedLines is how many log lines wait for the screen at most. The lines a
+// host prints beyond them before the next frame takes them are dropped from
+// the live view (counted, and shown as "N lines skipped"), except its last
+// skipTail: the screen always ends with what the host printed last.
+const (
+	feedLines = 1024
+	skipTail  = 64
+)
+
+// frame is the shortest time between two batches of events: the screen
+// is redrawn once per batch.
+const frame = time.Second / 60
+
+// feed carries the engine's events to the screen without ever making the
+// engine wait: Emit appends to a bounded buffer, and the run screen takes
+// all of it at most once per frame (waitBatch). Only log lines are ever
+// dropped, and each run of dropped lines leaves a marker in its place;
+// the other events (steps, actions, failures, the end) always arrive, in
+// order.
+type feed struct {
+	mu       sync.Mutex
+	items    []feedItem
+	lines    int                 // log lines in items
+	skipped  map[string]*skipped // host → lines past feedLines since the last batch
+	skipList []string            // the hosts of skipped, in order
+	ended    *runFinishedMsg
+	ready    chan struct{} // holds a token when items or ended may wait
+}
+
+// feedItem is a log line of a host, or (skipped > 0) the marker of lines
+// dropped for it, or (ev != nil) any other event.
+type feedItem struct {
+	host, text string
+	stderr     bool
+	skipped    int
+	ev         *steps.Event
+}
+
+// skipped is the lines of a host that did not fit: how many, and the last
+// skipTail of them in a ring.
+type skipped struct {
+	n          int
+	tail       [skipTail]feedItem
+	next, kept int
+}
+
+// eventBatchMsg is what the engine sent since the last batch.
+type eventBatchMsg struct {
+	items []feedItem
+	ended *runFinishedMsg
+	at    time.Time
+}
+
+func newFeed() *feed {
+	return &feed{skipped: map[string]*skipped{}, ready: make(chan struct{}, 1)}
+}
+
+// push takes an event; it never blocks.
+func (f *feed) push(ev steps.Event) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	it := itemOf(ev)
+	if it.ev == nil {
+		if f.lines >= feedLines {
+			s := f.skipped[ev.Host]
+			if s == nil {
+				s = &skipped{}
+				f.skipped[ev.Host] = s
+				f.skipList = append(f.skipList, ev.Host)
+			}
+			s.n++
+			s.tail[s.next] = it
+			s.next = (s.next + 1) % skipTail
+			s.kept = min(s.kept+1, skipTail)
+			return
+		}
+		f.lines++
+	} else {
+		f.markSkipped()
+	}
+	f.items = append(f.items, it)
+	f.signal()
+}
+
+// finish takes Engine.Run's return, the last message of a run.
+func (f *feed) finish(r runFinishedMsg) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	f.markSkipped()
+	f.ended = &r
+	f.signal()
+}
+
+// markSkipped puts what did not fit so far: for each host the marker of
+// the lines dropped, then its last lines. f.mu is held.
+func (f *feed) markSkipped() {
+	for _, h := range f.skipList {
+		s := f.skipped[h]
+		if dropped := s.n - s.kept; dropped > 0 {
+			f.items = append(f.items, feedItem{host: h, skipped: dropped})
+		}
+		for i := range s.kept {
+			f.items = append(f.items, s.tail[(s.next-s.kept+i+skipTail)%skipTail])
+		}
+		delete(f.skipped, h)
+	}
+	f.skipList = f.skipList[:0]
+}
+
+func (f *feed) signal() {
+	select {
+	case f.ready <- struct{}{}:
+	default:
+	}
+}
+
+// take empties the buffer into a batch.
+func (f *feed) take() eventBatchMsg {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	f.markSkipped()
+	b := eventBatchMsg{items: f.items, ended: f.ended, at: time.Now()}
+	f.items, f.lines, f.ended = make([]feedItem, 0, len(b.items)), 0, nil
+	return b
+}
+
+// waitBatch delivers the next batch of events, no sooner than a frame
+// after the batch taken last.
+func (f *feed) waitBatch(ctx context.Context, last time.Time) tea.Cmd {
 	return func() tea.Msg {
-		select {
-		case m := <-ch:
-			return m
-		case <-ctx.Done():
-			return nil
+		for {
+			select {
+			case <-f.ready:
+			case <-ctx.Done():
+				return nil
+			}
+			if wait := time.Until(last.Add(frame)); wait > 0 {
+				t := time.NewTimer(wait)
+				select {
+				case <-t.C:
+				case <-ctx.Done():
+					t.Stop()
+					return nil
+				}
+			}
+			if b := f.take(); len(b.items) > 0 || b.ended != nil {
+				return b
+			}
 		}
 	}
 }
@@ -94,6 +205,61 @@ const (
 	logShow = 4
 )
 
+// logEntry is a line of a host's log, styled when it is drawn.
+type logEntry struct {
+	text string
+	kind logKind
+}
+
+type logKind uint8
+
+const (
+	logOut     logKind = iota // a line of a command's stdout
+	logErr                    // a line of its stderr
+	logChanged                // an action that changed something
+	logFailed                 // an action that failed
+)
+
+// hostLog is the last logKeep lines of a host, in a ring: adding one is
+// O(1) and copies nothing.
+type hostLog struct {
+	ring    [logKeep]logEntry
+	next    int // where the next line goes
+	kept    int // lines in ring
+	total   int // lines the host printed, skipped ones included
+	skipped int // lines the screen did not keep up with
+}
+
+func (l *hostLog) add(e logEntry) {
+	l.ring[l.next] = e
+	l.next = (l.next + 1) % logKeep
+	l.kept = min(l.kept+1, logKeep)
+	l.total++
+}
+
+// last is the last n lines, oldest first.
+func (l *hostLog) last(n int) []logEntry {
+	n = min(n, l.kept)
+	out := make([]logEntry, n)
+	for i := range out {
+		out[i] = l.ring[(l.next-n+i+logKeep)%logKeep]
+	}
+	return out
+}
+
+// render draws a line at width w.
+func (e logEntry) render(w int) string {
+	switch e.kind {
+	case logErr:
+		return truncate(styleWarn.Render(e.text), w)
+	case logChanged:
+		return truncate(stylePass.Render("✓ ")+e.text, w)
+	case logFailed:
+		return truncate(styleFail.Render("✗ "+e.text), w)
+	}
+	return truncate(e.text, w)
+}
+
 // runModel is the engine at work: the steps with their state, the DRBD
 // sync's progress, the last lines of every host, and the failure if any.
 type runModel struct {
@@ -101,7 +267,8 @@ type runModel struct {
 	steps    []stepRow
 	index    map[string]int
 	hosts    []string
-	logs     map[string][]string
+	logs     map[string]*hostLog
+	dirty    bool // the logs changed since the viewport's content was made
 	sync     map[string]*steps.Progress
 	syncKeys []string
 	warnings []string
@@ -112,7 +279,7 @@ type runModel struct {
 	follow   bool
 
 	ctx    context.Context
-	events chan tea.Msg
+	feed   *feed
 	stop   chan struct{}
 	cancel context.CancelFunc
 
@@ -134,13 +301,13 @@ var (
 
 func newRunModel(p *steps.Plan, width, height int) runModel {
 	m := runModel{
-		plan: p, index: map[string]int{}, logs: map[string][]string{}, sync: map[string]*steps.Progress{},
+		plan: p, index: map[string]int{}, logs: map[string]*hostLog{}, sync: map[string]*steps.Progress{},
 		bar:    progress.New(progress.WithDefaultBlend(), progress.WithoutPercentage(), progress.WithWidth(30)),
 		spin:   spinner.New(spinner.WithSpinner(spinner.MiniDot)),
 		vp:     viewport.New(),
 		follow: true,
 		stop:   make(chan struct{}),
-		events: make(chan tea.Msg, 1024),
+		feed:   newFeed(),
 	}
 	for i, st := range p.Steps {
 		m.steps = append(m.steps, stepRow{id: st.ID, title: st.Title, hosts: st.Hosts()})
@@ -150,32 +317,22 @@ func newRunModel(p *steps.Plan, width, height int) runModel {
 	return m
 }
 
-// start runs the engine in the background; its events come back one
-// message at a time through waitEvent.
+// start runs the engine in the background; its events come back through
+// the feed, a batch per frame at most.
 func (m *runModel) start(ctx context.Context, src steps.HostSource) tea.Cmd {
 	runCtx, cancel := context.WithCancel(ctx)
 	m.ctx, m.cancel = ctx, cancel
-	ch, stop, plan := m.events, m.stop, m.plan
+	f, stop, plan := m.feed, m.stop, m.plan
 	launch := func() tea.Msg {
 		go func() {
 			defer cancel()
-			send := func(msg tea.Msg) {
-				select {
-				case ch <- msg:
-				case <-ctx.Done(): // the wizard is gone
-				}
-			}
-			eng := &steps.Engine{Hosts: src, Stop: stop, Emit: func(ev steps.Event) {
-				if msg := eventMsg(ev); msg != nil {
-					send(msg)
-				}
-			}}
+			eng := &steps.Engine{Hosts: src, Stop: stop, Emit: f.push}
 			sum, err := eng.Run(runCtx, plan)
-			send(runFinishedMsg{sum: sum, err: err})
+			f.finish(runFinishedMsg{sum: sum, err: err})
 		}()
 		return nil
 	}
-	return tea.Batch(launch, waitEvent(ctx, ch), m.spin.Tick)
+	return tea.Batch(launch, f.waitBatch(ctx, time.Time{}), m.spin.Tick)
 }
 
 func (m *runModel) setSize(w, h int) {
@@ -198,20 +355,30 @@ func (m *runModel) layout() {
 		used++
 	}
 	m.vp.SetHeight(max(m.height-used-1, 3))
-	m.refreshLogs()
+	m.dirty = true
 }
 
+// refreshLogs makes the viewport's content, the last lines of every host,
+// when the logs changed since it was made last.
 func (m *runModel) refreshLogs() {
+	if !m.dirty {
+		return
+	}
+	m.dirty = false
 	var b strings.Builder
 	show := logShow
 	if n := len(m.hosts); n > 0 {
 		show = max(logShow, m.vp.Height()/n-1)
 	}
 	for _, h := range m.hosts {
-		lines := m.logs[h]
-		b.WriteString(styleBold.Render(h) + styleDim.Render(fmt.Sprintf("  (%d lines)", len(lines))) + "\n")
-		for _, l := range lines[max(len(lines)-show, 0):] {
-			b.WriteString("  " + truncate(l, m.width-2) + "\n")
+		l := m.logs[h]
+		head := styleBold.Render(h) + styleDim.Render(fmt.Sprintf("  (%d lines)", l.total))
+		if l.skipped > 0 {
+			head += styleWarn.Render(fmt.Sprintf("  %d lines skipped, see the log", l.skipped))
+		}
+		b.WriteString(truncate(head, m.width) + "\n")
+		for _, e := range l.last(show) {
+			b.WriteString("  " + e.render(m.width-2) + "\n")
 		}
 	}
 	m.vp.SetContent(strings.TrimRight(b.String(), "\n"))
@@ -220,18 +387,24 @@ func (m *runModel) refreshLogs() {
 	}
 }
 
-func (m *runModel) logTo(host, line string) {
+// logTo adds a line to a host's log; the screen shows it at the next frame.
+func (m *runModel) logTo(host string, e logEntry) {
+	m.log(host).add(e)
+	m.dirty = true
+}
+
+// log is a host's log, new when the host printed nothing yet.
+func (m *runModel) log(host string) *hostLog {
 	if host == "" {
 		host = "scalestore"
 	}
-	if _, ok := m.logs[host]; !ok {
+	l := m.logs[host]
+	if l == nil {
+		l = &hostLog{}
+		m.logs[host] = l
 		m.hosts = append(m.hosts, host)
 	}
-	l := append(m.logs[host], line)
-	if len(l) > logKeep {
-		l = l[len(l)-logKeep:]
-	}
-	m.logs[host] = l
+	return l
 }
 
 // stepOf finds the row of a step, adding one for a step the plan did not list.
@@ -246,72 +419,19 @@ func (m *runModel) stepOf(ev steps.Event) *stepRow {
 }
 
 func (m runModel) Update(msg tea.Msg) (runModel, tea.Cmd) {
-	next := waitEvent(m.ctx, m.events)
-	if m.ctx == nil {
-		next = nil // not started (tests feed the events)
-	}
 	switch msg := msg.(type) {
-	case runStartedMsg:
-		return m, next
-	case runWarningMsg:
-		m.warnings = append(m.warnings, msg.ev.Text)
-		m.layout()
-		return m, next
-	case stepStartedMsg:
-		r := m.stepOf(msg.ev)
-		r.state = stepRunning
-		m.layout()
-		return m, next
-	case actionDoneMsg:
-		if msg.ev.Outcome == steps.Changed {
-			m.logTo(msg.ev.Host, stylePass.Render("✓ ")+msg.ev.Action)
-			m.refreshLogs()
+	case eventBatchMsg:
+		for _, it := range msg.items {
+			m.event(it)
 		}
-		return m, next
-	case logLineMsg:
-		line := msg.ev.Text
-		if msg.ev.Stream == "stderr" {
-			line = styleWarn.Render(line)
+		if msg.ended != nil {
+			return m.finish(*msg.ended)
 		}
-		m.logTo(msg.ev.Host, line)
-		m.refreshLogs()
-		return m, next
-	case syncProgressMsg:
-		p := msg.ev.Progress
-		if p != nil {
-			if _, ok := m.sync[p.Resource]; !ok {
-				m.syncKeys = append(m.syncKeys, p.Resource)
-			}
-			pc := *p
-			m.sync[p.Resource] = &pc
-			m.layout()
-		}
-		return m, next
-	case actionFailedMsg:
-		if m.failure == nil {
-			ev := msg.ev
-			m.failure = &ev
-		}
-		r := m.stepOf(msg.ev)
-		r.state = stepFailed
-		m.logTo(msg.ev.Host, styleFail.Render("✗ "+msg.ev.Action+": "+msg.ev.Error))
-		m.layout()
-		return m, next
-	case stepDoneMsg:
-		r := m.stepOf(msg.ev)
-		if r.state != stepFailed {
-			r.state = stepDone
-		}
-		r.changed, r.unchanged, r.elapsed = msg.ev.Changed, msg.ev.Unchanged, msg.ev.Elapsed
-		m.layout()
-		return m, next
-	case runDoneMsg:
-		return m, next
+		return m, m.feed.waitBatch(m.ctx, msg.at)
+	case engineEventMsg:
+		m.event(itemOf(msg.ev))
 	case runFinishedMsg:
-		m.finished = true
-		m.result = msg
-		m.confirmStop = false
-		return m, emit(runEndedMsg{msg})
+		return m.finish(msg)
 	case spinner.TickMsg:
 		if m.finished {
 			return m, nil
@@ -323,6 +443,77 @@ func (m runModel) Update(msg tea.Msg) (runModel, tea.Cmd) {
 		return m.key(msg)
 	}
 	return m, nil
+}
+
+// itemOf is an event as the feed carries it.
+func itemOf(ev steps.Event) feedItem {
+	if ev.Kind == steps.LogLine {
+		return feedItem{host: ev.Host, text: ev.Text, stderr: ev.Stream == "stderr"}
+	}
+	e := ev // only the other events go to the heap
+	return feedItem{ev: &e}
+}
+
+// event takes one event of the engine (or a marker of skipped lines).
+func (m *runModel) event(it feedItem) {
+	switch {
+	case it.ev != nil:
+	case it.skipped > 0:
+		l := m.log(it.host)
+		l.skipped += it.skipped
+		l.total += it.skipped
+		m.dirty = true
+		return
+	case it.stderr:
+		m.logTo(it.host, logEntry{text: it.text, kind: logErr})
+		return
+	default:
+		m.logTo(it.host, logEntry{text: it.text, kind: logOut})
+		return
+	}
+	ev := *it.ev
+	switch ev.Kind {
+	case steps.Warning:
+		m.warnings = append(m.warnings, ev.Text)
+		m.layout()
+	case steps.StepStarted:
+		m.stepOf(ev).state = stepRunning
+		m.layout()
+	case steps.ActionDone:
+		if ev.Outcome == steps.Changed {
+			m.logTo(ev.Host, logEntry{text: ev.Action, kind: logChanged})
+		}
+	case steps.ProgressMsg:
+		if p := ev.Progress; p != nil {
+			if _, ok := m.sync[p.Resource]; !ok {
+				m.syncKeys = append(m.syncKeys, p.Resource)
+			}
+			pc := *p
+			m.sync[p.Resource] = &pc
+			m.layout()
+		}
+	case steps.Failed:
+		if m.failure == nil {
+			m.failure = &ev
+		}
+		m.stepOf(ev).state = stepFailed
+		m.logTo(ev.Host, logEntry{text: ev.Action + ": " + ev.Error, kind: logFailed})
+		m.layout()
+	case steps.StepDone:
+		r := m.stepOf(ev)
+		if r.state != stepFailed {
+			r.state = stepDone
+		}
+		r.changed, r.unchanged, r.elapsed = ev.Changed, ev.Unchanged, ev.Elapsed
+		m.layout()
+	}
+}
+
+func (m runModel) finish(f runFinishedMsg) (runModel, tea.Cmd) {
+	m.finished = true
+	m.result = f
+	m.confirmStop = false
+	return m, emit(runEndedMsg{f})
 }
 
 // runEndedMsg tells the app the engine returned.
@@ -356,6 +547,7 @@ func (m runModel) key(k tea.KeyPressMsg) (runModel, tea.Cmd) {
 		}
 		return m, nil
 	}
+	m.refreshLogs() // scroll what the screen shows
 	if scroll(&m.vp, k) {
 		m.follow = m.vp.AtBottom()
 	}
@@ -410,7 +602,10 @@ func (m runModel) done() (int, int) {
 	return d, len(m.steps)
 }
 
-func (m runModel) View() string {
+// View draws the run screen; the logs' content is made again only when
+// they changed since the last frame.
+func (m *runModel) View() string {
+	m.refreshLogs()
 	var b strings.Builder
 	d, n := m.done()
 	title := fmt.Sprintf("Applying: step %d of %d", min(d+1, n), n)

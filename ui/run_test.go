@@ -1,7 +1,9 @@
 package ui
 
 import (
+	"fmt"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -13,7 +15,7 @@ import (
 )
 
 // growPlan is the plan of the test cluster (two pairs, two clients).
-func growPlan(t *testing.T) (*config.Spec, *steps.Plan) {
+func growPlan(t testing.TB) (*config.Spec, *steps.Plan) {
 	s, err := config.Load(filepath.Join(testdata, "grow.toml"))
 	if err != nil {
 		t.Fatal(err)
@@ -202,5 +204,65 @@ func TestRunEngineEventsThroughTheChannel(t *testing.T) {
 		if r.state != stepDone {
 			t.Fatalf("step %s left %v", r.id, r.state)
 		}
+	}
+}
+
+// TestRunSkipsWhatTheScreenCannotTake: the lines an engine prints faster
+// than the screen takes them are dropped from the live view but for the
+// last ones, with a marker saying how many; every other event arrives, in
+// order, and the screen ends with the last line printed.
+func TestRunSkipsWhatTheScreenCannotTake(t *testing.T) {
+	m := newRunModel(floodPlan(), 78, 20)
+	f := m.feed
+	f.push(steps.Event{Kind: steps.StepStarted, Step: "flood", Title: "Print a lot"})
+	const printed = 5000
+	for i := 1; i <= printed; i++ {
+		f.push(steps.Event{Kind: steps.LogLine, Step: "flood", Host: "storage0a", Stream: "stdout", Text: strconv.Itoa(i)})
+	}
+	f.push(steps.Event{Kind: steps.LogLine, Step: "flood", Host: "storage0a", Stream: "stderr", Text: "seq: write error: No space left on device"})
+	f.push(steps.Event{Kind: steps.ActionDone, Step: "flood", Host: "storage0a", Action: "seq", Outcome: steps.Changed})
+	f.push(steps.Event{Kind: steps.StepDone, Step: "flood", Title: "Print a lot", Changed: 1})
+	b := f.take()
+	m, _ = m.Update(b)
+
+	skipped := printed + 1 - feedLines - skipTail
+	s := plain(m.View())
+	for _, want := range []string{
+		fmt.Sprintf("storage0a  (%d lines)  %d lines skipped, see the log", printed+2, skipped), // and the ✓ line
+		"\n  " + strconv.Itoa(printed) + " ",
+		"seq: write error",
+		"✓ seq",
+		"✓ Print a lot  1 changed",
+	} {
+		if !strings.Contains(s, want) {
+			t.Errorf("run screen lacks %q:\n%s", want, s)
+		}
+	}
+	// the marker stands where the lines were dropped: after the first
+	// feedLines lines, before the last skipTail
+	var texts []string
+	for _, it := range b.items {
+		switch {
+		case it.skipped > 0:
+			texts = append(texts, fmt.Sprintf("skipped %d", it.skipped))
+		case it.ev != nil:
+			texts = append(texts, string(it.ev.Kind))
+		default:
+			texts = append(texts, it.text)
+		}
+	}
+	want := []string{"step-started", "1"}
+	got := []string{texts[0], texts[1]}
+	want = append(want, strconv.Itoa(feedLines), fmt.Sprintf("skipped %d", skipped), strconv.Itoa(printed-skipTail+2))
+	got = append(got, texts[feedLines], texts[feedLines+1], texts[feedLines+2])
+	want = append(want, "seq: write error: No space left on device", "action", "step-done")
+	got = append(got, texts[len(texts)-3:]...)
+	if strings.Join(got, "|") != strings.Join(want, "|") || len(texts) != 1+feedLines+1+skipTail+2 {
+		t.Errorf("the batch holds %d items: %q, want %q", len(texts), got, want)
+	}
+	// the feed is empty again, and takes lines again
+	f.push(steps.Event{Kind: steps.LogLine, Host: "storage0a", Text: "again"})
+	if b := f.take(); len(b.items) != 1 || b.items[0].text != "again" {
+		t.Errorf("after a batch the feed holds %+v", b.items)
 	}
 }
