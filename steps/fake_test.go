@@ -16,7 +16,10 @@ import (
 
 // fakeCluster is a scripted remote side: each host converges the way a real
 // one does — a probe holds once the command it guards has run — and the
-// outputs the engine parses are real captures from the lab's machines.
+// outputs the engine parses are real captures from the lab's machines. It
+// tests the engine, not the probes: a probe here holds by construction
+// (and any probe it does not know holds); what each probe says on a real
+// host's listings is TestEveryProbeOnBuiltAndBlankHosts's.
 type fakeCluster struct {
 	plan       *Plan
 	mu         sync.Mutex

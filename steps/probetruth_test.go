@@ -1,8 +1,13 @@
 package steps
 
 import (
+	"fmt"
+	"os"
+	"path/filepath"
 	"regexp"
 	"strconv"
+	"strings"
+	"testing"
 )
 
 // holdsWith runs a probe on the stub host as holds does, with the file
@@ -15,4 +20,198 @@ func (h *stubHost) holdsWith(script string, paths map[string]bool) bool {
 		script = re.ReplaceAllString(script, strconv.FormatBool(there)+"$1")
 	}
 	return h.holds(script)
+}
+
+// hostState is what one host shows a probe: real listings of the lab's
+// hosts behind stub programs (as newStubHost takes them), a section of a
+// capture made of several listings (program → file and "@@section"), the
+// file tests of paths no listing shows, and files it does not have.
+type hostState struct {
+	captures map[string]string
+	sections map[string][2]string
+	paths    map[string]bool
+	absent   []string
+	// noCapture, when set, is why this side is not run: the lab commands
+	// whose output would let it run.
+	noCapture string
+}
+
+// probeRow is what a group of the plan's probes reads, on a built host and
+// on a blank one. file rows are the probes of WriteFile actions: they read
+// the file the action writes, which the built host has as the plan writes
+// it and the blank one does not have.
+type probeRow struct {
+	match        string // regexp on "step-id: action description"
+	file         bool
+	built, blank hostState
+}
+
+// no is a side of a row that needs a capture the lab has not given yet.
+func no(cmds string) hostState { return hostState{noCapture: "no capture yet: " + cmds} }
+
+// Built hosts: storage1a (r1 Primary/Primary UpToDate, exported) and client0
+// of the grown lab (three pairs). Blank hosts show the same plan's probes
+// what a host shows before apply.
+var (
+	builtDRBD   = map[string]string{"/proc/drbd": "proc-drbd-storage1a.txt"}
+	blankDRBD   = map[string]string{"/proc/drbd": "proc-drbd-crashed-half-down.txt"} // DRBD loaded, no resource listed
+	builtUnits  = map[string]string{"systemctl": "systemctl-show-units-client0.txt"}
+	blankUnits  = map[string]string{"systemctl": "systemctl-show-units-storage0a.txt"} // none of the client's units is enabled or running there
+	builtMounts = map[string]string{"/proc/mounts": "proc-mounts-client0.txt"}
+	blankMounts = map[string]string{"/proc/mounts": "proc-mounts-storage0a.txt"} // no GFS2 mounted
+	builtPVs    = map[string]string{"pvs": "pvs-segments-client0.txt"}
+	noBlankPVs  = no("pvs --noheadings --segments --separator : -o vg_name,pv_name,vg_free_count,lv_full_name on a client before apply")
+)
+
+var probeTable = []probeRow{
+	{match: `: write /`, file: true},
+	{match: `^packages: install `, built: no("dpkg-query -W -f '${db:Status-Abbrev}\\n' <the role's packages> on a built host"),
+		blank: no("the same on a host before apply (discovery's @@packages has another format)")},
+	{match: `^modules: load `, built: no("ls -d /sys/module/<each module> on a built host (discovery's @@modules also lists modules not loaded)"),
+		blank: no("the same after a fresh boot, before apply")},
+	{match: `^drbd-metadata: create DRBD metadata`, built: hostState{captures: builtDRBD},
+		blank: no("drbdadm dstate r1; drbdadm dump-md r1 on a half with a blank disk")},
+	{match: `^drbd-up: attach and connect`, built: no("drbdadm -d adjust r1 on a built half (the probe needs it to print nothing)"),
+		blank: hostState{captures: blankDRBD, paths: map[string]bool{"/sys/block/drbd1": false}}},
+	{match: `^drbd-initial-sync: wait until .* is connected`, built: hostState{captures: builtDRBD}, blank: hostState{captures: blankDRBD}},
+	{match: `^drbd-initial-sync: (mark|make) `, built: hostState{captures: builtDRBD},
+		blank: no("drbdadm dstate r1 on a half with fresh metadata, resource down")},
+	{match: `^drbd-sync: wait until `, built: hostState{captures: builtDRBD}, blank: hostState{captures: blankDRBD}},
+	{match: `^drbd-primary-[ab]: make `, built: hostState{captures: builtDRBD}, blank: hostState{captures: blankDRBD}},
+	{match: `^export: disable the boot-time restore`, built: no("ls /etc/systemd/system/*.wants/ on a built storage host"),
+		blank: no("the same with targetcli-fb installed, before apply")},
+	{match: `^export: (create|allow) `, built: no("find /sys/kernel/config/target/core /sys/kernel/config/target/iscsi -maxdepth 6 -type d on a built storage host"),
+		blank: no("the same with the modules loaded, before apply")},
+	{match: `^export: save the LIO config`, built: hostState{captures: map[string]string{"/etc/rtslib-fb-target/saveconfig.json": "saveconfig-storage1a.json"}},
+		blank: hostState{absent: []string{"/etc/rtslib-fb-target/saveconfig.json"}}}, // never saved
+	{match: `^(import|multipath|cluster|lv-boot): start `, built: hostState{captures: builtUnits}, blank: hostState{captures: blankUnits}},
+	{match: `^import: log in to `, built: hostState{captures: map[string]string{"/sys/class/iscsi_session/": "iscsi-targetnames-client0.txt"}},
+		blank: hostState{absent: []string{"/sys/class/iscsi_session/"}}}, // no session
+	{match: `^multipath: mpath[0-9]+ has both paths`, built: hostState{captures: map[string]string{"multipathd": "multipathd-paths-client0.txt"}},
+		blank: hostState{paths: map[string]bool{"/dev/mapper/mpath0": false, "/dev/mapper/mpath1": false, "/dev/mapper/mpath2": false}}},
+	{match: `^cluster-key: generate the corosync authkey`, built: no("stat -c '%s %a' /etc/corosync/authkey on a built client"),
+		blank: no("the same with corosync installed, before apply")},
+	{match: `^cluster: wait until the cluster is quorate`, built: hostState{sections: map[string][2]string{"corosync-quorumtool": {"state-client0-healthy.txt", "@@quorum"}}},
+		blank: no("corosync-quorumtool -s on a client whose corosync is not started")},
+	{match: `^(vg|lv|grow-lv): `, built: hostState{captures: builtPVs}, blank: noBlankPVs},
+	{match: `^vg-lock: start `, built: no("lvmlockctl --info on a built client (status captures dlm_tool ls instead)"),
+		blank: no("the same with lvmlockd running, before the VG's lockspace is started")},
+	{match: `^lv-activate: activate `, built: no("ls -l /dev/VG0/LV0 on a built client"), blank: no("the same before lvchange -ay")},
+	{match: `^gfs2: mkfs.gfs2 `, built: no("blkid -p -o value -s TYPE /dev/VG0/LV0 on a built client"), blank: no("the same on the new LV before mkfs")},
+	{match: `^journals: add journals`, built: no("gfs2_edit -p jindex /dev/VG0/LV0 on a built client"), blank: no("the same right after a 1-journal mkfs")},
+	{match: `^mount: create /mnt/gfs2`, built: hostState{paths: map[string]bool{"/mnt/gfs2": true}}, // proc-mounts-client0.txt has GFS2 mounted there
+		blank: hostState{paths: map[string]bool{"/mnt/gfs2": false}}},
+	{match: `^mount: set the fstab entry`, built: no("cat /etc/fstab on a built client"), blank: no("the same before apply")},
+	{match: `^mount: mount /mnt/gfs2`, built: hostState{captures: builtMounts}, blank: hostState{captures: blankMounts}},
+	{match: `^grow-fs: grow GFS2`, built: no("blockdev --getsize64 /dev/VG0/LV0; stat -f -c '%b * %S' /mnt/gfs2 on a built client"),
+		blank: no("the same after lvextend, before gfs2_grow")},
+}
+
+// on sets a stub host up as the side says; it returns the probe text to run
+// (file tests answered, absent files moved where nothing is).
+func (st hostState) on(t *testing.T, probe string) (*stubHost, string) {
+	h := newStubHost(t, st.captures)
+	for prog, sec := range st.sections {
+		abs, err := filepath.Abs(filepath.Join("testdata", "captures", sec[0]))
+		if err != nil {
+			t.Fatal(err)
+		}
+		if b, err := os.ReadFile(abs); err != nil || !strings.Contains(string(b), sec[1]+"\n") {
+			t.Fatalf("capture %s has no section %s (%v)", sec[0], sec[1], err)
+		}
+		script := fmt.Sprintf("#!/bin/sh\nexec awk '$0 == \"%s\" {on=1; next} /^@@/ {on=0} on' '%s'\n", sec[1], abs)
+		if err := os.WriteFile(filepath.Join(h.dir, prog), []byte(script), 0o755); err != nil {
+			t.Fatal(err)
+		}
+	}
+	for _, a := range st.absent {
+		probe = strings.ReplaceAll(probe, a, filepath.Join(t.TempDir(), "absent", a))
+	}
+	return h, probe
+}
+
+// Every probe of the plan says what it claims: run with dash on a built
+// host's real listings it holds, and on a blank host's it does not. A probe
+// whose listing has no capture yet is listed (go test -v shows them), not
+// skipped in silence; a probe no row covers fails the test.
+func TestEveryProbeOnBuiltAndBlankHosts(t *testing.T) {
+	p := Build(loadLab(t, "lab-grow.toml"), nil)
+	var waiting []string
+	ran := 0
+	for _, host := range []string{"storage1a", "client0"} {
+		for _, st := range p.Steps {
+			for _, a := range st.Actions {
+				pr := probeOf(a)
+				if a.Host != host || pr == nil {
+					continue
+				}
+				name := st.ID + ": " + a.Desc
+				var rows []probeRow
+				for _, r := range probeTable {
+					if regexp.MustCompile(r.match).MatchString(name) {
+						rows = append(rows, r)
+					}
+				}
+				if len(rows) != 1 {
+					t.Errorf("%s on %s: %d rows of probeTable cover its probe, want 1\n%s", name, host, len(rows), pr)
+					continue
+				}
+				r := rows[0]
+				if r.file {
+					ran++
+					checkFileProbe(t, host, a)
+					continue
+				}
+				for _, side := range []struct {
+					state hostState
+					built bool
+				}{{r.built, true}, {r.blank, false}} {
+					which := map[bool]string{true: "built", false: "blank"}[side.built]
+					if side.state.noCapture != "" {
+						waiting = append(waiting, fmt.Sprintf("%-9s %s %-60.60s %s", host, which, name, side.state.noCapture))
+						continue
+					}
+					ran++
+					h, text := side.state.on(t, pr.String())
+					if got := h.holdsWith(text, side.state.paths); got != side.built {
+						t.Errorf("%s on a %s %s: the probe holds = %v, want %v\n%s", name, which, host, got, side.built, text)
+					}
+				}
+			}
+		}
+	}
+	if ran == 0 {
+		t.Fatal("no probe was run")
+	}
+	t.Logf("%d probe checks run; not run for want of a capture (%d):\n%s", ran, len(waiting), strings.Join(waiting, "\n"))
+}
+
+// checkFileProbe runs a WriteFile's probe on a copy of its path under a
+// temporary root: it holds where the file is as the plan writes it, and
+// not where it is missing, differs or has another mode.
+func checkFileProbe(t *testing.T, host string, a Action) {
+	root := t.TempDir()
+	text := strings.ReplaceAll(probeOf(a).String(), a.Path, root+a.Path)
+	h := newStubHost(t, nil)
+	if h.holds(text) {
+		t.Errorf("%s on a blank %s: holds without the file", a.Desc, host)
+	}
+	if err := os.MkdirAll(filepath.Dir(root+a.Path), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	for _, tc := range []struct {
+		content string
+		mode    os.FileMode
+		want    bool
+	}{{a.Content, a.Mode, true}, {a.Content + "#\n", a.Mode, false}, {a.Content, a.Mode ^ 0o004, false}} {
+		if err := os.WriteFile(root+a.Path, []byte(tc.content), 0o600); err != nil {
+			t.Fatal(err)
+		}
+		if err := os.Chmod(root+a.Path, tc.mode); err != nil {
+			t.Fatal(err)
+		}
+		if got := h.holds(text); got != tc.want {
+			t.Errorf("%s on %s (mode %o, content as planned %v): holds = %v, want %v", a.Desc, host, tc.mode, tc.content == a.Content, got, tc.want)
+		}
+	}
 }
