@@ -357,17 +357,55 @@ func (s *Spec) checkVolume(c *checker) {
 		c.bad("volume.journal_size_mb", "%d is out of range: mkfs.gfs2 takes 8 to 1024 MB", v.JournalSizeMB)
 	}
 	switch {
-	case !rePath.MatchString(v.MountPoint) || path.Clean(v.MountPoint) != v.MountPoint:
+	case !rePath.MatchString(v.MountPoint) || path.Clean(v.MountPoint) != v.MountPoint || strings.Contains(v.MountPoint, ".."):
 		c.bad("volume.mount_point", "%q is not a clean absolute path", v.MountPoint)
-	case v.MountPoint == "/" || strings.HasPrefix(v.MountPoint, "/dev") || strings.HasPrefix(v.MountPoint, "/proc") ||
-		strings.HasPrefix(v.MountPoint, "/sys") || v.MountPoint == "/etc" || v.MountPoint == "/usr" || v.MountPoint == "/boot":
-		c.bad("volume.mount_point", "%q is a system directory; mount the cluster filesystem elsewhere", v.MountPoint)
+	default:
+		if d := systemDirOf(v.MountPoint); d != "" {
+			c.bad("volume.mount_point", "%q is a system directory or would hide one (%s); mount the cluster filesystem elsewhere, e.g. %s", v.MountPoint, d, DefaultMount)
+		}
 	}
 	for i, o := range v.MountOptions {
 		if !reMountOp.MatchString(o) {
 			c.bad(fmt.Sprintf("volume.mount_options[%d]", i), "%q is not a mount option (word or word=value)", o)
 		}
 	}
+}
+
+// systemDirs may be neither the mount point nor under it: the cluster
+// filesystem would hide what the system keeps there.
+var systemDirs = []string{
+	"/bin", "/boot", "/dev", "/etc", "/home", "/lib", "/lib32", "/lib64", "/libx32", "/lost+found",
+	"/media", "/mnt", "/opt", "/proc", "/root", "/run", "/sbin", "/srv", "/sys", "/tmp", "/usr", "/var",
+	"/usr/local", "/var/cache", "/var/lib", "/var/log", "/var/spool", "/var/tmp",
+}
+
+// systemTrees may not hold the mount point at any depth: the kernel's
+// filesystems, the system's programs and configuration, directories that are
+// cleaned, and the state of the stack under the filesystem itself.
+var systemTrees = []string{
+	"/bin", "/boot", "/dev", "/etc", "/lib", "/lib32", "/lib64", "/libx32", "/proc", "/run", "/sbin", "/sys",
+	"/tmp", "/usr", "/var/tmp", "/var/lib/corosync", "/var/lib/drbd", "/var/lib/iscsi",
+}
+
+// systemDirOf names the system directory that mount point mp is, is an
+// ancestor of, or (for systemTrees) is under; "" when there is none.
+func systemDirOf(mp string) string {
+	for _, d := range systemDirs {
+		if isUnder(d, mp) {
+			return d
+		}
+	}
+	for _, d := range systemTrees {
+		if isUnder(mp, d) {
+			return d
+		}
+	}
+	return ""
+}
+
+// isUnder reports whether clean absolute path p is dir or inside it.
+func isUnder(p, dir string) bool {
+	return p == dir || dir == "/" || strings.HasPrefix(p, dir+"/")
 }
 
 func (s *Spec) checkFencing(c *checker) {
