@@ -6,6 +6,7 @@ package checks
 import (
 	"fmt"
 	"io"
+	"strconv"
 	"strings"
 	"time"
 
@@ -79,7 +80,7 @@ func Preflight(s *config.Spec, f *steps.Facts) []Result {
 			addh(checkPackages(s, role, hf))
 		}
 		if p, side := s.PairOf(h.Name); side >= 0 {
-			addh(checkDisk(s, h.Name, p.Halves()[side].Disk, hf))
+			addh(checkDisk(s, f, h.Name, p.Halves()[side].Disk, hf))
 			for peer, got := range hf.Ports {
 				addh(checkReplicationPort(p.Halves()[1-side].Host, peer, got))
 			}
@@ -167,7 +168,7 @@ func checkClock(hf *steps.HostFacts) Result {
 		Hint: "run an NTP client (systemd-timesyncd or chrony) on every host"}
 }
 
-func checkDisk(s *config.Spec, host, dev string, hf *steps.HostFacts) Result {
+func checkDisk(s *config.Spec, f *steps.Facts, host, dev string, hf *steps.HostFacts) Result {
 	r := Result{Check: "disk " + dev}
 	d := hf.Disks[dev]
 	if d == nil || !d.Exists {
@@ -178,27 +179,136 @@ func checkDisk(s *config.Spec, host, dev string, hf *steps.HostFacts) Result {
 		r.Status, r.Msg, r.Hint = Fail, fmt.Sprintf("%s is %d MiB, below the %d MiB minimum", dev, d.Size>>20, MinDiskBytes>>20), "use a larger disk"
 		return r
 	}
-	p, _ := s.PairOf(host)
+	p, side := s.PairOf(host)
 	own := strings.TrimPrefix(p.Device(), "/dev/")
 	u := UseOf(d, own)
 	size := fmt.Sprintf("%d MiB", d.Size>>20)
+	w, named := s.WipeOf(host, dev)
+	now := d.Identity(host)
+	if named && !d.Wiped {
+		if r, bad := checkWipeIdentity(r, w, now); bad {
+			return r
+		}
+	}
+	wipe := named && !d.Wiped && u.Wipeable
 	switch {
 	case u.Blank() && u.Attached:
 		r.Status, r.Msg = Pass, dev+" ("+size+") is attached to "+own+" ("+p.Resource()+")"
-	case u.Blank() && u.DRBD:
-		r.Status, r.Msg, r.Hint = Warn, dev+" ("+size+") already holds DRBD metadata: it will be attached as it is", "if it is left over from another cluster, name it under [wipe] to start afresh"
+	case u.Blank() && u.DRBD && !wipe:
+		ours, why := PairMetadata(s, f, p, side)
+		if !ours {
+			r.Status, r.Msg = Fail, dev+" ("+size+") holds DRBD metadata that is not "+p.Resource()+"'s: "+why
+			r.Hint = "scalestore attaches only this pair's metadata; name it under [wipe] to erase it (the check shows the entry to paste), or pick another disk"
+			if o := otherSignatures(d); o != "" {
+				r.Msg += "; the disk also shows signature " + o
+			}
+			return r
+		}
+		r.Status, r.Msg = Pass, dev+" ("+size+") holds "+p.Resource()+"'s DRBD metadata ("+why+"): it will be attached as it is"
 	case u.Blank():
 		r.Status, r.Msg = Pass, dev+" ("+size+") is blank"
-	case s.MayWipe(host, dev) && u.Wipeable:
-		r.Status, r.Msg, r.Hint = Warn, dev+" has "+strings.Join(u.Use, "; ")+": it WILL BE WIPED", "listed under [wipe]; remove it there to keep its data"
+	case wipe:
+		r.Status, r.Msg, r.Hint = Warn, dev+" ("+now.ID()+") has "+strings.Join(u.Use, "; ")+": it WILL BE WIPED", "listed under [wipe]; remove it there to keep its data"
 	default:
 		r.Status, r.Msg = Fail, dev+" is in use: "+strings.Join(u.Use, "; ")
-		r.Hint = "scalestore never writes to a disk with data; pick another disk, or name \"" + host + ":" + dev + "\" under [wipe] to erase it"
+		r.Hint = "scalestore never writes to a disk with data; pick another disk, or name it under [wipe] to erase it: " + wipeEntry(now)
+		if !now.HasIdentity() {
+			r.Hint = "scalestore never writes to a disk with data, and wipes only a disk it can tell by its WWN or serial (this one has neither): pick another disk, or wipe it by hand (wipefs --all " + dev + " on " + host + ")"
+		}
 		if !u.Wipeable {
 			r.Hint = "unmount it and free it first; a mounted or held disk is never wiped"
 		}
 	}
+	if u.DRBD && wipe {
+		r.Msg = dev + " (" + now.ID() + ") holds DRBD metadata"
+		if o := otherSignatures(d); o != "" {
+			r.Msg += " and signature " + o
+		}
+		r.Status, r.Msg, r.Hint = Warn, r.Msg+": it WILL BE WIPED", "listed under [wipe]; remove it there to keep its data"
+	}
 	return r
+}
+
+// otherSignatures are the disk's signatures besides DRBD's, comma-separated.
+func otherSignatures(d *steps.Disk) string {
+	var o []string
+	for _, sig := range d.Signatures {
+		if sig != "drbd" {
+			o = append(o, sig)
+		}
+	}
+	return strings.Join(o, ",")
+}
+
+// checkWipeIdentity fails a [wipe] entry that names no identity, or one
+// that is not the disk there now; the message shows the disk's identity
+// and the entry to paste.
+func checkWipeIdentity(r Result, w config.WipeDevice, now config.WipeDevice) (Result, bool) {
+	switch {
+	case !now.HasIdentity():
+		r.Status, r.Msg = Fail, w.Disk+" is named under [wipe] but has no WWN nor serial ("+now.ID()+"): scalestore cannot tell it from another disk given the same name later"
+		r.Hint = "wipe it by hand (wipefs --all " + w.Disk + " on " + w.Host + ") and remove it from [wipe], or pick another disk"
+	case !w.HasIdentity():
+		r.Status, r.Msg = Fail, w.Disk+" is named under [wipe] without its identity; the disk there now is "+now.ID()
+		r.Hint = "if this is the disk to erase, write it under [wipe] as: " + wipeEntry(now)
+	case (w.WWN != "" && w.WWN != now.WWN) || (w.Serial != "" && w.Serial != now.Serial) || w.Size != now.Size:
+		r.Status, r.Msg = Fail, w.Disk+" is not the disk marked for wiping: it is "+now.ID()+", [wipe] names "+w.ID()
+		r.Hint = "the disk names changed since it was marked; find the marked disk (lsblk -o NAME,WWN,SERIAL,SIZE on " + w.Host + ") or, if this one is to be erased, write: " + wipeEntry(now)
+	default:
+		return r, false
+	}
+	return r, true
+}
+
+// wipeEntry is the TOML line that names a disk for wiping.
+func wipeEntry(w config.WipeDevice) string {
+	return "devices = [" + strconv.Quote(w.String()) + "]"
+}
+
+// PairMetadata says whether the DRBD metadata on the disk of p's half side
+// is this pair's own, and why: it is when the two halves' metadata share a
+// generation identifier (current, bitmap or history, DRBD's own test of
+// related data), when the other half is blank (a replaced half, which syncs
+// from this one), or when the other half has the pair's DRBD device
+// attached (a crashed half rejoining; DRBD itself refuses unrelated data
+// when it connects). Anything else is another pair's or another cluster's.
+func PairMetadata(s *config.Spec, f *steps.Facts, p config.Pair, side int) (bool, string) {
+	me, peer := diskOf(f, p.Halves()[side]), diskOf(f, p.Halves()[1-side])
+	other := p.Halves()[1-side]
+	switch {
+	case me == nil || me.DRBDGI == nil:
+		why := "not read"
+		if me != nil {
+			why = me.DRBDRead
+		}
+		return false, "its generation identifiers could not be read: " + why
+	case peer == nil:
+		return false, other.Host + "'s disk was not read, so the two halves cannot be compared"
+	case UseOf(peer, strings.TrimPrefix(p.Device(), "/dev/")).Attached:
+		return true, other.Host + " has " + p.Resource() + " attached"
+	case s.MayWipe(other.Host, other.Disk) && !peer.Wiped && UseOf(peer, "").Wipeable:
+		return true, other.Host + "'s disk is named under [wipe]: once wiped, it syncs from this one"
+	case peer.DRBDGI != nil:
+		for _, a := range me.DRBDGI {
+			for _, b := range peer.DRBDGI {
+				if sameGI(a, b) {
+					return true, "it shares generation " + a + " with " + other.Host
+				}
+			}
+		}
+		return false, "its generation identifiers (" + strings.Join(me.DRBDGI, ":") + ") share none with " + other.Host + "'s (" + strings.Join(peer.DRBDGI, ":") + ")"
+	case len(peer.Signatures) == 0 && len(peer.Children) == 0 && len(peer.Holders) == 0:
+		return true, other.Host + "'s disk is blank (a replaced half: it syncs from this one)"
+	}
+	return false, other.Host + "'s disk has no DRBD metadata to compare, and is not blank"
+}
+
+// sameGI compares two generation identifiers as DRBD does: the lowest bit
+// (the primary flag) aside; an unset (zero) one matches nothing.
+func sameGI(a, b string) bool {
+	x, err1 := strconv.ParseUint(a, 16, 64)
+	y, err2 := strconv.ParseUint(b, 16, 64)
+	return err1 == nil && err2 == nil && x&^1 != 0 && x&^1 == y&^1
 }
 
 // DiskUse says what holds a disk: the one rule shared by preflight and the
@@ -207,7 +317,7 @@ type DiskUse struct {
 	Use      []string // why it is in use; empty when it may be written
 	DRBD     bool     // it carries DRBD metadata
 	Attached bool     // the pair's own DRBD device sits on it
-	Wipeable bool     // in use, but not mounted nor held: it may be wiped when named under [wipe]
+	Wipeable bool     // in use or with DRBD metadata, but not mounted nor held nor attached: it may be wiped when named under [wipe]
 }
 
 // Blank reports a disk that may be written (or is already ours).
@@ -246,7 +356,7 @@ func UseOf(d *steps.Disk, own string) DiskUse {
 	if len(d.Mounts) > 0 {
 		u.Use = append(u.Use, "mounted at "+strings.Join(d.Mounts, ","))
 	}
-	u.Wipeable = len(u.Use) > 0 && len(d.Mounts) == 0 && len(others) == 0 && !u.Attached
+	u.Wipeable = (len(u.Use) > 0 || u.DRBD) && len(d.Mounts) == 0 && len(others) == 0 && !u.Attached
 	return u
 }
 

@@ -97,13 +97,14 @@ func TestPreflightRefusals(t *testing.T) {
 			f.Hosts["storage1a"].Disks = hf.Disks
 		}, "storage1a", "disk /dev/vdb", Fail, "is in use: signature ext4"},
 		{"disk with a filesystem, named for wiping", func(s *config.Spec, f *steps.Facts) {
-			f.Hosts["storage1b"].Disks["/dev/vdb"].Signatures = []string{"ext4"}
-			s.Wipe.Devices = []string{"storage1b:/dev/vdb"}
+			d := f.Hosts["storage1b"].Disks["/dev/vdb"]
+			d.Signatures, d.Serial = []string{"ext4"}, "lab-storage1b-data"
+			s.Wipe.Devices = []string{"storage1b:/dev/vdb serial=lab-storage1b-data size=67108864"}
 		}, "storage1b", "disk /dev/vdb", Warn, "WILL BE WIPED"},
 		{"mounted disk named for wiping", func(s *config.Spec, f *steps.Facts) {
 			d := f.Hosts["storage1b"].Disks["/dev/vdb"]
-			d.Signatures, d.Mounts = []string{"ext4"}, []string{"/srv"}
-			s.Wipe.Devices = []string{"storage1b:/dev/vdb"}
+			d.Signatures, d.Mounts, d.Serial = []string{"ext4"}, []string{"/srv"}, "lab-storage1b-data"
+			s.Wipe.Devices = []string{"storage1b:/dev/vdb serial=lab-storage1b-data size=67108864"}
 		}, "storage1b", "disk /dev/vdb", Fail, "mounted at /srv"},
 		{"partitioned disk", func(s *config.Spec, f *steps.Facts) {
 			f.Hosts["storage0a"].Disks["/dev/vdb"].Children = []string{"vdb1"}
@@ -124,13 +125,58 @@ func TestPreflightRefusals(t *testing.T) {
 			d := f.Hosts["storage1a"].Disks["/dev/vdb"]
 			d.Signatures, d.Children, d.Holders = []string{"drbd"}, []string{"drbd7"}, []string{"drbd7"}
 		}, "storage1a", "disk /dev/vdb", Fail, "partitions/holders drbd7"},
-		{"a half back after a crash: DRBD metadata and the PV inside it", func(s *config.Spec, f *steps.Facts) {
-			f.Hosts["storage0a"].Disks["/dev/vdb"].Signatures = []string{"LVM2_member", "drbd"}
-		}, "storage0a", "disk /dev/vdb", Warn, "already holds DRBD metadata"},
-		{"stale DRBD metadata", func(s *config.Spec, f *steps.Facts) {
-			f.Hosts["storage1a"].Disks["/dev/vdb"].Signatures = []string{"drbd"}
-		},
-			"storage1a", "disk /dev/vdb", Warn, "already holds DRBD metadata"},
+		// DRBD metadata is adopted only when it is this pair's (real
+		// captures: discovery on the lab's storage0a, drbdmeta get-gi)
+		{"a half back after a crash, its peer running the pair", func(s *config.Spec, f *steps.Facts) {
+			f.Hosts["storage0a"].Disks = discovered(t, "discover-storage0a-drbd-attached.txt").Disks
+			withMetadata(t, f, "storage0b", "drbdmeta-get-gi-r0-storage0b-crashed.txt", "LVM2_member", "drbd")
+		}, "storage0b", "disk /dev/vdb", Pass, "holds r0's DRBD metadata (storage0a has r0 attached)"},
+		{"both halves down, sharing a generation", func(s *config.Spec, f *steps.Facts) {
+			withMetadata(t, f, "storage0a", "drbdmeta-get-gi-r0-storage0a.txt", "drbd")
+			withMetadata(t, f, "storage0b", "drbdmeta-get-gi-r0-storage0b-crashed.txt", "LVM2_member", "drbd")
+		}, "storage0a", "disk /dev/vdb", Pass, "shares generation 768E937C16207805 with storage0b"},
+		{"an apply stopped after create-md", func(s *config.Spec, f *steps.Facts) {
+			withMetadata(t, f, "storage1a", "drbdmeta-get-gi-just-created.txt", "drbd")
+			withMetadata(t, f, "storage1b", "drbdmeta-get-gi-just-created.txt", "drbd")
+		}, "storage1b", "disk /dev/vdb", Pass, "shares generation 0000000000000004 with storage1a"},
+		{"a replaced half: the other one blank", func(s *config.Spec, f *steps.Facts) {
+			withMetadata(t, f, "storage0a", "drbdmeta-get-gi-r0-storage0a.txt", "drbd")
+			f.Hosts["storage0b"].Disks = discovered(t, "discover-storage0a-serial-blank.txt").Disks
+		}, "storage0a", "disk /dev/vdb", Pass, "storage0b's disk is blank (a replaced half"},
+		{"DRBD metadata and ext4 of another cluster", func(s *config.Spec, f *steps.Facts) {
+			f.Hosts["storage0a"].Disks = discovered(t, "discover-storage0a-drbd-ext4-foreign.txt").Disks
+			withMetadata(t, f, "storage0b", "drbdmeta-get-gi-r0-storage0a.txt", "drbd")
+		}, "storage0a", "disk /dev/vdb", Fail, "holds DRBD metadata that is not r0's: its generation identifiers (2F4C9A7E31B8D0C5:0000000000000000:9D0E7B2A6C4F1E83:0000000000000000) share none with storage0b's"},
+		{"another cluster's metadata, its peer blank but metadata unreadable", func(s *config.Spec, f *steps.Facts) {
+			withMetadata(t, f, "storage1a", "drbdmeta-get-gi-blank.txt", "drbd")
+		}, "storage1a", "disk /dev/vdb", Fail, "its generation identifiers could not be read: no DRBD metadata (drbdmeta exit 1)"},
+		{"another cluster's metadata named for wiping", func(s *config.Spec, f *steps.Facts) {
+			f.Hosts["storage0a"].Disks = discovered(t, "discover-storage0a-drbd-ext4-foreign.txt").Disks
+			withMetadata(t, f, "storage0b", "drbdmeta-get-gi-r0-storage0a.txt", "drbd")
+			s.Wipe.Devices = []string{"storage0a:/dev/vdb serial=lab-storage0a-data size=67108864"}
+		}, "storage0a", "disk /dev/vdb", Warn, "/dev/vdb (serial=lab-storage0a-data size=67108864) holds DRBD metadata and signature ext4: it WILL BE WIPED"},
+		{"the other half of a disk named for wiping", func(s *config.Spec, f *steps.Facts) {
+			f.Hosts["storage0a"].Disks = discovered(t, "discover-storage0a-drbd-ext4-foreign.txt").Disks
+			withMetadata(t, f, "storage0b", "drbdmeta-get-gi-r0-storage0a.txt", "drbd")
+			s.Wipe.Devices = []string{"storage0a:/dev/vdb serial=lab-storage0a-data size=67108864"}
+		}, "storage0b", "disk /dev/vdb", Pass, "storage0a's disk is named under [wipe]: once wiped, it syncs from this one"},
+		// a [wipe] entry holds only for the disk it was written for
+		{"named for wiping without its identity", func(s *config.Spec, f *steps.Facts) {
+			f.Hosts["storage0a"].Disks = discovered(t, "discover-storage0a-drbd-ext4-foreign.txt").Disks
+			s.Wipe.Devices = []string{"storage0a:/dev/vdb"}
+		}, "storage0a", "disk /dev/vdb", Fail, "/dev/vdb is named under [wipe] without its identity; the disk there now is serial=lab-storage0a-data size=67108864"},
+		{"named for wiping, another disk there now", func(s *config.Spec, f *steps.Facts) {
+			f.Hosts["storage0a"].Disks = discovered(t, "discover-storage0a-drbd-ext4-foreign.txt").Disks
+			s.Wipe.Devices = []string{"storage0a:/dev/vdb serial=lab-storage1b-data size=67108864"}
+		}, "storage0a", "disk /dev/vdb", Fail, "/dev/vdb is not the disk marked for wiping: it is serial=lab-storage0a-data size=67108864, [wipe] names serial=lab-storage1b-data size=67108864"},
+		{"named for wiping, no WWN nor serial", func(s *config.Spec, f *steps.Facts) {
+			f.Hosts["storage0a"].Disks["/dev/vdb"].Signatures = []string{"ext4"}
+			s.Wipe.Devices = []string{"storage0a:/dev/vdb size=67108864"}
+		}, "storage0a", "disk /dev/vdb", Fail, "has no WWN nor serial (size=67108864)"},
+		{"wiped once already, data on it again", func(s *config.Spec, f *steps.Facts) {
+			f.Hosts["storage0a"].Disks = discovered(t, "discover-storage0a-wiped-ext4.txt").Disks
+			s.Wipe.Devices = []string{"storage0a:/dev/vdb serial=lab-storage0a-data size=67108864"}
+		}, "storage0a", "disk /dev/vdb", Fail, "is in use: signature ext4"},
 		{"a package not installed, apt without it (real capture)", func(s *config.Spec, f *steps.Facts) {
 			f.Hosts["client1"].Packages = discovered(t, "discover-client2-gfs2-utils-removed.txt").Packages
 		}, "client1", "packages", Fail, "not installed, and apt has no candidate for: gfs2-utils"},
@@ -183,6 +229,15 @@ func TestPreflightRefusals(t *testing.T) {
 			}
 		})
 	}
+}
+
+// withMetadata gives host's disk (the lab's blank one) DRBD metadata as
+// drbdmeta get-gi read it (a real capture), and the signatures wipefs shows.
+func withMetadata(t *testing.T, f *steps.Facts, host, capture string, sigs ...string) {
+	t.Helper()
+	d := f.Hosts[host].Disks["/dev/vdb"]
+	d.Signatures = sigs
+	d.DRBDGI, d.DRBDRead = steps.ParseDRBDGI(readCapture(t, capture))
 }
 
 func discovered(t *testing.T, capture string) *steps.HostFacts {

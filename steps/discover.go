@@ -18,10 +18,32 @@ type Disk struct {
 	Path       string
 	Exists     bool
 	Size       int64    // bytes
+	WWN        string   // lsblk's WWN ("" when the disk has none)
+	Serial     string   // lsblk's SERIAL ("" when the disk has none)
 	Signatures []string // wipefs types, e.g. "ext4", "drbd"
 	Children   []string // partitions and devices stacked on it
 	Mounts     []string // mount points of it or its children
 	Holders    []string // /sys/class/block/X/holders
+	// DRBDGI are the generation identifiers of DRBD metadata on the disk
+	// (current, bitmap, two history), as drbdmeta get-gi reads them; nil
+	// when there is none or it could not be read (DRBDRead says why).
+	DRBDGI   []string
+	DRBDRead string
+	// Wiped: the host's WipedFile lists the disk's identity (scalestore
+	// wiped it once, and never will again).
+	Wiped bool
+}
+
+// Identity is the disk's identity as a [wipe] entry records it.
+func (d *Disk) Identity(host string) config.WipeDevice {
+	w := config.WipeDevice{Host: host, Disk: d.Path, Size: d.Size}
+	if config.ValidIdent(d.WWN) {
+		w.WWN = d.WWN
+	}
+	if config.ValidIdent(d.Serial) {
+		w.Serial = d.Serial
+	}
+	return w
 }
 
 // discoverModules are the kernel modules checked per role.
@@ -73,8 +95,12 @@ func DiscoverScript(q Query) remote.Cmd {
 	b.WriteString("echo @@pvs; pvs --reportformat json -o pv_name,vg_name 2>/dev/null; ")
 	for _, d := range q.Disks {
 		dq := remote.Quote(d)
-		b.WriteString("echo @@disk " + dq + "; if [ -b " + dq + " ]; then lsblk -J -b -o NAME,PATH,SIZE,TYPE,FSTYPE,MOUNTPOINT " + dq +
-			"; echo @@wipefs; wipefs -J " + dq + " 2>/dev/null; echo @@holders; d=$(readlink -f " + dq + "); ls /sys/class/block/${d##*/}/holders; fi; ")
+		b.WriteString("echo @@disk " + dq + "; if [ -b " + dq + " ]; then lsblk -J -b -o NAME,PATH,SIZE,TYPE,FSTYPE,MOUNTPOINT,WWN,SERIAL " + dq +
+			"; echo @@wipefs; wipefs -J " + dq + " 2>/dev/null; echo @@holders; d=$(readlink -f " + dq + "); ls /sys/class/block/${d##*/}/holders; " +
+			// DRBD metadata's generation identifiers: get-gi reads them even from
+			// a crashed half's unclean metadata, which dump-md refuses
+			"echo @@drbdgi; if command -v drbdmeta >/dev/null; then drbdmeta - v08 " + dq + ` internal get-gi 2>&1; echo "rc=$?"; else echo rc=127; fi; ` +
+			"echo @@wiped; cat " + remote.Quote(WipedFile) + " 2>/dev/null; fi; ")
 	}
 	if len(q.Packages) > 0 {
 		pkgs := remote.Join(q.Packages...)
@@ -163,7 +189,7 @@ func ParseDiscovery(out string, vg string, now time.Time) (*HostFacts, error) {
 	flush := func() error {
 		text := strings.Join(buf, "\n")
 		buf = nil
-		if disk == nil && (section == "wipefs" || section == "holders") {
+		if disk == nil && (section == "wipefs" || section == "holders" || section == "drbdgi" || section == "wiped") {
 			return nil // a disk's sub-sections without its @@disk header
 		}
 		switch {
@@ -208,6 +234,7 @@ func ParseDiscovery(out string, vg string, now time.Time) (*HostFacts, error) {
 			if len(devs) > 0 {
 				disk.Exists = true
 				disk.Size = devs[0].Size
+				disk.WWN, disk.Serial = devs[0].WWN, devs[0].Serial
 				for _, c := range devs[0].Children {
 					disk.Children = append(disk.Children, c.Name)
 				}
@@ -232,6 +259,11 @@ func ParseDiscovery(out string, vg string, now time.Time) (*HostFacts, error) {
 			}
 		case section == "holders":
 			disk.Holders = strings.Fields(text)
+		case section == "drbdgi":
+			disk.DRBDGI, disk.DRBDRead = ParseDRBDGI(text)
+		case section == "wiped":
+			id := disk.Identity("")
+			disk.Wiped = id.HasIdentity() && contains(strings.Split(text, "\n"), id.ID())
 		case section == "want":
 			f.Packages = map[string]string{}
 			for _, p := range strings.Fields(text) {
@@ -313,6 +345,8 @@ type BlockDev struct {
 	Type       string     `json:"type"`
 	FSType     string     `json:"fstype"`
 	MountPoint string     `json:"mountpoint"`
+	WWN        string     `json:"wwn"`
+	Serial     string     `json:"serial"`
 	Children   []BlockDev `json:"children"`
 }
 
@@ -333,6 +367,33 @@ func ParseLsblk(text string) ([]BlockDev, error) {
 		return nil, err
 	}
 	return v.BlockDevices, nil
+}
+
+// ParseDRBDGI reads `drbdmeta - v08 DEV internal get-gi; echo "rc=$?"`:
+// the four generation identifiers (current, bitmap, history 1 and 2),
+// or nil and what drbdmeta said when it found no metadata it could read.
+func ParseDRBDGI(text string) (gi []string, read string) {
+	lines := strings.Split(strings.TrimSpace(text), "\n")
+	rc := strings.TrimPrefix(lines[len(lines)-1], "rc=")
+	msg := strings.TrimSpace(strings.Join(lines[:len(lines)-1], " "))
+	if rc == "0" {
+		if f := strings.Split(msg, ":"); len(f) >= 4 {
+			for _, g := range f[:4] {
+				if _, err := strconv.ParseUint(g, 16, 64); err != nil {
+					return nil, "unreadable get-gi output: " + msg
+				}
+			}
+			return f[:4], ""
+		}
+		return nil, "unreadable get-gi output: " + msg
+	}
+	switch {
+	case rc == "127":
+		return nil, "drbdmeta is not installed (drbd-utils)"
+	case msg == "":
+		return nil, "no DRBD metadata (drbdmeta exit " + rc + ")"
+	}
+	return nil, msg + " (drbdmeta exit " + rc + ")"
 }
 
 // ParseWipefs reads `wipefs -J DEV`: the signature types found. No output

@@ -57,6 +57,9 @@ func TestDestructiveActionsAreGuarded(t *testing.T) {
 				!strings.Contains(a.Cmd.String(), " >> "+WipedFile) || !a.Destructive {
 				t.Errorf("wipe of %s is not behind its identity guard, or not recorded: %s", w, a.Cmd)
 			}
+			if a := wipes[0]; a.Unless == nil || strings.Contains(a.Unless.String(), "drbd") || !strings.Contains(a.Unless.String(), WipedFile) {
+				t.Errorf("the wipe's probe must be its record on the host, not DRBD's metadata (which skips the wipe of a disk holding another cluster's): %v", a.Unless)
+			}
 			if a := wipes[1]; a.Host != "storage0b" || !strings.Contains(a.Cmd.String(), "names no identity") || strings.Contains(a.Cmd.String(), "dd if=") ||
 				strings.Contains(a.Cmd.String(), "wipefs --all") {
 				t.Errorf("an entry with no identity must refuse, not wipe: %s", a.Cmd)
@@ -293,6 +296,11 @@ func TestWipeOnLoopDevice(t *testing.T) {
 	}
 
 	same := config.WipeDevice{Host: "storage0a", Disk: dev, Size: 64 << 20}
+	// the wipe's probe is its record, not the metadata: a disk with another
+	// cluster's DRBD metadata named under [wipe] is wiped
+	if code, _ := runDash(t, wipeAction(same, "").Unless.String(), ""); code == 0 {
+		t.Fatal("the wipe's probe holds before any wipe: a disk with DRBD metadata named under [wipe] would never be wiped")
+	}
 	if code, stderr := runDash(t, wipeCmd(same, `wipefs --all "$d"`).String(), ""); code != 0 {
 		t.Fatalf("the marked disk was not wiped: exit %d %s", code, stderr)
 	}
