@@ -204,13 +204,6 @@ func (s *Spec) checkHosts(c *checker) map[string]role {
 			}
 			addrs[h.Address] = h.Name
 		}
-		if h.ReplicationAddress != "" {
-			if !validAddress(h.ReplicationAddress) {
-				c.bad(k+".replication_address", "%q is neither an IP address nor a host name", h.ReplicationAddress)
-			} else if other, dup := addrs[h.ReplicationAddress]; dup && other != h.Name {
-				c.bad(k+".replication_address", "address %s is already used by host %q", h.ReplicationAddress, other)
-			}
-		}
 		s.checkSSH(c, k+".ssh", h.SSH, false)
 		e := s.HostSSH(&s.Hosts[i])
 		ep := net.JoinHostPort(e.Address, strconv.Itoa(e.Port))
@@ -218,6 +211,21 @@ func (s *Spec) checkHosts(c *checker) map[string]role {
 			c.bad(k+".ssh", "SSH endpoint %s is already used by host %q", ep, other)
 		}
 		sshAddrs[ep] = h.Name
+	}
+	// Replication addresses once every host's address is known, so that a
+	// clash is found whichever host comes first.
+	for i, h := range s.Hosts {
+		a, k := h.ReplicationAddress, fmt.Sprintf("host[%d].replication_address", i)
+		if a == "" {
+			continue
+		}
+		if !validAddress(a) {
+			c.bad(k, "%q is neither an IP address nor a host name", a)
+		} else if other, dup := addrs[a]; dup && other != h.Name {
+			c.bad(k, "address %s is already used by host %q", a, other)
+		} else {
+			addrs[a] = h.Name
+		}
 	}
 	return roles
 }
