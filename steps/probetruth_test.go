@@ -215,3 +215,47 @@ func checkFileProbe(t *testing.T, host string, a Action) {
 		}
 	}
 }
+
+// centos5's DRBD probes read DRBD 8.2's /proc/drbd ("st:" roles): on its
+// layout each says what the minor shows (r0 Connected Primary/Primary
+// UpToDate, r1 SyncSource Primary/Secondary UpToDate/Inconsistent), and on
+// a /proc/drbd that lists no resource none holds. The other centos5 probes
+// have no capture at all: there is no CentOS 5 lab.
+func TestCentOS5DRBDProbesOnDRBD82(t *testing.T) {
+	s := sample(t, "centos5")
+	p := Build(s, nil)
+	want := map[string]map[string]bool{ // host → step: holds on the 8.2 layout
+		"storage0a": {"drbd-up": true, "drbd-initial-sync": true, "drbd-sync": true, "drbd-primary-a": true},
+		"storage1a": {"drbd-up": true, "drbd-initial-sync": true, "drbd-sync": false, "drbd-primary-a": true},
+	}
+	// these probes grep /proc/drbd themselves: it is read where the
+	// fixture is
+	h := newStubHost(t, nil)
+	on := func(capture, probe string) bool {
+		abs, err := filepath.Abs(filepath.Join("testdata", "captures", capture))
+		if err != nil {
+			t.Fatal(err)
+		}
+		return h.holds(strings.ReplaceAll(probe, "/proc/drbd", abs))
+	}
+	seen := 0
+	for _, st := range p.Steps {
+		for _, a := range st.Actions {
+			w, ok := want[a.Host][st.ID]
+			pr := probeOf(a)
+			if !ok || pr == nil {
+				continue
+			}
+			seen++
+			if got := on("proc-drbd-8.2-layout.txt", pr.String()); got != w {
+				t.Errorf("%s: %s on %s: holds = %v on DRBD 8.2's /proc/drbd, want %v\n%s", st.ID, a.Desc, a.Host, got, w, pr)
+			}
+			if on("proc-drbd-crashed-half-down.txt", pr.String()) {
+				t.Errorf("%s: %s on %s: holds with no resource listed\n%s", st.ID, a.Desc, a.Host, pr)
+			}
+		}
+	}
+	if seen < 8 {
+		t.Fatalf("only %d DRBD probes found in the centos5 plan", seen)
+	}
+}
