@@ -237,10 +237,27 @@ func (e *Engine) runHost(ctx context.Context, st Step, name string, actions []in
 	return c, nil
 }
 
+// Bounds of the commands the engine runs: a probe answers in seconds, an
+// action may install packages from a slow mirror. A command past its bound
+// is killed and fails its action (remote.RunOptions.Timeout).
+const (
+	probeTimeout  = 2 * time.Minute
+	actionTimeout = 30 * time.Minute
+)
+
+// actionBound bounds an action's own commands: its Timeout when it has one
+// (a Wait's Timeout bounds the whole wait, its polls are probes).
+func actionBound(a Action) time.Duration {
+	if a.Timeout > 0 && a.Kind != Wait {
+		return a.Timeout
+	}
+	return actionTimeout
+}
+
 // probe runs a read-only check: true when it exits 0, false on another
 // exit status, an error when the command could not run at all.
 func (e *Engine) probe(ctx context.Context, h remote.Host, c remote.Cmd) (bool, error) {
-	_, err := h.Run(ctx, c, remote.RunOptions{})
+	_, err := h.Run(ctx, c, remote.RunOptions{Timeout: probeTimeout})
 	if err == nil {
 		return true, nil
 	}
@@ -276,7 +293,7 @@ func (e *Engine) do(ctx context.Context, st Step, h remote.Host, a Action) (Outc
 		if e.DryRun {
 			return WouldChange, nil
 		}
-		if _, err := h.Run(ctx, a.Cmd, remote.RunOptions{OnLine: e.stream(st, h.Name(), a.Desc)}); err != nil {
+		if _, err := h.Run(ctx, a.Cmd, remote.RunOptions{OnLine: e.stream(st, h.Name(), a.Desc), Timeout: actionBound(a)}); err != nil {
 			return "", err
 		}
 		return Changed, nil
@@ -320,7 +337,7 @@ func (e *Engine) writeFile(ctx context.Context, st Step, h remote.Host, a Action
 		return Unchanged, nil
 	}
 	if a.OnChange != nil {
-		if _, err := h.Run(ctx, *a.OnChange, remote.RunOptions{OnLine: e.stream(st, h.Name(), a.Desc)}); err != nil {
+		if _, err := h.Run(ctx, *a.OnChange, remote.RunOptions{OnLine: e.stream(st, h.Name(), a.Desc), Timeout: actionBound(a)}); err != nil {
 			return "", fmt.Errorf("after writing %s: %w", a.Path, err)
 		}
 	}
@@ -364,7 +381,7 @@ func (e *Engine) wait(ctx context.Context, st Step, h remote.Host, a Action) (Ou
 // drbdProgress reads /proc/drbd and emits the resync state of the minors
 // this wait is about.
 func (e *Engine) drbdProgress(ctx context.Context, st Step, h remote.Host, a Action) {
-	res, err := h.Run(ctx, remote.Argv("cat", "/proc/drbd"), remote.RunOptions{})
+	res, err := h.Run(ctx, remote.Argv("cat", "/proc/drbd"), remote.RunOptions{Timeout: probeTimeout})
 	if err != nil {
 		return
 	}
@@ -421,7 +438,7 @@ func (e *Engine) prefetchProbes(ctx context.Context, p *Plan) map[string]bool {
 		if err != nil {
 			return nil, err
 		}
-		out, err := h.Run(ctx, remote.Cmd{Script: scripts[name]}, remote.RunOptions{})
+		out, err := h.Run(ctx, remote.Cmd{Script: scripts[name]}, remote.RunOptions{Timeout: probeTimeout})
 		if err != nil {
 			return nil, err
 		}
