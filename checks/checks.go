@@ -192,6 +192,9 @@ func checkDisk(s *config.Spec, f *steps.Facts, host, dev string, hf *steps.HostF
 	}
 	wipe := named && !d.Wiped && u.Wipeable
 	switch {
+	case u.Attached && named && !d.Wiped:
+		r.Status, r.Msg = Fail, dev+" is attached to "+own+" ("+p.Resource()+") and named under [wipe]: a disk in use is never wiped"
+		r.Hint = "remove \"" + w.String() + "\" from [wipe] to keep running on it; to start it afresh, take " + p.Resource() + " down on " + host + " first"
 	case u.Blank() && u.Attached:
 		r.Status, r.Msg = Pass, dev+" ("+size+") is attached to "+own+" ("+p.Resource()+")"
 	case u.Blank() && u.DRBD && !wipe:

@@ -160,6 +160,11 @@ func TestPreflightRefusals(t *testing.T) {
 			withMetadata(t, f, "storage0b", "drbdmeta-get-gi-r0-storage0a.txt", "drbd")
 			s.Wipe.Devices = []string{"storage0a:/dev/vdb serial=lab-storage0a-data size=67108864"}
 		}, "storage0b", "disk /dev/vdb", Pass, "storage0a's disk is named under [wipe]: once wiped, it syncs from this one"},
+		{"attached to our own DRBD device, and named for wiping", func(s *config.Spec, f *steps.Facts) {
+			f.Hosts["storage0a"].Disks = discovered(t, "discover-storage0a-drbd-attached.txt").Disks
+			f.Hosts["storage0a"].Disks["/dev/vdb"].Serial = "lab-storage0a-data" // the capture predates lsblk's SERIAL column
+			s.Wipe.Devices = []string{"storage0a:/dev/vdb serial=lab-storage0a-data size=67108864"}
+		}, "storage0a", "disk /dev/vdb", Fail, "is attached to drbd0 (r0) and named under [wipe]: a disk in use is never wiped"},
 		// a [wipe] entry holds only for the disk it was written for
 		{"named for wiping without its identity", func(s *config.Spec, f *steps.Facts) {
 			f.Hosts["storage0a"].Disks = discovered(t, "discover-storage0a-drbd-ext4-foreign.txt").Disks

@@ -148,7 +148,7 @@ func TestInUseDiskNeedsTheWipeMark(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if len(pairs) != 1 || pairs[0].A.Disk != "/dev/vdc" || pairs[0].B.Host != "storage0b" || len(clients) != 2 || len(wipe) != 1 || wipe[0] != "storage0a:/dev/vdc" {
+	if len(pairs) != 1 || pairs[0].A.Disk != "/dev/vdc" || pairs[0].B.Host != "storage0b" || len(clients) != 2 || len(wipe) != 1 || wipe[0] != "storage0a:/dev/vdc serial=lab-storage0a-spare size=1073741824" {
 		t.Fatalf("pairs %+v clients %+v wipe %v", pairs, clients, wipe)
 	}
 	golden(t, "pairs-done", h.screen())

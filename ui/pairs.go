@@ -22,6 +22,7 @@ type diskState struct {
 	ours     bool     // it holds DRBD metadata only: attached as it is
 	wipeable bool     // in use, but no mount nor holder: it may be wiped when the operator says so
 	tooSmall bool
+	id       config.WipeDevice // its identity (WWN, serial, size), recorded with a wipe mark
 }
 
 // classifyDisk reads a discovered disk the way preflight's disk check does:
@@ -30,7 +31,7 @@ type diskState struct {
 func classifyDisk(d *steps.Disk) diskState {
 	u := checks.UseOf(d, "")
 	return diskState{path: d.Path, size: d.Size, tooSmall: d.Size < checks.MinDiskBytes,
-		use: u.Use, ours: u.DRBD && u.Blank(), wipeable: u.Wipeable}
+		use: u.Use, ours: u.DRBD && u.Blank(), wipeable: u.Wipeable, id: d.Identity("")}
 }
 
 func (ds diskState) blank() bool { return len(ds.use) == 0 }
@@ -64,6 +65,7 @@ var errNeedsWipe = errors.New("needs the wipe mark")
 type halfPick struct {
 	host, disk string
 	wipe       bool
+	id         config.WipeDevice // the disk's identity, for the [wipe] entry
 }
 
 type pairDraft struct {
@@ -151,7 +153,7 @@ func (a *assignment) addHalf(host string, ds diskState, wipe bool) error {
 	case !ds.blank() && a.adding:
 		return fmt.Errorf("%s:%s has data (%s); to reuse it in an existing cluster, add \"%s:%s\" under [wipe] devices in the spec by hand, or pick a blank disk", host, ds.path, strings.Join(ds.use, "; "), host, ds.path)
 	}
-	pick := halfPick{host: host, disk: ds.path, wipe: wipe && !ds.blank()}
+	pick := halfPick{host: host, disk: ds.path, wipe: wipe && !ds.blank(), id: ds.id}
 	for i := range a.pairs {
 		if !a.pairs[i].locked && len(a.pairs[i].halves) == 1 {
 			a.pairs[i].halves = append(a.pairs[i].halves, pick)
@@ -252,7 +254,9 @@ func (a *assignment) result() ([]config.Pair, []config.Client, []string, error) 
 			B: config.Half{Host: p.halves[1].host, Disk: p.halves[1].disk}})
 		for _, h := range p.halves {
 			if h.wipe {
-				wipe = append(wipe, h.host+":"+h.disk)
+				id := h.id
+				id.Host, id.Disk = h.host, h.disk
+				wipe = append(wipe, id.String())
 			}
 		}
 	}
@@ -420,6 +424,8 @@ func (m pairsModel) updatePicker(k tea.KeyPressMsg) (pairsModel, tea.Cmd) {
 			m.note = d.path + " is blank: nothing to wipe"
 		case !d.wipeable:
 			m.note, m.warn = d.path+" is "+strings.Join(d.use, "; ")+": a mounted or held disk is never wiped", true
+		case !d.id.HasIdentity():
+			m.note, m.warn = d.path+" has no WWN nor serial: scalestore wipes only a disk it can tell from another one given the same name later. Wipe it by hand, or pick another disk.", true
 		default:
 			m.wipeMark[mark] = !m.wipeMark[mark]
 		}
