@@ -6,14 +6,12 @@ import (
 	"testing"
 	"time"
 
-	tea "charm.land/bubbletea/v2"
-
 	"scalestore/steps"
 )
 
 // seqLine is line i of `seq`'s output on storage0a, as the engine emits it.
-func seqLine(i int) tea.Msg {
-	return eventMsg(steps.Event{Kind: steps.LogLine, Step: "flood", Host: "storage0a", Stream: "stdout", Text: strconv.Itoa(i), Time: time.Unix(1795619767, 0)})
+func seqLine(i int) steps.Event {
+	return steps.Event{Kind: steps.LogLine, Step: "flood", Host: "storage0a", Stream: "stdout", Text: strconv.Itoa(i), Time: time.Unix(1795619767, 0)}
 }
 
 // floodedRun is the run screen of the test cluster after n lines of output,
@@ -22,7 +20,7 @@ func floodedRun(b testing.TB, n int) runModel {
 	_, p := growPlan(b)
 	m := newRunModel(p, 78, 20)
 	for i := 1; i <= n; i++ {
-		m, _ = m.Update(seqLine(i))
+		m, _ = m.Update(engineEventMsg{seqLine(i)})
 		if i%1000 == 0 {
 			m.View()
 		}
@@ -43,7 +41,7 @@ func benchUpdateLine(n int) func(*testing.B) {
 		m := floodedRun(b, n)
 		lines := make([]steps.Event, feedLines)
 		for i := range lines {
-			lines[i] = seqLine(n + i + 1).(engineEventMsg).ev
+			lines[i] = seqLine(n + i + 1)
 		}
 		b.ReportAllocs()
 		i := 0
@@ -65,7 +63,7 @@ func benchViewFrame(n int) func(*testing.B) {
 		i := n
 		for b.Loop() {
 			i++
-			m, _ = m.Update(seqLine(i))
+			m, _ = m.Update(engineEventMsg{seqLine(i)})
 			m.View()
 		}
 	}

@@ -27,13 +27,11 @@ type runFinishedMsg struct {
 	err error
 }
 
-// eventMsg turns an engine event into its message.
-func eventMsg(ev steps.Event) tea.Msg { return engineEventMsg{ev} }
-
 // feedLines is how many log lines wait for the screen at most. The lines a
 // host prints beyond them before the next frame takes them are dropped from
-// the live view (counted, and shown as "N lines skipped"), except its last
-// skipTail: the screen always ends with what the host printed last.
+// the live view (counted, and the count shown with the host's lines),
+// except its last skipTail: the screen always ends with what the host
+// printed last.
 const (
 	feedLines = 1024
 	skipTail  = 64
@@ -46,8 +44,8 @@ const frame = time.Second / 60
 // feed carries the engine's events to the screen without ever making the
 // engine wait: Emit appends to a bounded buffer, and the run screen takes
 // all of it at most once per frame (waitBatch). Only log lines are ever
-// dropped, and each run of dropped lines leaves a marker in its place;
-// the other events (steps, actions, failures, the end) always arrive, in
+// dropped, and only from the screen (the engine's Emit saw them); the
+// other events (steps, actions, failures, the end) always arrive, in
 // order.
 type feed struct {
 	mu       sync.Mutex

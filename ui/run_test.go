@@ -41,7 +41,7 @@ func ev(kind steps.EventKind, step string, f func(*steps.Event)) tea.Msg {
 	if f != nil {
 		f(&e)
 	}
-	return eventMsg(e)
+	return engineEventMsg{e}
 }
 
 // syncEvents are the events of a run up to the DRBD resync, as the engine
