@@ -269,7 +269,7 @@ func debExport(s *config.Spec) Step {
 					targetcli(hasBackstore,
 						[]string{"/backstores/block", "create", "name=" + res, "dev=" + p.Device(), "wwn=" + serial},
 						[]string{"/backstores/block/" + res, "set", "attribute", "emulate_write_cache=0"}), &hasBackstore),
-				run(h.Host, "create target "+iqn+" with LUN 0 and a portal on "+host.Address+":3260",
+				run(h.Host, "create target "+iqn+" with LUN 0 and a portal on "+iscsiPortal(host.Address),
 					targetcli(hasTarget,
 						[]string{"/iscsi", "create", iqn},
 						[]string{tpg + "/luns", "create", "/backstores/block/" + res, "lun=0"},
@@ -321,7 +321,7 @@ func debImport(s *config.Spec) Step {
 				shared(unitsQuery, has(line("Id=iscsid.service|ActiveState=active|UnitFileState=enabled"))+" && "+unitEnabled("open-iscsi.service"))))
 		for _, p := range s.Pairs {
 			for _, h := range p.Halves() {
-				portal := s.Host(h.Host).Address + ":3260"
+				portal := iscsiPortal(s.Host(h.Host).Address)
 				iqn := s.TargetIQN(p, h.Host)
 				node := []string{"iscsiadm", "-m", "node", "-T", iqn, "-p", portal}
 				set := func(k, v string) remote.Cmd {
