@@ -137,3 +137,63 @@ func hostAt(t *testing.T, src, key string) string {
 	}
 	return s.Hosts[n].Name
 }
+
+// Problems the tests above do not reach, found by mutation testing
+// (gremlins): each edit to the sample is refused with its key and reason.
+func TestBadInputMore(t *testing.T) {
+	const host0 = `name = "storage0a"`
+	cases := []struct {
+		name     string
+		old, new string
+		want     string
+	}{
+		{"ssh address in defaults", `user = "root" `, "user = \"root\"\naddress = \"10.0.0.1\"\n", `ssh.address: belongs in a host's ssh = { address = … }`},
+		{"bad host ssh address", host0, host0 + "\nssh = { address = \"bad host\" }", `host[0].ssh.address: "bad host" is neither an IP address nor a host name`},
+		{"bad ssh user", `user = "root" `, `user = "Root" `, `ssh.user: "Root" is not a valid user name`},
+		{"bad identity file", `identity_file = "~/.ssh/id_ed25519"`, `identity_file = "~/.ssh/id;rm"`, `ssh.identity_file: "~/.ssh/id;rm" holds characters not allowed in a path here`},
+		{"bad known_hosts", `known_hosts = "~/.ssh/known_hosts"`, `known_hosts = "$HOME/kh"`, `ssh.known_hosts: "$HOME/kh" holds characters not allowed`},
+		{"jump port 0", `# jump = "admin@bastion:22"`, `jump = "admin@bastion:0"`, `ssh.jump: "admin@bastion:0": port "0" is not a TCP port`},
+		{"jump port 65536", `# jump = "admin@bastion:22"`, `jump = "bastion:65536"`, `ssh.jump: "bastion:65536": port "65536" is not a TCP port`},
+		{"jump bad user", `# jump = "admin@bastion:22"`, `jump = "Admin@bastion"`, `ssh.jump: "Admin@bastion": user "Admin" is not valid`},
+		{"missing host name", host0, `name = ""`, `host[0].name: missing: every host needs a name`},
+		{"missing host address", `address = "192.168.0.13"`, `address = ""`, `host[3].address: missing: the host's cluster LAN address`},
+		{"bad replication address", `address = "192.168.0.13"`, "address = \"192.168.0.13\"\nreplication_address = \"10.0.0.300\"", `host[3].replication_address: "10.0.0.300" is neither an IP address nor a host name`},
+		{"pair id 256", "id = 1 ", "id = 256 ", `pair[1].id: 256 is out of range: 0-255`},
+		{"pair id -1", "id = 1 ", "id = -1 ", `pair[1].id: -1 is out of range: 0-255`},
+		{"port past 65535", `port_base = 7788`, `port_base = 65535`, `pair[1].id: port_base 65535 + id 1 is past port 65535`},
+		{"nodeid 0 is the default, -1 is refused", "[[client]]\nhost = \"client1\"", "[[client]]\nhost = \"client1\"\nnodeid = -1", `client[1].nodeid: -1 is not a corosync node id`},
+		{"duplicate nodeid", "[[client]]\nhost = \"client1\"", "[[client]]\nhost = \"client1\"\nnodeid = 1", `client[1].nodeid: node id 1 is already used by client "client0"`},
+		{"client listed twice", "[[client]]\nhost = \"client1\"", "[[client]]\nhost = \"client0\"", `client[1].host: client "client0" is listed twice`},
+		{"fence option value", `agent = "none"`, "agent = \"fence_ipmilan\"\noptions = { ip = \"10.0.0.1 ; reboot\" }", `fencing.options.ip: "10.0.0.1 ; reboot" holds characters not allowed in a fence option`},
+		{"fence option name", `agent = "none"`, "agent = \"fence_ipmilan\"\noptions = { \"Ip\" = \"10.0.0.1\" }", `fencing.options: option name "Ip" is not valid`},
+		{"host options of a storage host", `agent = "none"`, "agent = \"fence_ipmilan\"\nhost_options = { storage0a = { plug = \"1\" } }", `fencing.host_options.storage0a: "storage0a" is not a client`},
+		{"options with agent none", `agent = "none"`, "agent = \"none\"\noptions = { ip = \"10.0.0.1\" }", `fencing.options: options given while agent = "none"`},
+		{"journal size", `journals = 4 `, "journals = 4\njournal_size_mb = 4 ", `volume.journal_size_mb: 4 is out of range: mkfs.gfs2 takes 8 to 1024 MB`},
+		{"too many journals", `journals = 4 `, `journals = 1025 `, `volume.journals: 1025 journals is more than GFS2 supports`},
+		{"LV name too long", `vg = "VG0"`, `vg = "` + strings.Repeat("v", 124) + `"`, `volume.lv: VG and LV names together exceed LVM's 127 characters`},
+	}
+	for _, c := range cases {
+		t.Run(c.name, func(t *testing.T) {
+			err := mutate(t, c.old, c.new)
+			if err == nil || !strings.Contains(err.Error(), c.want) {
+				t.Fatalf("want %q, got: %v", c.want, err)
+			}
+		})
+	}
+}
+
+// The limits just inside the ranges above are accepted.
+func TestBoundsAccepted(t *testing.T) {
+	for name, edits := range map[string][][2]string{
+		"pair id 255":        {{"id = 1 ", "id = 255 "}},
+		"last port":          {{`port_base = 7788`, `port_base = 65534`}},
+		"jump port 65535":    {{`# jump = "admin@bastion:22"`, `jump = "admin@bastion:65535"`}},
+		"journal sizes":      {{`journals = 4 `, "journals = 1024\njournal_size_mb = 8 "}},
+		"journal size 1024":  {{`journals = 4 `, "journals = 1\njournal_size_mb = 1024 "}},
+		"VG+LV at 126 chars": {{`vg = "VG0"`, `vg = "` + strings.Repeat("v", 123) + `"`}},
+	} {
+		if err := mutate2(t, edits); err != nil {
+			t.Errorf("%s refused: %v", name, err)
+		}
+	}
+}
