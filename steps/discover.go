@@ -96,10 +96,12 @@ func DiscoverScript(q Query) remote.Cmd {
 	for _, d := range q.Disks {
 		dq := remote.Quote(d)
 		b.WriteString("echo @@disk " + dq + "; if [ -b " + dq + " ]; then lsblk -J -b -o NAME,PATH,SIZE,TYPE,FSTYPE,MOUNTPOINT,WWN,SERIAL " + dq +
-			"; echo @@wipefs; wipefs -J " + dq + " 2>/dev/null; echo @@holders; d=$(readlink -f " + dq + "); ls /sys/class/block/${d##*/}/holders; " +
-			// DRBD metadata's generation identifiers: get-gi reads them even from
-			// a crashed half's unclean metadata, which dump-md refuses
-			"echo @@drbdgi; if command -v drbdmeta >/dev/null; then drbdmeta - v08 " + dq + ` internal get-gi 2>&1; echo "rc=$?"; else echo rc=127; fi; ` +
+			"; echo @@wipefs; w=$(wipefs -J " + dq + ` 2>/dev/null); echo "$w"; echo @@holders; d=$(readlink -f ` + dq + `); h=$(ls "/sys/class/block/${d##*/}/holders"); echo "$h"; ` +
+			// the generation identifiers of DRBD metadata not attached here:
+			// get-gi reads them even from a crashed half's unclean metadata,
+			// which dump-md refuses
+			`echo @@drbdgi; case "$h $w" in ' '*'"type": "drbd"'*) if command -v drbdmeta >/dev/null; then drbdmeta - v08 ` + dq +
+			` internal get-gi 2>&1; echo "rc=$?"; else echo rc=127; fi ;; esac; ` +
 			"echo @@wiped; cat " + remote.Quote(WipedFile) + " 2>/dev/null; fi; ")
 	}
 	if len(q.Packages) > 0 {
@@ -373,6 +375,9 @@ func ParseLsblk(text string) ([]BlockDev, error) {
 // the four generation identifiers (current, bitmap, history 1 and 2),
 // or nil and what drbdmeta said when it found no metadata it could read.
 func ParseDRBDGI(text string) (gi []string, read string) {
+	if strings.TrimSpace(text) == "" {
+		return nil, "not read (no DRBD signature, or the disk is held)"
+	}
 	lines := strings.Split(strings.TrimSpace(text), "\n")
 	rc := strings.TrimPrefix(lines[len(lines)-1], "rc=")
 	msg := strings.TrimSpace(strings.Join(lines[:len(lines)-1], " "))

@@ -9,6 +9,7 @@ import (
 	"strings"
 	"syscall"
 	"testing"
+	"time"
 
 	"scalestore/config"
 )
@@ -320,5 +321,33 @@ func TestWipeOnLoopDevice(t *testing.T) {
 	}
 	if code, _ := runDash(t, wipeAction(same, "").Unless.String(), ""); code != 0 {
 		t.Fatal("the wipe's probe does not see the recorded wipe: a later apply would run it again")
+	}
+}
+
+// Discovery, run by dash on loop devices, reads DRBD metadata's generation
+// identifiers where a disk carries it, and nothing where it does not.
+func TestDiscoveryReadsDRBDGenerations(t *testing.T) {
+	dev := loopDev(t, 64<<20)
+	discover := func() *Disk {
+		t.Helper()
+		out, err := exec.Command("dash", "-c", DiscoverScript(Query{Disks: []string{dev}}).String()).Output()
+		if err != nil {
+			t.Fatalf("discovery: %v", err)
+		}
+		hf, err := ParseDiscovery(string(out), "VG0", time.Now())
+		if err != nil {
+			t.Fatal(err)
+		}
+		return hf.Disks[dev]
+	}
+	if d := discover(); d == nil || !d.Exists || d.Size != 64<<20 || d.DRBDGI != nil {
+		t.Fatalf("blank %s read as %+v", dev, d)
+	}
+	tool(t, "drbdmeta", "--force", "-", "v08", dev, "internal", "create-md")
+	tool(t, "drbdmeta", "--force", "-", "v08", dev, "internal", "set-gi", "768E937C16207805:0000000000000000:5949ED0CA772E7A8:5948ED0CA772E7A9:1:1:1:1:0:0:0")
+	d := discover()
+	if want := []string{"768E937C16207805", "0000000000000000", "5949ED0CA772E7A8", "5948ED0CA772E7A9"}; strings.Join(d.DRBDGI, ":") != strings.Join(want, ":") ||
+		!contains(d.Signatures, "drbd") {
+		t.Fatalf("DRBD metadata read as %v (%s), signatures %v", d.DRBDGI, d.DRBDRead, d.Signatures)
 	}
 }
