@@ -218,6 +218,9 @@ func checkDisk(s *config.Spec, f *steps.Facts, host, dev string, hf *steps.HostF
 		if !now.HasIdentity() {
 			r.Hint = "scalestore never writes to a disk with data, and wipes only a disk it can tell by its WWN or serial (this one has neither): pick another disk, or wipe it by hand (wipefs --all " + dev + " on " + host + ")"
 		}
+		if named && d.Wiped {
+			r.Hint = "scalestore wiped it once already (" + steps.WipedFile + " on " + host + " lists " + now.ID() + "), and never wipes a disk twice: erase it by hand if it is to be reused, or pick another disk"
+		}
 		if !u.Wipeable {
 			r.Hint = "unmount it and free it first; a mounted or held disk is never wiped"
 		}

@@ -182,6 +182,13 @@ func TestPreflightRefusals(t *testing.T) {
 			f.Hosts["storage0a"].Disks = discovered(t, "discover-storage0a-wiped-ext4.txt").Disks
 			s.Wipe.Devices = []string{"storage0a:/dev/vdb serial=lab-storage0a-data size=67108864"}
 		}, "storage0a", "disk /dev/vdb", Fail, "is in use: signature ext4"},
+		{"wiped once already: the hint says so", func(s *config.Spec, f *steps.Facts) {
+			f.Hosts["storage0a"].Disks = discovered(t, "discover-storage0a-wiped-ext4.txt").Disks
+			s.Wipe.Devices = []string{"storage0a:/dev/vdb serial=lab-storage0a-data size=67108864"}
+			if r := find(Preflight(s, f), "storage0a", "disk /dev/vdb"); !strings.Contains(r.Hint, "wiped it once already (/var/lib/scalestore/wiped on storage0a lists serial=lab-storage0a-data size=67108864)") {
+				t.Errorf("hint %q", r.Hint)
+			}
+		}, "storage0a", "disk /dev/vdb", Fail, "is in use: signature ext4"},
 		{"a package not installed, apt without it (real capture)", func(s *config.Spec, f *steps.Facts) {
 			f.Hosts["client1"].Packages = discovered(t, "discover-client2-gfs2-utils-removed.txt").Packages
 		}, "client1", "packages", Fail, "not installed, and apt has no candidate for: gfs2-utils"},

@@ -42,7 +42,7 @@ func (ds diskState) label() string {
 	case ds.tooSmall:
 		return fmt.Sprintf("too small (under %s)", sizeText(checks.MinDiskBytes))
 	case ds.ours && ds.blank():
-		return "DRBD metadata: reused as it is"
+		return "DRBD metadata: kept if it is the pair's (preflight compares)"
 	case ds.blank():
 		return "blank"
 	case ds.wipeable:
