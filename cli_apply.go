@@ -61,7 +61,7 @@ func newSession(s *config.Spec, unattended bool, p remote.Prompter) (*session, e
 		}
 		ss.targets[s.Hosts[i].Name] = t
 	}
-	ss.pool = remote.NewPool(remote.Options{Prompter: p})
+	ss.pool = remote.NewPool(remote.Options{Prompter: p, OnNewHostKey: showNewHostKey})
 	return ss, nil
 }
 
@@ -470,14 +470,27 @@ func speed(kib int64) string {
 	return fmt.Sprintf("%.1f MiB/s", float64(kib)/1024)
 }
 
-// readOnlySession loads the spec and opens SSH for check and status: no
-// questions asked, nothing changed on the hosts.
+// showNewHostKey says on stderr which host key was added to known_hosts
+// (under host_key_policy "accept-new"), so no key is trusted unseen.
+func showNewHostKey(host, address, keyType, fingerprint string) {
+	fmt.Fprintf(os.Stderr, "scalestore: added the %s host key of %s (%s) to known_hosts: %s\n", keyType, host, address, fingerprint)
+}
+
+// readOnlySession loads the spec and opens SSH for check and status:
+// nothing changed on the hosts. On a terminal, an unknown host key (under
+// "accept-new") is shown and confirmed; without one it is accepted and
+// shown.
 func readOnlySession(file string) (*config.Spec, *session, error) {
 	s, err := loadSpec(file)
 	if err != nil {
 		return nil, nil, err
 	}
-	ss, err := newSession(s, true, nil)
+	var p remote.Prompter
+	interactive := isTerminal(os.Stdin)
+	if interactive {
+		p = termPrompter{in: os.Stdin}
+	}
+	ss, err := newSession(s, !interactive, p)
 	if err != nil {
 		return nil, nil, err
 	}

@@ -288,3 +288,28 @@ func TestCtrlCWizardWhileConnecting(t *testing.T) {
 	r.waitFor(t, "connection to the silent host", func() bool { return accepted.Load() > 0 })
 	r.interrupt(t)
 }
+
+// Under "accept-new", check and status on no terminal accept an unknown
+// host key and say so with its fingerprint; on a terminal they ask.
+func TestNewHostKeysAreShown(t *testing.T) {
+	ports, key := askingServer(t)
+	bin, err := buildBinary()
+	if err != nil {
+		t.Fatal(err)
+	}
+	fp := ssh.FingerprintSHA256(key)
+	for _, cmd := range []string{"check", "status"} {
+		c := exec.Command(bin, cmd, "-f", ptySpec(t, ports, "accept-new", nil)) // a known_hosts of its own
+		c.Env = append(os.Environ(), "XDG_STATE_HOME="+t.TempDir(), "SSH_AUTH_SOCK=")
+		var stderr bytes.Buffer
+		c.Stderr = &stderr
+		c.Run()
+		if n := strings.Count(stderr.String(), "host key of "); n != 6 || !strings.Contains(stderr.String(), "added the ssh-ed25519 host key of storage0a (") ||
+			!strings.Contains(stderr.String(), fp) {
+			t.Errorf("%s: %d keys shown, want 6 with %s; stderr:\n%s", cmd, n, fp, stderr.String())
+		}
+	}
+	r := startPty(t, "status", "-f", ptySpec(t, ports, "accept-new", nil))
+	r.waitFor(t, "the question", func() bool { return strings.Contains(r.output(), "Trust it and add it to known_hosts?") })
+	r.interrupt(t)
+}

@@ -66,7 +66,7 @@ func LockHosts(ctx context.Context, s *config.Spec, hosts HostSource, names []st
 			var rerr error
 			go func() {
 				defer close(done)
-				res, rerr = h.Run(lctx, cmd, remote.RunOptions{OnLine: func(l remote.Line) {
+				res, rerr = h.Run(lctx, cmd, remote.RunOptions{Timeout: -1, OnLine: func(l remote.Line) {
 					if l.Stream == remote.Stdout && l.Text == "locked" {
 						once.Do(func() { close(locked) })
 					}
