@@ -99,6 +99,7 @@ func (d *dialer) handshake(ctx context.Context, e *endpoint, sec *secrets, jump 
 		ClientVersion:     "SSH-2.0-scalestore",
 	}
 
+	start := time.Now()
 	dialCtx, cancel := context.WithTimeout(ctx, limit)
 	defer cancel()
 	var conn net.Conn
@@ -109,7 +110,8 @@ func (d *dialer) handshake(ctx context.Context, e *endpoint, sec *secrets, jump 
 		conn, err = nd.DialContext(dialCtx, "tcp", e.addr())
 	}
 	if err != nil {
-		if ctx.Err() == nil && dialCtx.Err() != nil {
+		// (The dialer's own deadline may fire before dialCtx says so.)
+		if ctx.Err() == nil && time.Since(start) >= limit {
 			d.log.Debug("connect timed out", "host", e.name, "address", e.addr(), "stage", "tcp", "timeout", limit, "err", err)
 			return nil, &timeoutError{fmt.Sprintf("no TCP connection to %s within %s", e.addr(), limit)}
 		}

@@ -13,7 +13,6 @@ import (
 	"os/exec"
 	"strings"
 	"sync"
-	"syscall"
 	"testing"
 	"time"
 )
@@ -454,10 +453,7 @@ func TestKeepAliveDetectsDeadServer(t *testing.T) {
 		done <- err
 	}()
 	time.Sleep(300 * time.Millisecond)
-	frozen := append(descendants(s.cmd.Process.Pid), s.cmd.Process.Pid)
-	for _, pid := range frozen {
-		syscall.Kill(pid, syscall.SIGSTOP)
-	}
+	thaw := s.freeze(t)
 	start := time.Now()
 	select {
 	case err := <-done:
@@ -468,9 +464,7 @@ func TestKeepAliveDetectsDeadServer(t *testing.T) {
 	case <-time.After(10 * time.Second):
 		t.Fatal("a frozen server was not noticed")
 	}
-	for _, pid := range frozen {
-		syscall.Kill(pid, syscall.SIGCONT)
-	}
+	thaw()
 	if res, err := h.Run(ctx, Argv("echo", "again"), RunOptions{}); err != nil || string(res.Stdout) != "again\n" {
 		t.Fatalf("after the server came back: %q %v", res.Stdout, err)
 	}

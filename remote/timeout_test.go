@@ -166,8 +166,9 @@ func TestHandshakeTimeoutPausesWhileAsking(t *testing.T) {
 }
 
 // freeze stops sshd and every process under it with SIGSTOP: the TCP
-// connections stay up and nothing answers. They resume when the test ends.
-func (s *testSSHD) freeze(t *testing.T) {
+// connections stay up and nothing answers. thaw (also run when the test
+// ends) resumes them.
+func (s *testSSHD) freeze(t *testing.T) (thaw func()) {
 	// A process forked while the tree was read escapes a single pass:
 	// stop and read again until no new one appears.
 	var frozen []int
@@ -182,11 +183,13 @@ func (s *testSSHD) freeze(t *testing.T) {
 			}
 		}
 	}
-	t.Cleanup(func() {
+	thaw = func() {
 		for _, pid := range frozen {
 			syscall.Kill(pid, syscall.SIGCONT)
 		}
-	})
+	}
+	t.Cleanup(thaw)
+	return thaw
 }
 
 // A command on a server that froze after the connection was made returns
@@ -283,5 +286,58 @@ func TestRunTimeoutKillsHungCommand(t *testing.T) {
 				}
 			})
 		}
+	}
+}
+
+// droppingServer listens on a port whose accept queue is full, so the
+// kernel drops further SYNs, as a firewall that drops packets does.
+func droppingServer(t *testing.T) string {
+	t.Helper()
+	fd, err := syscall.Socket(syscall.AF_INET, syscall.SOCK_STREAM, 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { syscall.Close(fd) })
+	if err := syscall.Bind(fd, &syscall.SockaddrInet4{Addr: [4]byte{127, 0, 0, 1}}); err != nil {
+		t.Fatal(err)
+	}
+	if err := syscall.Listen(fd, 0); err != nil {
+		t.Fatal(err)
+	}
+	sa, err := syscall.Getsockname(fd)
+	if err != nil {
+		t.Fatal(err)
+	}
+	addr := net.JoinHostPort("127.0.0.1", strconv.Itoa(sa.(*syscall.SockaddrInet4).Port))
+	for range 16 { // nothing accepts: connect until one gets no answer
+		c, err := net.DialTimeout("tcp", addr, 300*time.Millisecond)
+		if err != nil {
+			return addr
+		}
+		t.Cleanup(func() { c.Close() })
+	}
+	t.Fatal("the accept queue never filled")
+	return ""
+}
+
+// A host that drops the TCP connection's SYN fails the dial after the
+// connect timeout, not after the kernel's two minutes of retries.
+func TestDialDroppedSYNTimesOut(t *testing.T) {
+	t.Parallel()
+	addr := droppingServer(t)
+	tg := silentTarget(t, "storage0a", addr)
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	start := time.Now()
+	_, err := DialWith(ctx, tg, Options{ConnectTimeout: time.Second})
+	took := time.Since(start)
+	if want := "connect to storage0a: no TCP connection to " + addr + " within 1s"; err == nil || err.Error() != want {
+		t.Fatalf("got %v, want %q", err, want)
+	}
+	if !errors.Is(err, ErrTimeout) {
+		t.Fatalf("%v does not wrap ErrTimeout", err)
+	}
+	if took > 10*time.Second {
+		t.Errorf("the dial took %v", took)
 	}
 }
