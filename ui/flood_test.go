@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"errors"
 	"io"
+	"os"
 	"path/filepath"
 	"runtime"
 	"runtime/debug"
@@ -150,10 +151,16 @@ func TestFloodOfOutput(t *testing.T) {
 	}
 	fl := newFlood(t)
 
-	// The --json printer (apply --json): every event encoded as a JSON
-	// line, as cli_apply.go's printer does (package main: not importable).
-	enc := json.NewEncoder(io.Discard)
-	eng := &steps.Engine{Hosts: fl.source(), Emit: func(e steps.Event) { enc.Encode(e) }}
+	// The --json printer (apply --json): every event a JSON line on stdout
+	// and in the run log, as cli_apply.go's printer does (package main:
+	// not importable here).
+	logf, _, err := steps.OpenRunLog("printer")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer logf.Close()
+	out, log := json.NewEncoder(io.Discard), json.NewEncoder(logf)
+	eng := &steps.Engine{Hosts: fl.source(), Emit: func(e steps.Event) { log.Encode(e); out.Encode(e) }}
 	t0 := time.Now()
 	if _, err := eng.Run(context.Background(), floodPlan()); err != nil {
 		t.Fatal(err)
@@ -224,9 +231,42 @@ func TestFloodOfOutput(t *testing.T) {
 	}
 	// the last line reached the run screen, and every line is counted
 	screen := plain(a.run.View())
-	for _, want := range []string{"storage0a", "(200001 lines)", "  " + strconv.Itoa(floodLines)} {
+	for _, want := range []string{"storage0a", "(200001 lines)", "\n  " + strconv.Itoa(floodLines) + " ", "run log: …", filepath.Base(a.run.logPath) + "\n"} {
 		if !strings.Contains(screen, want) {
 			t.Errorf("run screen after the flood lacks %q:\n%s", want, screen)
 		}
 	}
+	// the run log has every line, in order, whatever the screen skipped
+	b, err := os.ReadFile(a.run.logPath)
+	if err != nil {
+		t.Fatal(err)
+	}
+	n := 0
+	for l := range strings.Lines(string(b)) {
+		var e steps.Event
+		if err := json.Unmarshal([]byte(l), &e); err != nil {
+			t.Fatalf("run log %s: %v: %q", a.run.logPath, err, l)
+		}
+		if e.Kind == steps.LogLine {
+			if n++; e.Text != strconv.Itoa(n) {
+				t.Fatalf("run log %s: line %d is %q", a.run.logPath, n, e.Text)
+			}
+		}
+	}
+	if n != floodLines || !strings.Contains(string(b[len(b)-200:]), `"kind":"run-done"`) {
+		t.Errorf("run log %s holds %d of the %d lines, and ends %q", a.run.logPath, n, floodLines, b[len(b)-200:])
+	}
+}
+
+// TestMain keeps the run logs the tests write (the wizard writes one per
+// run) in a temporary state directory.
+func TestMain(m *testing.M) {
+	dir, err := os.MkdirTemp("", "scalestore-ui-state")
+	if err != nil {
+		panic(err)
+	}
+	os.Setenv("XDG_STATE_HOME", dir)
+	code := m.Run()
+	os.RemoveAll(dir)
+	os.Exit(code)
 }

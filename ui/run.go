@@ -1,9 +1,12 @@
 package ui
 
 import (
+	"bufio"
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
+	"os"
 	"strings"
 	"sync"
 	"time"
@@ -13,6 +16,7 @@ import (
 	"charm.land/bubbles/v2/spinner"
 	"charm.land/bubbles/v2/viewport"
 	tea "charm.land/bubbletea/v2"
+	"github.com/charmbracelet/x/ansi"
 
 	"scalestore/steps"
 )
@@ -54,6 +58,7 @@ type feed struct {
 	skipped  map[string]*skipped // host → lines past feedLines since the last batch
 	skipList []string            // the hosts of skipped, in order
 	ended    *runFinishedMsg
+	logErr   error         // the run log could not be written
 	ready    chan struct{} // holds a token when items or ended may wait
 }
 
@@ -76,9 +81,10 @@ type skipped struct {
 
 // eventBatchMsg is what the engine sent since the last batch.
 type eventBatchMsg struct {
-	items []feedItem
-	ended *runFinishedMsg
-	at    time.Time
+	items  []feedItem
+	ended  *runFinishedMsg
+	logErr error
+	at     time.Time
 }
 
 func newFeed() *feed {
@@ -121,6 +127,14 @@ func (f *feed) finish(r runFinishedMsg) {
 	f.signal()
 }
 
+// logFailed says the run log could not be written.
+func (f *feed) logFailed(err error) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	f.logErr = err
+	f.signal()
+}
+
 // markSkipped puts what did not fit so far: for each host the marker of
 // the lines dropped, then its last lines. f.mu is held.
 func (f *feed) markSkipped() {
@@ -149,8 +163,8 @@ func (f *feed) take() eventBatchMsg {
 	f.mu.Lock()
 	defer f.mu.Unlock()
 	f.markSkipped()
-	b := eventBatchMsg{items: f.items, ended: f.ended, at: time.Now()}
-	f.items, f.lines, f.ended = make([]feedItem, 0, len(b.items)), 0, nil
+	b := eventBatchMsg{items: f.items, ended: f.ended, logErr: f.logErr, at: time.Now()}
+	f.items, f.lines, f.ended, f.logErr = make([]feedItem, 0, len(b.items)), 0, nil, nil
 	return b
 }
 
@@ -173,7 +187,7 @@ func (f *feed) waitBatch(ctx context.Context, last time.Time) tea.Cmd {
 					return nil
 				}
 			}
-			if b := f.take(); len(b.items) > 0 || b.ended != nil {
+			if b := f.take(); len(b.items) > 0 || b.ended != nil || b.logErr != nil {
 				return b
 			}
 		}
@@ -276,10 +290,12 @@ type runModel struct {
 	vp       viewport.Model
 	follow   bool
 
-	ctx    context.Context
-	feed   *feed
-	stop   chan struct{}
-	cancel context.CancelFunc
+	ctx     context.Context
+	feed    *feed
+	logPath string // the run log: every event, none skipped
+	logErr  error  // why there is no run log
+	stop    chan struct{}
+	cancel  context.CancelFunc
 
 	confirmStop bool // the "stop after running commands?" question is shown
 	stopping    bool // Stop is closed
@@ -315,22 +331,76 @@ func newRunModel(p *steps.Plan, width, height int) runModel {
 	return m
 }
 
-// start runs the engine in the background; its events come back through
-// the feed, a batch per frame at most.
+// start runs the engine in the background. Every event goes to the run log
+// as it happens; the screen gets them through the feed, a batch per frame
+// at most.
 func (m *runModel) start(ctx context.Context, src steps.HostSource) tea.Cmd {
 	runCtx, cancel := context.WithCancel(ctx)
 	m.ctx, m.cancel = ctx, cancel
+	logf, path, err := steps.OpenRunLog(m.plan.Cluster)
+	m.logPath, m.logErr = path, err
+	m.layout()
 	f, stop, plan := m.feed, m.stop, m.plan
 	launch := func() tea.Msg {
 		go func() {
 			defer cancel()
-			eng := &steps.Engine{Hosts: src, Stop: stop, Emit: f.push}
+			emit := f.push
+			var log *runLog
+			if logf != nil {
+				log = &runLog{f: logf, w: bufio.NewWriter(logf)}
+				log.enc = json.NewEncoder(log.w)
+				emit = func(ev steps.Event) {
+					if err := log.write(ev); err != nil {
+						f.logFailed(fmt.Errorf("run log: %w", err))
+					}
+					f.push(ev)
+				}
+			}
+			eng := &steps.Engine{Hosts: src, Stop: stop, Emit: emit}
 			sum, err := eng.Run(runCtx, plan)
+			if err := log.close(); err != nil {
+				f.logFailed(fmt.Errorf("run log: %w", err))
+			}
 			f.finish(runFinishedMsg{sum: sum, err: err})
 		}()
 		return nil
 	}
 	return tea.Batch(launch, f.waitBatch(ctx, time.Time{}), m.spin.Tick)
+}
+
+// runLog writes every event of a run as a JSON line; lines are buffered,
+// and everything is on disk after each other event and at the end.
+type runLog struct {
+	f   *os.File
+	w   *bufio.Writer
+	enc *json.Encoder
+	err error
+}
+
+// write writes an event; it returns the first error only once.
+func (l *runLog) write(ev steps.Event) error {
+	if l.err != nil {
+		return nil
+	}
+	l.err = l.enc.Encode(ev)
+	if l.err == nil && ev.Kind != steps.LogLine {
+		l.err = l.w.Flush()
+	}
+	return l.err
+}
+
+func (l *runLog) close() error {
+	if l == nil {
+		return nil
+	}
+	err := l.w.Flush()
+	if cerr := l.f.Close(); err == nil {
+		err = cerr
+	}
+	if l.err != nil {
+		return nil // already said
+	}
+	return err
 }
 
 func (m *runModel) setSize(w, h int) {
@@ -350,6 +420,9 @@ func (m *runModel) layout() {
 		used += 6
 	}
 	if len(m.warnings) > 0 {
+		used++
+	}
+	if m.logPath != "" || m.logErr != nil {
 		used++
 	}
 	m.vp.SetHeight(max(m.height-used-1, 3))
@@ -419,6 +492,9 @@ func (m *runModel) stepOf(ev steps.Event) *stepRow {
 func (m runModel) Update(msg tea.Msg) (runModel, tea.Cmd) {
 	switch msg := msg.(type) {
 	case eventBatchMsg:
+		if msg.logErr != nil {
+			m.logErr = msg.logErr
+		}
 		for _, it := range msg.items {
 			m.event(it)
 		}
@@ -660,6 +736,16 @@ func (m *runModel) View() string {
 	}
 	if m.failure != nil {
 		b.WriteString(failureBox(m.failure, m.width, 3))
+	}
+	switch {
+	case m.logErr != nil:
+		b.WriteString(truncate(styleWarn.Render("  ! "+m.logErr.Error()), m.width) + "\n")
+	case m.logPath != "":
+		path := m.logPath // its end names the run: cut its start
+		if over := ansi.StringWidth(path) - (m.width - 11); over > 0 {
+			path = ansi.TruncateLeft(path, over+1, "…")
+		}
+		b.WriteString(styleDim.Render("  run log: "+path) + "\n")
 	}
 	b.WriteString("\n")
 	if m.confirmStop {
