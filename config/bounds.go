@@ -14,7 +14,7 @@ const (
 	maxNesting  = 6
 )
 
-var errTooLarge = fmt.Sprintf("the file is larger than %d KiB, the most a spec may be (a large cluster's spec is a few KiB)", MaxSpecSize>>10)
+var msgTooLarge = fmt.Sprintf("the file is larger than %d KiB, the most a spec may be (a large cluster's spec is a few KiB)", MaxSpecSize>>10)
 
 // checkBounds refuses a spec larger than MaxSpecSize, or one whose tables,
 // arrays and dotted keys nest deeper than maxNesting. It scans the text the
@@ -22,7 +22,7 @@ var errTooLarge = fmt.Sprintf("the file is larger than %d KiB, the most a spec m
 // them do not count), in one pass.
 func checkBounds(src string) *Problem {
 	if len(src) > MaxSpecSize {
-		return &Problem{Msg: errTooLarge}
+		return &Problem{Msg: msgTooLarge}
 	}
 	line, depth, dots := 1, 0, 0
 	// skipTo moves i past the end of a string closed by end (escapes

@@ -147,7 +147,7 @@ func suggest(key string) string {
 	best, bestD := "", 3
 	for _, k := range known {
 		// The distance is at least the difference in length: skip the
-		// work (a 200 KB key against every known key took a second).
+		// work (a 100 KB key against every known key took a second).
 		if abs(len(key)-len(k)) >= bestD {
 			continue
 		}
