@@ -215,8 +215,15 @@ func (h *sshHost) Run(ctx context.Context, cmd Cmd, opt RunOptions) (Result, err
 			continue // the connection was gone before the command started
 		}
 		if h.d.log.Enabled(ctx, slog.LevelDebug) {
-			h.d.log.Debug("run", "host", h.name, "cmd", shortCmd(text), "code", res.Code,
-				"took", time.Since(start).Round(time.Microsecond), "timeout", timeout, "err", err)
+			attrs := []any{"host", h.name, "cmd", shortCmd(text), "took", time.Since(start).Round(time.Microsecond), "timeout", timeout}
+			var ee *ExitError
+			if err == nil || errors.As(err, &ee) {
+				attrs = append(attrs, "code", res.Code)
+			}
+			if err != nil {
+				attrs = append(attrs, "err", err)
+			}
+			h.d.log.Debug("run", attrs...)
 		}
 		return res, err
 	}

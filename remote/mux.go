@@ -317,11 +317,10 @@ func (c *conn) cancelInShell(ctx context.Context, s *shell, j *job, r request) e
 		c.dropShell(s)
 		return ctxErr
 	}
-	c.h.d.log.Debug("killing a cancelled command", "host", c.h.name, "cmd", shortCmd(r.text), "cause", context.Cause(ctx))
 	ended := make(chan struct{})
 	go func() {
 		defer close(ended)
-		c.stopInShell(s, j, r)
+		c.stopInShell(s, j, r, context.Cause(ctx))
 	}()
 	select {
 	case <-ended:
@@ -332,7 +331,7 @@ func (c *conn) cancelInShell(ctx context.Context, s *shell, j *job, r request) e
 
 // stopInShell kills a cancelled command's process group, TERM then KILL,
 // and gives its shell back once the command ended, or drops it.
-func (c *conn) stopInShell(s *shell, j *job, r request) {
+func (c *conn) stopInShell(s *shell, j *job, r request, cause error) {
 	select {
 	case <-j.started:
 	case <-j.done:
@@ -343,10 +342,11 @@ func (c *conn) stopInShell(s *shell, j *job, r request) {
 	if pgid <= 0 {
 		// The script never got going (a frozen server, or a dead shell):
 		// the shell is in an unknown state.
-		c.h.d.log.Debug("cancelled command never started: shell dropped", "host", c.h.name, "cmd", shortCmd(r.text))
+		c.h.d.log.Debug("cancelled command never started: shell dropped", "host", c.h.name, "cmd", shortCmd(r.text), "cause", cause)
 		c.dropShell(s)
 		return
 	}
+	c.h.d.log.Debug("killing a cancelled command", "host", c.h.name, "cmd", shortCmd(r.text), "pgid", pgid, "cause", cause)
 	// The signal may need a new session, whose login can be slow.
 	go c.kill(pgid, "TERM")
 	if c.shellFreed(s, j, killAfter) {

@@ -259,7 +259,9 @@ func TestRunTimeoutKillsHungCommand(t *testing.T) {
 		for _, via := range []string{"run-options", "options"} {
 			t.Run(m.name+"/"+via, func(t *testing.T) {
 				t.Parallel()
+				var logs syncBuffer
 				opts, run := m.opts, RunOptions{Timeout: time.Second}
+				opts.Logger = debugLogger(&logs)
 				if via == "options" {
 					opts.CommandTimeout, run.Timeout = time.Second, 0
 				}
@@ -280,6 +282,11 @@ func TestRunTimeoutKillsHungCommand(t *testing.T) {
 					t.Errorf("a 1s timeout returned after %v", took)
 				}
 				waitFor(t, 10*time.Second, func() bool { return len(pgrep("sleep "+marker)) == 0 })
+				// The debug log tells what was killed on which host, and why.
+				if want := `msg="killing a cancelled command" host=db1 cmd="sleep ` + marker + `" pgid=`; !strings.Contains(logs.String(), want) ||
+					!strings.Contains(logs.String(), `cause="timed out after 1s"`) {
+					t.Errorf("the debug log does not say %q with the cause:\n%s", want, logs.String())
+				}
 				// The host goes on working.
 				if res, err := h.Run(ctxT(t), Argv("echo", "next"), run); err != nil || string(res.Stdout) != "next\n" {
 					t.Fatalf("after a timeout: %q %v", res.Stdout, err)
@@ -339,5 +346,49 @@ func TestDialDroppedSYNTimesOut(t *testing.T) {
 	}
 	if took > 10*time.Second {
 		t.Errorf("the dial took %v", took)
+	}
+}
+
+// Reading and writing files on a server that froze returns soon after the
+// context ends, a write too large to inline (a session of its own) too.
+func TestFilesReturnWhenServerFrozen(t *testing.T) {
+	t.Parallel()
+	s := startSSHD(t, sshdOptions{})
+	h := dial(t, s.target(t, "db1"), Options{})
+	if _, err := h.Run(ctxT(t), Argv("true"), RunOptions{}); err != nil {
+		t.Fatal(err)
+	}
+	s.freeze(t)
+	const limit = 2 * time.Second
+	for _, c := range []struct {
+		name string
+		op   func(ctx context.Context) error
+	}{
+		{"read", func(ctx context.Context) error {
+			_, err := h.ReadFile(ctx, "/etc/hostname")
+			return err
+		}},
+		{"write", func(ctx context.Context) error {
+			_, err := h.WriteFile(ctx, "/tmp/scalestore-frozen-write", make([]byte, 2<<20), 0o600, "")
+			return err
+		}},
+	} {
+		ctx, cancel := context.WithTimeout(context.Background(), limit)
+		defer cancel()
+		start := time.Now()
+		done := make(chan error, 1)
+		go func() { done <- c.op(ctx) }()
+		select {
+		case err := <-done:
+			took := time.Since(start)
+			if !errors.Is(err, context.DeadlineExceeded) || !strings.Contains(err.Error(), "on db1") {
+				t.Fatalf("%s: want a deadline error naming db1, got %v", c.name, err)
+			}
+			if took > limit+1500*time.Millisecond {
+				t.Errorf("%s returned %v after it began, with a %v context", c.name, took, limit)
+			}
+		case <-time.After(20 * time.Second):
+			t.Fatalf("%s on a frozen server did not return 18s after its context ended", c.name)
+		}
 	}
 }
