@@ -20,6 +20,15 @@
 // and cancellation (the process group is killed). Where no such shell can be
 // had, commands run in a session each, with the same behaviour.
 //
+// Nothing waits on a server without a bound: the TCP connection and the
+// SSH handshake are bounded by [Options.ConnectTimeout] (whose clock stops
+// while the person is asked something), every command by
+// [RunOptions.Timeout] or [Options.CommandTimeout], and every call returns
+// about a second after its context ends, even when the server froze
+// (session opens and requests are abandoned, the command's process group is
+// killed in the background). Keepalives close a connection that stopped
+// answering, and the next call re-dials.
+//
 // Every value that reaches a remote shell goes through [Quote] (or [Join],
 // [Argv], [Script]); secrets (passwords, passphrases, sudo passwords) only
 // ever go into an SSH authentication request or a process's stdin, never

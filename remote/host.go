@@ -44,9 +44,11 @@ type Host interface {
 	Name() string
 	// Run runs cmd with the server's /bin/sh (as root through sudo when
 	// Target.Sudo applies) and waits for it. A non-zero exit returns the
-	// complete Result and an *ExitError. Cancelling ctx kills the command's
-	// process group on the server and returns promptly with an error
-	// wrapping ctx.Err(). A connection that dropped while the command ran
+	// complete Result and an *ExitError. Cancelling ctx, or passing
+	// RunOptions.Timeout, kills the command's process group on the server
+	// and returns within about a second, even from a server that stopped
+	// answering, with an error wrapping context.Cause(ctx) (ErrTimeout for
+	// a Timeout). A connection that dropped while the command ran
 	// gives an error wrapping ErrConnectionLost; the next call re-dials.
 	Run(ctx context.Context, cmd Cmd, opt RunOptions) (Result, error)
 	// ReadFile returns the content of a file; a missing file gives an error
