@@ -58,7 +58,8 @@ type feed struct {
 	skipped  map[string]*skipped // host → lines past feedLines since the last batch
 	skipList []string            // the hosts of skipped, in order
 	ended    *runFinishedMsg
-	logErr   error         // the run log could not be written
+	logPath  string        // the run log, once opened
+	logErr   error         // the run log could not be opened or written
 	ready    chan struct{} // holds a token when items or ended may wait
 }
 
@@ -81,10 +82,11 @@ type skipped struct {
 
 // eventBatchMsg is what the engine sent since the last batch.
 type eventBatchMsg struct {
-	items  []feedItem
-	ended  *runFinishedMsg
-	logErr error
-	at     time.Time
+	items   []feedItem
+	ended   *runFinishedMsg
+	logPath string
+	logErr  error
+	at      time.Time
 }
 
 func newFeed() *feed {
@@ -127,6 +129,14 @@ func (f *feed) finish(r runFinishedMsg) {
 	f.signal()
 }
 
+// logOpened says where the run log is, or why there is none.
+func (f *feed) logOpened(path string, err error) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	f.logPath, f.logErr = path, err
+	f.signal()
+}
+
 // logFailed says the run log could not be written.
 func (f *feed) logFailed(err error) {
 	f.mu.Lock()
@@ -163,8 +173,8 @@ func (f *feed) take() eventBatchMsg {
 	f.mu.Lock()
 	defer f.mu.Unlock()
 	f.markSkipped()
-	b := eventBatchMsg{items: f.items, ended: f.ended, logErr: f.logErr, at: time.Now()}
-	f.items, f.lines, f.ended, f.logErr = make([]feedItem, 0, len(b.items)), 0, nil, nil
+	b := eventBatchMsg{items: f.items, ended: f.ended, logPath: f.logPath, logErr: f.logErr, at: time.Now()}
+	f.items, f.lines, f.ended, f.logPath, f.logErr = make([]feedItem, 0, len(b.items)), 0, nil, "", nil
 	return b
 }
 
@@ -187,7 +197,7 @@ func (f *feed) waitBatch(ctx context.Context, last time.Time) tea.Cmd {
 					return nil
 				}
 			}
-			if b := f.take(); len(b.items) > 0 || b.ended != nil || b.logErr != nil {
+			if b := f.take(); len(b.items) > 0 || b.ended != nil || b.logPath != "" || b.logErr != nil {
 				return b
 			}
 		}
@@ -337,13 +347,12 @@ func newRunModel(p *steps.Plan, width, height int) runModel {
 func (m *runModel) start(ctx context.Context, src steps.HostSource) tea.Cmd {
 	runCtx, cancel := context.WithCancel(ctx)
 	m.ctx, m.cancel = ctx, cancel
-	logf, path, err := steps.OpenRunLog(m.plan.Cluster)
-	m.logPath, m.logErr = path, err
-	m.layout()
 	f, stop, plan := m.feed, m.stop, m.plan
 	launch := func() tea.Msg {
 		go func() {
 			defer cancel()
+			logf, path, err := steps.OpenRunLog(plan.Cluster)
+			f.logOpened(path, err)
 			emit := f.push
 			var log *runLog
 			if logf != nil {
@@ -492,8 +501,13 @@ func (m *runModel) stepOf(ev steps.Event) *stepRow {
 func (m runModel) Update(msg tea.Msg) (runModel, tea.Cmd) {
 	switch msg := msg.(type) {
 	case eventBatchMsg:
+		if msg.logPath != "" {
+			m.logPath = msg.logPath
+			m.layout()
+		}
 		if msg.logErr != nil {
 			m.logErr = msg.logErr
+			m.layout()
 		}
 		for _, it := range msg.items {
 			m.event(it)
