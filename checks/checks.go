@@ -79,6 +79,9 @@ func Preflight(s *config.Spec, f *steps.Facts) []Result {
 		if hf.Packages != nil {
 			addh(checkPackages(s, role, hf))
 		}
+		if role == "client" {
+			addh(checkMountPoint(s, hf))
+		}
 		if p, side := s.PairOf(h.Name); side >= 0 {
 			addh(checkDisk(s, f, h.Name, p.Halves()[side].Disk, hf))
 			for peer, got := range hf.Ports {

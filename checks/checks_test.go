@@ -85,6 +85,21 @@ func TestPreflightRefusals(t *testing.T) {
 		want   Status
 		msg    string
 	}{
+		{"mount point holds another filesystem", func(s *config.Spec, f *steps.Facts) {
+			f.Hosts["client0"].MountPoint.Mounted = [][]string{{"/dev/vdc", "ext4"}}
+		}, "client0", "mount point", Fail, "/mnt/gfs2 is already a mount of /dev/vdc (ext4)"},
+		{"fstab names another filesystem for the mount point", func(s *config.Spec, f *steps.Facts) {
+			f.Hosts["client1"].MountPoint.Fstab = [][]string{{"UUID=1234", "xfs"}}
+		}, "client1", "mount point", Fail, "/etc/fstab already mounts UUID=1234 (xfs) at /mnt/gfs2"},
+		{"mount point not readable", func(s *config.Spec, f *steps.Facts) {
+			f.Hosts["client0"].MountPoint = steps.MountPointFacts{Err: errors.New("could not read /etc/fstab (rc=2)")}
+		}, "client0", "mount point", Fail, "could not read /etc/fstab"},
+		{"our GFS2 already mounted (a second apply)", func(s *config.Spec, f *steps.Facts) {
+			f.Hosts["client0"].MountPoint.Mounted = [][]string{{"/dev/mapper/VG0-LV0", "gfs2"}}
+			f.Hosts["client0"].MountPoint.Fstab = [][]string{{"/dev/VG0/LV0", "gfs2"}}
+		}, "client0", "mount point", Pass, "has this cluster's GFS2 mounted"},
+		{"a blank client (real capture)", func(s *config.Spec, f *steps.Facts) {},
+			"client0", "mount point", Pass, "/mnt/gfs2 is free"},
 		{"disk with a filesystem", func(s *config.Spec, f *steps.Facts) {
 			f.Hosts["storage1b"].Disks["/dev/vdb"].Signatures = []string{"ext4"}
 		},

@@ -70,6 +70,8 @@ type Query struct {
 	Disks    []string
 	Packages []string
 	Peers    []Peer
+	// MountPoint (clients): what is mounted there and fstab's lines for it.
+	MountPoint string
 }
 
 // Peer is the other half of a pair, where its DRBD listens.
@@ -121,6 +123,12 @@ func DiscoverScript(q Query) remote.Cmd {
 		ap := remote.Join(peer.Addr, strconv.Itoa(peer.Port))
 		b.WriteString("echo @@port " + ap + "; timeout " + strconv.Itoa(PortWait) +
 			" bash -c 'exec 3<>\"/dev/tcp/$1/$2\"' sh " + ap + ` 2>&1; echo "rc=$?"; `)
+	}
+	if q.MountPoint != "" {
+		mp := remote.Quote(q.MountPoint)
+		// awk on both files: CentOS 5 has no findmnt
+		b.WriteString("echo @@mounted; awk -v mp=" + mp + ` '$2 == mp { print $1, $3 }' /proc/mounts; echo "rc=$?"; ` +
+			"echo @@fstab; awk -v mp=" + mp + ` '$1 !~ /^#/ && $2 == mp { print $1, $3 }' /etc/fstab; echo "rc=$?"; `)
 	}
 	b.WriteString("true")
 	return remote.Cmd{Script: b.String()}
@@ -283,6 +291,13 @@ func ParseDiscovery(out string, vg string, now time.Time) (*HostFacts, error) {
 					f.Packages[name] = PkgInstallable
 				}
 			}
+		case section == "mounted":
+			f.MountPoint.Mounted, f.MountPoint.Err = entries(text, "/proc/mounts")
+		case section == "fstab":
+			if f.MountPoint.Err == nil {
+				f.MountPoint.Fstab, f.MountPoint.Err = entries(text, "/etc/fstab")
+				f.MountPoint.Read = f.MountPoint.Err == nil
+			}
 		case strings.HasPrefix(section, "port "):
 			if f.Ports == nil {
 				f.Ports = map[string]string{}
@@ -311,6 +326,22 @@ func ParseDiscovery(out string, vg string, now time.Time) (*HostFacts, error) {
 	}
 	sort.Strings(f.SystemPVs)
 	return f, nil
+}
+
+// entries reads awk's "DEVICE TYPE" lines for the mount point, then
+// "rc=N"; a failed read is an error, never "nothing there".
+func entries(text, file string) ([][]string, error) {
+	lines := strings.Split(strings.TrimSpace(text), "\n")
+	if rc := lines[len(lines)-1]; rc != "rc=0" {
+		return nil, fmt.Errorf("could not read %s (%s)", file, strings.Join(lines, " "))
+	}
+	var out [][]string
+	for _, l := range lines[:len(lines)-1] {
+		if f := strings.Fields(l); len(f) == 2 {
+			out = append(out, f)
+		}
+	}
+	return out, nil
 }
 
 func contains(list []string, s string) bool {
@@ -528,6 +559,9 @@ func DiscoverHost(ctx context.Context, h remote.Host, s *config.Spec, mods, disk
 	}
 	q := Query{Profile: s.Cluster.Profile, Modules: mods, Disks: disks,
 		Packages: Packages(s.Cluster.Profile, role(s, h.Name())), Peers: peersOf(s, h.Name())}
+	if role(s, h.Name()) == "client" {
+		q.MountPoint = s.Volume.MountPoint
+	}
 	out, err := h.Run(ctx, DiscoverScript(q), remote.RunOptions{})
 	if err != nil {
 		return nil, fmt.Errorf("discover %s: %w", h.Name(), err)

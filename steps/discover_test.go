@@ -107,3 +107,24 @@ func TestParseDiscoveryPackagesAndPorts(t *testing.T) {
 		t.Fatalf("apt-cache policy read as %v", got)
 	}
 }
+
+// The mount point's sections: a failed read is an error, never "nothing
+// there" (a check that cannot run refuses).
+func TestParseMountPointSections(t *testing.T) {
+	base := "@@os\nID=debian\n@@mounted\n/dev/mapper/VG0-LV0 gfs2\nrc=0\n@@fstab\n"
+	f, err := ParseDiscovery(base+"/dev/VG0/LV0 gfs2\nrc=0\n", "VG0", time.Now())
+	if err != nil {
+		t.Fatal(err)
+	}
+	m := f.MountPoint
+	if !m.Read || m.Err != nil || len(m.Mounted) != 1 || m.Mounted[0][0] != "/dev/mapper/VG0-LV0" || len(m.Fstab) != 1 || m.Fstab[0][1] != "gfs2" {
+		t.Errorf("read %+v", m)
+	}
+	f, err = ParseDiscovery(base+"awk: cannot open /etc/fstab (No such file or directory)\nrc=2\n", "VG0", time.Now())
+	if err != nil {
+		t.Fatal(err)
+	}
+	if f.MountPoint.Read || f.MountPoint.Err == nil || !strings.Contains(f.MountPoint.Err.Error(), "could not read /etc/fstab") {
+		t.Errorf("a failed fstab read gave %+v", f.MountPoint)
+	}
+}

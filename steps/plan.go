@@ -111,6 +111,17 @@ type HostFacts struct {
 	// Ports is what a connection to each replication peer ("addr port")
 	// gave: PortOpen, PortRefused, PortTimeout, or "unreachable: why".
 	Ports map[string]string
+	// MountPoint is what a client has at the spec's mount point.
+	MountPoint MountPointFacts
+}
+
+// MountPointFacts: what is mounted at the mount point and fstab's entries
+// for it (device and type each). Read is false when they were not read (not
+// a client); Err says why they could not be.
+type MountPointFacts struct {
+	Mounted, Fstab [][]string
+	Read           bool
+	Err            error
 }
 
 func (f *Facts) host(name string) *HostFacts {

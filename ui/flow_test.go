@@ -306,7 +306,7 @@ func TestPreflightFailureBlocksTheReview(t *testing.T) {
 	if a.screen != scrPreflight || !strings.Contains(h.screen(), "A failed check blocks the way") {
 		t.Fatalf("a failed preflight let the review through: %v\n%s", a.screen, h.screen())
 	}
-	// passing (a clock warning aside): enter opens the review
+	// passing: enter opens the review
 	f = labFacts(t)
 	h.send(preflightResultMsg{facts: f, results: checks.Preflight(a.spec, f)})
 	h.keys("enter")

@@ -10,6 +10,7 @@ import (
 	"path/filepath"
 	"reflect"
 	"regexp"
+	"strconv"
 	"strings"
 	"sync"
 	"testing"
@@ -280,10 +281,18 @@ func asHost(out, name string) string {
 	return strings.Join(lines, "\n")
 }
 
-// facts parses a discovery capture as the wizard would get it.
+// facts parses a discovery capture as the wizard would get it, at the
+// time it was taken (the captures come from different days: their clocks
+// are not off).
 func facts(t testing.TB, out, host string) *steps.HostFacts {
 	t.Helper()
-	f, err := steps.ParseDiscovery(asHost(out, host), "VG0", time.Unix(1795619767, 0))
+	now := time.Unix(1795619767, 0)
+	if _, rest, ok := strings.Cut(out, "@@clock\n"); ok {
+		if n, err := strconv.ParseInt(strings.Fields(rest)[0], 10, 64); err == nil {
+			now = time.Unix(n, 0)
+		}
+	}
+	f, err := steps.ParseDiscovery(asHost(out, host), "VG0", now)
 	if err != nil {
 		t.Fatal(err)
 	}

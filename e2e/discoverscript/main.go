@@ -1,7 +1,7 @@
 // Command discoverscript prints the discovery script scalestore runs on a
 // host, for the e2e captures:
 //
-//	discoverscript [-peer ADDR:PORT] [-pkg EXTRA] storage|client [DISK...]
+//	discoverscript [-peer ADDR:PORT] [-pkg EXTRA] [-mount DIR] storage|client [DISK...]
 //
 // -peer adds a replication peer to try, -pkg a package to ask about beyond
 // the role's own.
@@ -20,10 +20,11 @@ import (
 func main() {
 	peer := flag.String("peer", "", "replication peer ADDR:PORT")
 	pkg := flag.String("pkg", "", "one more package to ask about")
+	mount := flag.String("mount", "", "the mount point to read (clients)")
 	flag.Parse()
 	role := flag.Arg(0)
 	q := steps.Query{Profile: "debian12", Modules: steps.DiscoverModules(role, "debian12"), Disks: flag.Args()[1:],
-		Packages: steps.Packages("debian12", role)}
+		Packages: steps.Packages("debian12", role), MountPoint: *mount}
 	if *pkg != "" {
 		q.Packages = append(append([]string{}, q.Packages...), *pkg)
 	}
