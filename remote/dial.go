@@ -118,15 +118,40 @@ func (d *dialer) handshake(ctx context.Context, e *endpoint, sec *secrets, jump 
 		return nil, err
 	}
 
+	// Closing conn ends the handshake, except through a jump host that
+	// stopped answering: then it is abandoned, and ends when connect closes
+	// the jump connections.
+	type handshake struct {
+		c     ssh.Conn
+		chans <-chan ssh.NewChannel
+		reqs  <-chan *ssh.Request
+		err   error
+	}
 	rc := &readCounter{Conn: conn}
-	timer.start(func() { conn.Close() })
+	expiredCh := make(chan struct{})
+	timer.start(func() {
+		conn.Close()
+		close(expiredCh)
+	})
 	stop := context.AfterFunc(ctx, func() { conn.Close() })
-	c, chans, reqs, err := ssh.NewClientConn(rc, e.addr(), cfg)
+	done := make(chan handshake, 1)
+	go func() {
+		c, chans, reqs, err := ssh.NewClientConn(rc, e.addr(), cfg)
+		done <- handshake{c, chans, reqs, err}
+	}()
+	var hs handshake
+	select {
+	case hs = <-done:
+	case <-ctx.Done():
+	case <-expiredCh:
+	}
 	expired := timer.stop()
 	if !stop() || expired {
-		if err == nil {
-			c.Close()
-		}
+		go func() {
+			if hs := <-done; hs.err == nil {
+				hs.c.Close()
+			}
+		}()
 		conn.Close()
 		if ctx.Err() != nil {
 			d.log.Debug("connect cancelled", "host", e.name, "address", e.addr(), "cause", context.Cause(ctx))
@@ -139,14 +164,14 @@ func (d *dialer) handshake(ctx context.Context, e *endpoint, sec *secrets, jump 
 		d.log.Debug("connect timed out", "host", e.name, "address", e.addr(), "stage", stage, "timeout", limit)
 		return nil, &timeoutError{msg}
 	}
-	if err != nil {
+	if hs.err != nil {
 		conn.Close()
-		return nil, d.explain(e, hk, auth, err)
+		return nil, d.explain(e, hk, auth, hs.err)
 	}
 	auth.succeeded()
 	d.log.Debug("connected", "host", e.name, "address", e.addr(), "user", e.user,
-		"server", string(c.ServerVersion()))
-	return ssh.NewClient(c, chans, reqs), nil
+		"server", string(hs.c.ServerVersion()))
+	return ssh.NewClient(hs.c, hs.chans, hs.reqs), nil
 }
 
 // readCounter is a connection that knows whether anything was read from it.

@@ -392,3 +392,58 @@ func TestFilesReturnWhenServerFrozen(t *testing.T) {
 		}
 	}
 }
+
+// Through a jump host that freezes once it has opened the channel to the
+// target, the dial still ends at the handshake timeout, and at once when
+// its context ends.
+func TestDialThroughFrozenJumpHost(t *testing.T) {
+	t.Parallel()
+	for _, by := range []string{"timeout", "ctx"} {
+		t.Run(by, func(t *testing.T) {
+			t.Parallel()
+			jump := startSSHD(t, sshdOptions{})
+			addr, accepted := silentServer(t)
+			tg := silentTarget(t, "storage0a", addr)
+			jt := jump.target(t, "bastion")
+			jt.Sudo = false
+			tg.Jump = &jt
+			opts := Options{ConnectTimeout: 2 * time.Second}
+			ctx, cancel := context.WithCancel(context.Background())
+			defer cancel()
+			if by == "ctx" {
+				opts.ConnectTimeout = time.Minute
+			}
+			froze := make(chan time.Time, 1)
+			go func() {
+				<-accepted // the jump host opened the channel: the handshake is under way
+				jump.freeze(t)
+				froze <- time.Now()
+				if by == "ctx" {
+					cancel()
+				}
+			}()
+			done := make(chan error, 1)
+			go func() {
+				_, err := DialWith(ctx, tg, opts)
+				done <- err
+			}()
+			select {
+			case err := <-done:
+				took := time.Since(<-froze)
+				want := "connect to storage0a: " + addr + " sent no SSH banner within 2s"
+				if by == "ctx" {
+					if !errors.Is(err, context.Canceled) || !strings.Contains(err.Error(), "storage0a") {
+						t.Fatalf("want a cancellation naming storage0a, got %v", err)
+					}
+				} else if err == nil || err.Error() != want {
+					t.Fatalf("got %v, want %q", err, want)
+				}
+				if took > 4*time.Second {
+					t.Errorf("the dial returned %v after the jump host froze", took)
+				}
+			case <-time.After(20 * time.Second):
+				t.Fatal("the dial through a frozen jump host did not return")
+			}
+		})
+	}
+}
