@@ -8,7 +8,6 @@ import (
 	"io"
 	"os"
 	"os/signal"
-	"path/filepath"
 	"strings"
 	"sync"
 	"syscall"
@@ -252,15 +251,8 @@ func runApply(cmd *cobra.Command, o applyOpts) error {
 	ir := newInterrupts(cmd.Context())
 	defer ir.release()
 	ctx := ir.ctx
-	if !o.dryRun {
-		unlock, err := config.LockCluster(s.Cluster.Name, "apply -f "+o.file)
-		if err != nil {
-			return err
-		}
-		defer unlock()
-	}
 
-	logf, logPath, err := openRunLog(s.Cluster.Name)
+	logf, logPath, err := steps.OpenRunLog(s.Cluster.Name)
 	if err != nil {
 		fmt.Fprintf(cmd.ErrOrStderr(), "scalestore: no run log: %v\n", err)
 	}
@@ -274,17 +266,17 @@ func runApply(cmd *cobra.Command, o applyOpts) error {
 	pr := newPrinter(out, o.json, logf)
 
 	if !o.dryRun {
-		// on the hosts too, before reading them: what preflight reads stays
-		// so until the run ends
+		// here and on the hosts, before reading them: what preflight reads
+		// stays so until the run ends
 		names := append(s.StorageHosts(), s.ClientHosts()...)
-		unlockHosts, err := steps.LockHosts(ctx, s, ss.hosts(), names, runHolder("apply -f "+o.file))
+		unlock, err := steps.LockRun(ctx, s.Cluster.Name, names, ss.hosts(), "apply -f "+o.file)
 		if ierr := ir.err(); ierr != nil {
 			return ierr
 		}
 		if err != nil {
 			return fmt.Errorf("%w; nothing was changed", err)
 		}
-		defer unlockHosts()
+		defer unlock()
 		pr.note("cluster %s locked on its %d hosts for this run", s.Cluster.Name, len(names))
 	}
 	pr.note("discovering %d hosts", len(s.StorageHosts())+len(s.Clients))
@@ -345,24 +337,6 @@ func runApply(cmd *cobra.Command, o applyOpts) error {
 		return errors.New("postflight: the cluster is not healthy (see above)")
 	}
 	return nil
-}
-
-// openRunLog creates the run's log file under the XDG state directory.
-func openRunLog(cluster string) (*os.File, string, error) {
-	dir, err := config.StateDir()
-	if err != nil {
-		return nil, "", err
-	}
-	dir = filepath.Join(dir, "logs")
-	if err := os.MkdirAll(dir, 0o700); err != nil {
-		return nil, "", err
-	}
-	p := filepath.Join(dir, fmt.Sprintf("%s-%s-%d.jsonl", cluster, time.Now().Format("20060102-150405"), os.Getpid()))
-	f, err := os.OpenFile(p, os.O_CREATE|os.O_WRONLY|os.O_EXCL, 0o600)
-	if err != nil {
-		return nil, "", err
-	}
-	return f, p, nil
 }
 
 // printer writes events as plain lines (or JSON lines) and every event as
@@ -581,11 +555,4 @@ func healthVerdict(rs []checks.Result) error {
 		return unknownState{unknown}
 	}
 	return nil
-}
-
-// runHolder says who holds a cluster's lock: the run, this machine and the
-// process, and since when.
-func runHolder(what string) string {
-	host, _ := os.Hostname()
-	return fmt.Sprintf("%s on %s (pid %d) since %s", what, host, os.Getpid(), time.Now().Format("2006-01-02 15:04:05"))
 }

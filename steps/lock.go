@@ -4,8 +4,10 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"os"
 	"strings"
 	"sync"
+	"time"
 
 	"scalestore/config"
 	"scalestore/remote"
@@ -39,7 +41,7 @@ func hostLockScript(cluster, holder string) remote.Cmd {
 // all; on any failure it releases what it took and returns an error naming
 // each host that refused and why. A host that cannot be reached is left
 // out: the preflight refuses the run for it.
-func LockHosts(ctx context.Context, s *config.Spec, hosts HostSource, names []string, holder string) (release func(), err error) {
+func LockHosts(ctx context.Context, cluster string, hosts HostSource, names []string, holder string) (release func(), err error) {
 	lctx, cancel := context.WithCancel(context.WithoutCancel(ctx))
 	var wg sync.WaitGroup
 	type outcome struct {
@@ -47,7 +49,7 @@ func LockHosts(ctx context.Context, s *config.Spec, hosts HostSource, names []st
 		err  error
 	}
 	got := make(chan outcome, len(names))
-	cmd := hostLockScript(s.Cluster.Name, holder)
+	cmd := hostLockScript(cluster, holder)
 	for _, name := range names {
 		wg.Add(1)
 		go func() {
@@ -100,7 +102,26 @@ func LockHosts(ctx context.Context, s *config.Spec, hosts HostSource, names []st
 	release = func() { cancel(); wg.Wait() }
 	if len(problems) > 0 {
 		release()
-		return nil, fmt.Errorf("lock cluster %q on its hosts: %w", s.Cluster.Name, errors.Join(problems...))
+		return nil, fmt.Errorf("lock cluster %q on its hosts: %w", cluster, errors.Join(problems...))
 	}
 	return release, nil
+}
+
+// LockRun takes both locks of a run that changes a cluster: this machine's
+// (config.LockCluster) and the one on every named host (LockHosts). what
+// says what runs ("apply -f lab.toml", "the wizard"). The returned function
+// releases both.
+func LockRun(ctx context.Context, cluster string, names []string, hosts HostSource, what string) (release func(), err error) {
+	unlock, err := config.LockCluster(cluster, what)
+	if err != nil {
+		return nil, err
+	}
+	host, _ := os.Hostname()
+	holder := fmt.Sprintf("%s on %s (pid %d) since %s", what, host, os.Getpid(), time.Now().Format("2006-01-02 15:04:05"))
+	unlockHosts, err := LockHosts(ctx, cluster, hosts, names, holder)
+	if err != nil {
+		unlock()
+		return nil, err
+	}
+	return func() { unlockHosts(); unlock() }, nil
 }

@@ -71,11 +71,11 @@ func TestLockHostsOneRunAtATime(t *testing.T) {
 	s := &config.Spec{Cluster: config.Cluster{Name: "locktest" + strings.ReplaceAll(t.Name(), "/", "-")}}
 	src := func(ctx context.Context, name string) (remote.Host, error) { return shellHost{name}, nil }
 	ctx := context.Background()
-	release, err := LockHosts(ctx, s, src, []string{"storage0a"}, "apply on operator-1 pid 1")
+	release, err := LockHosts(ctx, s.Cluster.Name, src, []string{"storage0a"}, "apply on operator-1 pid 1")
 	if err != nil {
 		t.Fatal(err)
 	}
-	_, err = LockHosts(ctx, s, src, []string{"storage0a"}, "apply on operator-2 pid 2")
+	_, err = LockHosts(ctx, s.Cluster.Name, src, []string{"storage0a"}, "apply on operator-2 pid 2")
 	if !errors.Is(err, ErrHostLocked) {
 		t.Fatalf("second run: %v, want ErrHostLocked", err)
 	}
@@ -85,7 +85,7 @@ func TestLockHostsOneRunAtATime(t *testing.T) {
 		}
 	}
 	release()
-	again, err := LockHosts(ctx, s, src, []string{"storage0a"}, "apply on operator-2 pid 2")
+	again, err := LockHosts(ctx, s.Cluster.Name, src, []string{"storage0a"}, "apply on operator-2 pid 2")
 	if err != nil {
 		t.Fatalf("after release: %v", err)
 	}
@@ -113,7 +113,7 @@ func TestHostLockEndsWhenItsOutputBreaks(t *testing.T) {
 		t.Fatal("the holder went on after its output broke")
 	}
 	src := func(ctx context.Context, name string) (remote.Host, error) { return shellHost{name}, nil }
-	release, err := LockHosts(context.Background(), s, src, []string{"storage0a"}, "next run")
+	release, err := LockHosts(context.Background(), s.Cluster.Name, src, []string{"storage0a"}, "next run")
 	if err != nil {
 		t.Fatalf("stale lock: %v", err)
 	}

@@ -66,10 +66,21 @@ type Step struct {
 }
 
 // Hosts lists the step's hosts in first-seen order.
-func (s Step) Hosts() []string {
+func (s Step) Hosts() []string { return actionHosts(s.Actions) }
+
+// Hosts lists every host the plan acts on, in first-seen order.
+func (p *Plan) Hosts() []string {
+	var all []Action
+	for _, st := range p.Steps {
+		all = append(all, st.Actions...)
+	}
+	return actionHosts(all)
+}
+
+func actionHosts(actions []Action) []string {
 	var out []string
 	seen := map[string]bool{}
-	for _, a := range s.Actions {
+	for _, a := range actions {
 		if !seen[a.Host] {
 			seen[a.Host] = true
 			out = append(out, a.Host)

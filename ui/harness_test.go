@@ -311,6 +311,7 @@ type fakeHosts struct {
 	t      testing.TB
 	mu     sync.Mutex
 	ran    []string
+	locks  int               // the run's locks taken on hosts
 	acted  []string          // host: command of an action that ran (probes excluded)
 	disks  map[string]string // host → discovery output
 	fail   map[string]error  // host → connect error
@@ -388,6 +389,15 @@ var rePrefetchKeys = regexp.MustCompile(`(?m); then echo '(ok [\d/ ]+)'; fi$`)
 func (h *fakeHost) Run(ctx context.Context, cmd remote.Cmd, opt remote.RunOptions) (remote.Result, error) {
 	text := cmd.String()
 	f := h.f
+	if strings.Contains(text, "flock -n 9") {
+		// the run's lock on the host: taken, and held until the run ends
+		f.mu.Lock()
+		f.locks++
+		f.mu.Unlock()
+		opt.OnLine(remote.Line{Host: h.name, Stream: remote.Stdout, Text: "locked"})
+		<-ctx.Done()
+		return remote.Result{Code: -1}, ctx.Err()
+	}
 	f.mu.Lock()
 	defer f.mu.Unlock()
 	f.ran = append(f.ran, h.name+": "+text)

@@ -351,6 +351,13 @@ func (m *runModel) start(ctx context.Context, src steps.HostSource) tea.Cmd {
 	launch := func() tea.Msg {
 		go func() {
 			defer cancel()
+			// one run per cluster: this machine's lock and the hosts'
+			unlock, err := steps.LockRun(runCtx, plan.Cluster, plan.Hosts(), src, "the wizard")
+			if err != nil {
+				f.finish(runFinishedMsg{err: fmt.Errorf("%w; nothing was changed", err)})
+				return
+			}
+			defer unlock()
 			logf, path, err := steps.OpenRunLog(plan.Cluster)
 			f.logOpened(path, err)
 			emit := f.push

@@ -1,6 +1,7 @@
 package ui
 
 import (
+	"errors"
 	"fmt"
 	"path/filepath"
 	"strconv"
@@ -200,6 +201,9 @@ func TestRunEngineEventsThroughTheChannel(t *testing.T) {
 	if a.done.out.err != nil || a.done.out.sum.Unchanged == 0 {
 		t.Fatalf("%+v", a.done.out)
 	}
+	if f.locks != len(p.Hosts()) {
+		t.Errorf("the run locked %d hosts, want every host of the plan (%d)", f.locks, len(p.Hosts()))
+	}
 	for _, r := range a.run.steps {
 		if r.state != stepDone {
 			t.Fatalf("step %s left %v", r.id, r.state)
@@ -264,5 +268,30 @@ func TestRunSkipsWhatTheScreenCannotTake(t *testing.T) {
 	f.push(steps.Event{Kind: steps.LogLine, Host: "storage0a", Text: "again"})
 	if b := f.take(); len(b.items) != 1 || b.items[0].text != "again" {
 		t.Errorf("after a batch the feed holds %+v", b.items)
+	}
+}
+
+// A wizard run never runs while another run holds the cluster: it stops
+// before any action and says who holds it.
+func TestRunRefusedWhileTheClusterIsLocked(t *testing.T) {
+	f := newFakeHosts(t)
+	h := newTestApp(t, filepath.Join(testdata, "grow.toml"), f)
+	a := h.app()
+	_, p := growPlan(t)
+	release, err := config.LockCluster(p.Cluster, "apply -f other.toml")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer release()
+	a.run = newRunModel(p, 78, 20)
+	a.screen = scrRun
+	h.run(a.run.start(a.ctx, a.hostsSource()))
+	h.waitFor("the run to end", func() bool { return a.screen == scrDone })
+	var le *config.LockedError
+	if !errors.As(a.done.out.err, &le) || !strings.Contains(h.screen(), "is being changed by another scalestore run") {
+		t.Errorf("err %v; screen:\n%s", a.done.out.err, h.screen())
+	}
+	if len(f.acted) > 0 || f.locks > 0 {
+		t.Errorf("a refused run acted (%v) or locked hosts (%d)", f.acted, f.locks)
 	}
 }
