@@ -215,6 +215,12 @@ func (r *ptyRun) interrupt(t *testing.T) int {
 	select {
 	case <-r.done:
 	case <-time.After(2 * time.Second):
+		// where it hangs: the Go runtime prints every goroutine on SIGQUIT
+		r.cmd.Process.Signal(syscall.SIGQUIT)
+		select {
+		case <-r.done:
+		case <-time.After(5 * time.Second):
+		}
 		t.Fatalf("still running 2 s after Ctrl-C; output:\n%s", r.output())
 	}
 	t.Logf("ended %s after Ctrl-C", time.Since(t0).Round(time.Millisecond))
