@@ -140,18 +140,25 @@ func (d *dialer) handshake(ctx context.Context, e *endpoint, sec *secrets, jump 
 		done <- handshake{c, chans, reqs, err}
 	}()
 	var hs handshake
+	finished := false
 	select {
 	case hs = <-done:
+		finished = true
 	case <-ctx.Done():
 	case <-expiredCh:
 	}
 	expired := timer.stop()
-	if !stop() || expired {
-		go func() {
-			if hs := <-done; hs.err == nil {
+	if stopped := stop(); !finished || !stopped || expired {
+		closeConn := func(hs handshake) {
+			if hs.err == nil {
 				hs.c.Close()
 			}
-		}()
+		}
+		if finished {
+			closeConn(hs)
+		} else {
+			go func() { closeConn(<-done) }()
+		}
 		conn.Close()
 		if ctx.Err() != nil {
 			d.log.Debug("connect cancelled", "host", e.name, "address", e.addr(), "cause", context.Cause(ctx))

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"io"
 	"net"
 	"os"
 	"path/filepath"
@@ -17,14 +18,15 @@ import (
 
 // silentServer accepts TCP connections and never says a word, like a host
 // whose sshd is wedged or a port that is not SSH. accepted receives each
-// connection as it is accepted.
-func silentServer(t *testing.T) (addr string, accepted <-chan net.Conn) {
+// connection as it is accepted, heard each one once the client's first
+// bytes (its SSH banner: the handshake began) arrived.
+func silentServer(t *testing.T) (addr string, accepted, heard <-chan net.Conn) {
 	t.Helper()
 	l, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
 		t.Fatal(err)
 	}
-	ch := make(chan net.Conn, 16)
+	acc, hrd := make(chan net.Conn, 16), make(chan net.Conn, 16)
 	var mu sync.Mutex
 	var conns []net.Conn
 	go func() {
@@ -37,9 +39,18 @@ func silentServer(t *testing.T) (addr string, accepted <-chan net.Conn) {
 			conns = append(conns, c)
 			mu.Unlock()
 			select {
-			case ch <- c:
+			case acc <- c:
 			default:
 			}
+			go func() {
+				if _, err := c.Read(make([]byte, 1)); err == nil {
+					select {
+					case hrd <- c:
+					default:
+					}
+				}
+				io.Copy(io.Discard, c)
+			}()
 		}
 	}()
 	t.Cleanup(func() {
@@ -50,7 +61,7 @@ func silentServer(t *testing.T) (addr string, accepted <-chan net.Conn) {
 			c.Close()
 		}
 	})
-	return l.Addr().String(), ch
+	return l.Addr().String(), acc, hrd
 }
 
 // silentTarget is a Target for the silent server at addr that reads nothing
@@ -71,7 +82,7 @@ func silentTarget(t *testing.T, name, addr string) Target {
 // error naming the host, its address and what did not come in time.
 func TestDialNoBannerTimesOut(t *testing.T) {
 	t.Parallel()
-	addr, _ := silentServer(t)
+	addr, _, _ := silentServer(t)
 	cfg := filepath.Join(t.TempDir(), "config")
 	if err := os.WriteFile(cfg, []byte("Host *\n  ConnectTimeout 2\n"), 0o600); err != nil {
 		t.Fatal(err)
@@ -114,7 +125,7 @@ func TestDialNoBannerTimesOut(t *testing.T) {
 // at once.
 func TestDialCancelledDuringHandshake(t *testing.T) {
 	t.Parallel()
-	addr, accepted := silentServer(t)
+	addr, accepted, _ := silentServer(t)
 	tg := silentTarget(t, "storage0a", addr)
 	ctx, cancel := context.WithCancel(context.Background())
 	defer cancel()
@@ -402,7 +413,7 @@ func TestDialThroughFrozenJumpHost(t *testing.T) {
 		t.Run(by, func(t *testing.T) {
 			t.Parallel()
 			jump := startSSHD(t, sshdOptions{})
-			addr, accepted := silentServer(t)
+			addr, _, heard := silentServer(t)
 			tg := silentTarget(t, "storage0a", addr)
 			jt := jump.target(t, "bastion")
 			jt.Sudo = false
@@ -415,7 +426,7 @@ func TestDialThroughFrozenJumpHost(t *testing.T) {
 			}
 			froze := make(chan time.Time, 1)
 			go func() {
-				<-accepted // the jump host opened the channel: the handshake is under way
+				<-heard // the handshake through the jump host is under way
 				jump.freeze(t)
 				froze <- time.Now()
 				if by == "ctx" {
