@@ -39,6 +39,7 @@ func TestParseRefusesDeepNesting(t *testing.T) {
 		{"dotted key", "x = 1\na" + strings.Repeat(".b", 4000) + " = 1\n", 2},
 		{"table header", "[a" + strings.Repeat(".b", 4000) + "]\n", 1},
 		{"across lines", "a = {\n b = {\n  c = [\n   [\n    {\n     d = [[[[[[[[1]]]]]]]]}]]}}\n", 6},
+		{"after a line-ending backslash", "a = \"\"\"one \\\ntwo \\\"\"\" \\\\\nthree\"\"\"\nb = '''\n'''\nc = \"{\\\"[\" # [\nd = [[[[[[[1]]]]]]]\n", 7},
 	}
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {
