@@ -126,6 +126,12 @@ func (m doneModel) View(width, height int) string {
 			b.WriteString(truncate(styleDim.Render(fmt.Sprintf("  %7s  %s (%d changed)", st.Elapsed.Round(100*time.Millisecond), st.Title, st.Changed)), width) + "\n")
 		}
 	}
+	switch {
+	case o.logPath != "":
+		b.WriteString(styleDim.Render(wrap("run log: "+o.logPath, width)) + "\n")
+	case o.logErr != nil:
+		b.WriteString(styleWarn.Render(wrap("no run log: "+o.logErr.Error(), width)) + "\n")
+	}
 	b.WriteString("\n")
 	if o.err != nil {
 		if o.failure != nil {

@@ -7,6 +7,7 @@ import (
 	"io"
 	"path/filepath"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 )
@@ -105,12 +106,19 @@ func TestHostKeyNeedsAnExplicitYes(t *testing.T) {
 // on pipes: it draws the welcome screen and quits on q.
 func TestRunOnPipes(t *testing.T) {
 	in, inw := io.Pipe()
-	var out bytes.Buffer
+	out := &syncWriter{}
 	done := make(chan error, 1)
 	go func() {
-		done <- Run(context.Background(), Options{SpecPath: filepath.Join(t.TempDir(), "new.toml"), In: in, Out: &syncWriter{w: &out}, Width: 80, Height: 24})
+		done <- Run(context.Background(), Options{SpecPath: filepath.Join(t.TempDir(), "new.toml"), In: in, Out: out, Width: 80, Height: 24})
 	}()
-	time.Sleep(300 * time.Millisecond)
+	// q once the welcome screen is drawn (its input reader is running by then)
+	deadline := time.Now().Add(20 * time.Second)
+	for !strings.Contains(plain(out.String()), "Create a new cluster") {
+		if time.Now().After(deadline) {
+			t.Fatalf("the welcome screen was not drawn: %q", out.String())
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
 	inw.Write([]byte("q"))
 	select {
 	case err := <-done:
@@ -126,8 +134,18 @@ func TestRunOnPipes(t *testing.T) {
 }
 
 type syncWriter struct {
-	mu chan struct{}
-	w  io.Writer
+	mu  sync.Mutex
+	buf bytes.Buffer
 }
 
-func (s *syncWriter) Write(p []byte) (int, error) { return s.w.Write(p) }
+func (s *syncWriter) Write(p []byte) (int, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.buf.Write(p)
+}
+
+func (s *syncWriter) String() string {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.buf.String()
+}

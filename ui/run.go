@@ -829,8 +829,11 @@ type runOutcome struct {
 	err     error
 	failure *steps.Event
 	stopped bool
+	logPath string // the run log ("" when there is none: logErr says why)
+	logErr  error
 }
 
 func (m runModel) outcome(f runFinishedMsg) runOutcome {
-	return runOutcome{sum: f.sum, err: f.err, failure: m.failure, stopped: errors.Is(f.err, steps.ErrStopped)}
+	return runOutcome{sum: f.sum, err: f.err, failure: m.failure, stopped: errors.Is(f.err, steps.ErrStopped),
+		logPath: m.logPath, logErr: m.logErr}
 }

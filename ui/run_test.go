@@ -3,6 +3,7 @@ package ui
 import (
 	"errors"
 	"fmt"
+	"os"
 	"path/filepath"
 	"strconv"
 	"strings"
@@ -200,6 +201,11 @@ func TestRunEngineEventsThroughTheChannel(t *testing.T) {
 	h.waitFor("the engine to return", func() bool { return a.screen == scrDone })
 	if a.done.out.err != nil || a.done.out.sum.Unchanged == 0 {
 		t.Fatalf("%+v", a.done.out)
+	}
+	if lp := a.done.out.logPath; lp == "" || !strings.Contains(h.screen(), "run log: ") {
+		t.Errorf("the done screen does not show the run log (%q):\n%s", lp, h.screen())
+	} else if b, err := os.ReadFile(lp); err != nil || !strings.Contains(string(b), `"kind":"run-done"`) {
+		t.Errorf("run log %s: %v\n%.500s", lp, err, b)
 	}
 	if f.locks != len(p.Hosts()) {
 		t.Errorf("the run locked %d hosts, want every host of the plan (%d)", f.locks, len(p.Hosts()))
