@@ -338,6 +338,12 @@ func (c *conn) stopInShell(s *shell, j *job, r request, cause error) {
 	case <-s.dead:
 	case <-time.After(startWait):
 	}
+	select {
+	case <-j.done: // it ended meanwhile: nothing to kill
+		c.putShell(s)
+		return
+	default:
+	}
 	pgid := j.processGroup()
 	if pgid <= 0 {
 		// The script never got going (a frozen server, or a dead shell):
