@@ -162,20 +162,20 @@ func DataCheck(ctx context.Context, s *config.Spec, hosts steps.HostSource) Resu
 		r.Status, r.Msg = Fail, err.Error()
 		return r
 	}
-	out, err := h.Run(ctx, remote.Script("head -c 4194304 /dev/urandom > %s && sync %s && sha256sum < %s", file, file, file), remote.RunOptions{})
+	out, err := h.Run(ctx, remote.Script("head -c 4194304 /dev/urandom > %s && sync %s && sha256sum < %s", file, file, file), remote.RunOptions{Timeout: steps.ReadTimeout})
 	if err != nil {
 		r.Status, r.Msg, r.Hint = Fail, "write on "+first+": "+err.Error(), "is GFS2 mounted and writable?"
 		return r
 	}
 	want := strings.Fields(string(out.Stdout))
-	defer h.Run(context.WithoutCancel(ctx), remote.Argv("rm", "-f", file), remote.RunOptions{})
+	defer h.Run(context.WithoutCancel(ctx), remote.Argv("rm", "-f", file), remote.RunOptions{Timeout: steps.ReadTimeout})
 	for _, c := range s.Clients[1:] {
 		hc, err := hosts(ctx, c.Host)
 		if err != nil {
 			r.Status, r.Msg = Fail, err.Error()
 			return r
 		}
-		got, err := hc.Run(ctx, remote.Script("sha256sum < %s", file), remote.RunOptions{})
+		got, err := hc.Run(ctx, remote.Script("sha256sum < %s", file), remote.RunOptions{Timeout: steps.ReadTimeout})
 		if err != nil {
 			r.Status, r.Msg = Fail, "read on "+c.Host+": "+err.Error()
 			return r

@@ -538,7 +538,7 @@ var listDisksCmd = remote.Argv("lsblk", "-J", "-b", "-d", "-o", "NAME,PATH,SIZE,
 // kernel modules and disks. Read-only.
 func DiscoverHost(ctx context.Context, h remote.Host, s *config.Spec, mods, disks []string) (*HostFacts, error) {
 	if len(disks) == 1 && disks[0] == "*" {
-		res, err := h.Run(ctx, listDisksCmd, remote.RunOptions{})
+		res, err := h.Run(ctx, listDisksCmd, remote.RunOptions{Timeout: ReadTimeout})
 		if err != nil {
 			return nil, fmt.Errorf("list disks of %s: %w", h.Name(), err)
 		}
@@ -562,7 +562,7 @@ func DiscoverHost(ctx context.Context, h remote.Host, s *config.Spec, mods, disk
 	if role(s, h.Name()) == "client" {
 		q.MountPoint = s.Volume.MountPoint
 	}
-	out, err := h.Run(ctx, DiscoverScript(q), remote.RunOptions{})
+	out, err := h.Run(ctx, DiscoverScript(q), remote.RunOptions{Timeout: ReadTimeout})
 	if err != nil {
 		return nil, fmt.Errorf("discover %s: %w", h.Name(), err)
 	}

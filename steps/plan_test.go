@@ -130,7 +130,7 @@ func TestPrefetchScriptsAreValidShell(t *testing.T) {
 	}
 	for _, prof := range []string{config.ProfileDebian12, config.ProfileCentOS5} {
 		p := Build(sample(t, prof), nil)
-		for _, h := range planHosts(p) {
+		for _, h := range p.Hosts() {
 			script := PrefetchScript(p, h).String()
 			if out, err := exec.Command("dash", "-n", "-c", script).CombinedOutput(); err != nil {
 				t.Fatalf("%s %s: %v\n%s", prof, h, err, out)

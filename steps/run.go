@@ -241,9 +241,13 @@ func (e *Engine) runHost(ctx context.Context, st Step, name string, actions []in
 // action may install packages from a slow mirror. A command past its bound
 // is killed and fails its action (remote.RunOptions.Timeout).
 const (
-	probeTimeout  = 2 * time.Minute
+	probeTimeout  = ReadTimeout
 	actionTimeout = 30 * time.Minute
 )
+
+// ReadTimeout bounds a read-only command: a probe, discovery, the state
+// status reads, the postflight's data check.
+const ReadTimeout = 2 * time.Minute
 
 // actionBound bounds an action's own commands: its Timeout when it has one
 // (a Wait's Timeout bounds the whole wait, its polls are probes).
@@ -429,7 +433,7 @@ func probeOf(a Action) *remote.Cmd {
 func (e *Engine) prefetchProbes(ctx context.Context, p *Plan) map[string]bool {
 	scripts := map[string]string{}
 	var hosts []string
-	for _, host := range planHosts(p) {
+	for _, host := range p.Hosts() {
 		hosts = append(hosts, host)
 		scripts[host] = PrefetchScript(p, host).String()
 	}
@@ -457,20 +461,6 @@ func (e *Engine) prefetchProbes(ctx context.Context, p *Plan) map[string]bool {
 		}
 	}
 	return m
-}
-
-func planHosts(p *Plan) []string {
-	var out []string
-	seen := map[string]bool{}
-	for _, st := range p.Steps {
-		for _, h := range st.Hosts() {
-			if !seen[h] {
-				seen[h] = true
-				out = append(out, h)
-			}
-		}
-	}
-	return out
 }
 
 // PrefetchScript is the one command that answers every probe of the plan

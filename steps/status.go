@@ -266,7 +266,7 @@ func ReadState(ctx context.Context, s *config.Spec, hosts HostSource) *ClusterSt
 			return nil, err
 		}
 		r := role(s, name)
-		out, err := h.Run(ctx, StateScript(r), remote.RunOptions{})
+		out, err := h.Run(ctx, StateScript(r), remote.RunOptions{Timeout: ReadTimeout})
 		if err != nil {
 			return nil, fmt.Errorf("read state of %s: %w", name, err)
 		}

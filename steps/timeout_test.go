@@ -2,6 +2,7 @@ package steps
 
 import (
 	"context"
+	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -44,7 +45,7 @@ func TestEveryCommandIsBounded(t *testing.T) {
 	}
 
 	want := map[string]time.Duration{}
-	for _, h := range planHosts(p) {
+	for _, h := range p.Hosts() {
 		want[h+"\x00"+PrefetchScript(p, h).String()] = probeTimeout
 	}
 	for _, st := range p.Steps {
@@ -80,5 +81,37 @@ func TestEveryCommandIsBounded(t *testing.T) {
 		if got != w {
 			t.Errorf("%q: bound %v, want %v", cmd, got, w)
 		}
+	}
+}
+
+// Discovery and the state status reads are bounded as probes are: a host
+// whose pvs or lsblk hangs gives an error, not a wizard that waits forever.
+func TestReadsAreBounded(t *testing.T) {
+	s := sample(t, config.ProfileDebian12)
+	f := newFakeCluster(Build(s, nil))
+	var mu sync.Mutex
+	bounds := map[string]time.Duration{}
+	src := func(ctx context.Context, name string) (remote.Host, error) {
+		return boundedHost{fakeHost: f.host(name), mu: &mu, bounds: bounds}, nil
+	}
+	Discover(context.Background(), s, src, 0)
+	ReadState(context.Background(), s, src)
+	h, _ := src(context.Background(), s.Pairs[0].A.Host)
+	DiscoverHost(context.Background(), h, s, nil, AllDisks)
+	mu.Lock()
+	defer mu.Unlock()
+	kinds := map[string]bool{}
+	for cmd, got := range bounds {
+		for _, k := range []string{"echo @@os", "lsblk -J -b -d", StateScript("client").String()[:10]} {
+			if strings.Contains(cmd, k) {
+				kinds[k] = true
+			}
+		}
+		if got != ReadTimeout {
+			t.Errorf("%.60q: bound %v, want %v", cmd, got, ReadTimeout)
+		}
+	}
+	if len(kinds) != 3 {
+		t.Errorf("not every kind of read ran: %v", kinds)
 	}
 }
