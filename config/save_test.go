@@ -134,3 +134,18 @@ func TestSaveBakSymlink(t *testing.T) {
 		t.Fatal(".bak does not hold the previous spec")
 	}
 }
+
+// A spec path that cannot be read back is refused, naming it, and left alone.
+func TestSaveOverADirectory(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "c.toml")
+	if err := os.Mkdir(path, 0o700); err != nil {
+		t.Fatal(err)
+	}
+	err := loadSample(t).Save(path)
+	if err == nil || !strings.Contains(err.Error(), path) {
+		t.Fatalf("saving over a directory: %v", err)
+	}
+	if fi, err := os.Lstat(path); err != nil || !fi.IsDir() {
+		t.Fatalf("the directory was replaced: %v %v", fi, err)
+	}
+}
