@@ -22,8 +22,10 @@ type Options struct {
 	Logger *slog.Logger
 	// ConnectTimeout bounds the TCP connection and then, apart, the SSH
 	// handshake (the server's banner, key exchange and login), not counting
-	// the time the Prompter spends asking the person. 0 means
-	// ConnectTimeout from the ssh config, else 10s.
+	// the time the Prompter spends asking the person; a server that has sent
+	// its banner by then gets 50 s more for the rest (key exchange and login
+	// are slow on a busy or emulated server). 0 means ConnectTimeout from the
+	// ssh config, else 10s.
 	ConnectTimeout time.Duration
 	// CommandTimeout bounds every command (Run, ReadFile, WriteFile) whose
 	// RunOptions.Timeout is 0: the command is then killed and its error
@@ -42,6 +44,9 @@ type Options struct {
 	// sshd's MaxSessions (10 by default) must leave room for one more
 	// session per host, used for cancellation and large uploads.
 	MaxShells int
+
+	// handshakeMore replaces the 50 s a speaking server gets (tests).
+	handshakeMore time.Duration
 
 	// plainSh makes shells use sh and setsid even where bash is installed
 	// (for the tests of that path).
