@@ -68,9 +68,18 @@ func TestLockClusterDiesWithItsHolder(t *testing.T) {
 	}
 	syscall.Kill(-holder.Process.Pid, syscall.SIGKILL) // flock(1) and its sleep
 	holder.Wait()
-	release, err := LockCluster("lab", "apply")
-	if err != nil {
-		t.Fatalf("the lock of a killed run is stale: %v", err)
+	// the kernel drops the lock once the killed processes are gone (the
+	// child may still be exiting): wait for that, with a deadline
+	deadline := time.Now().Add(30 * time.Second)
+	for {
+		release, err := LockCluster("lab", "apply")
+		if err == nil {
+			release()
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("the lock of a killed run is stale: %v", err)
+		}
+		time.Sleep(10 * time.Millisecond)
 	}
-	release()
 }
