@@ -36,11 +36,12 @@ import (
 
 // shellInit reports the tools the protocol needs ("s" setsid, "b" base64,
 // "j" bash), then becomes the command loop: bash when there is one, else sh.
-// $1 and $2 are the token halves.
+// $1 and $2 are the token halves. The ready marker goes to stderr too: what
+// the login printed there before it is not a command's.
 const (
-	shellInitSh = `printf '%s%sR%s\n' "$1" "$2" "$S"; exec sh`
+	shellInitSh = `printf '%s%sR%s\n' "$1" "$2" "$S"; printf '%s%sR\n' "$1" "$2" >&2; exec sh`
 	shellInit   = `S=; command -v setsid >/dev/null 2>&1 && S=s; command -v base64 >/dev/null 2>&1 && S=${S}b; ` +
-		`if command -v bash >/dev/null 2>&1; then printf '%s%sR%sj\n' "$1" "$2" "$S"; exec bash --noprofile --norc; fi; ` +
+		`if command -v bash >/dev/null 2>&1; then printf '%s%sR%sj\n' "$1" "$2" "$S"; printf '%s%sR\n' "$1" "$2" >&2; exec bash --noprofile --norc; fi; ` +
 		shellInitSh
 	shellInitNoBash = `S=; command -v setsid >/dev/null 2>&1 && S=s; command -v base64 >/dev/null 2>&1 && S=${S}b; ` +
 		shellInitSh
@@ -130,18 +131,41 @@ func (c *conn) startShell(ctx context.Context) (*shell, error) {
 		features []byte
 		jobs     = make(chan bool, 1)
 	)
-	out := &streamParser{tok: tok.full, onMarker: func(kind byte, arg []byte) {
+	out := &streamParser{tok: tok.full}
+	// ready: the marker came on both streams (they are read apart)
+	readyOut, readyErr := make(chan struct{}), make(chan struct{})
+	out.onMarker = func(kind byte, arg []byte) {
 		switch kind {
 		case 'R':
 			if features == nil {
 				features = append([]byte{}, arg...)
-				close(ready)
+				close(readyOut)
 			}
 		case 'J':
 			jobs <- string(arg) == "y"
 		}
+	}
+	errp := &streamParser{tok: tok.full, onMarker: func(kind byte, arg []byte) {
+		if kind == 'R' {
+			select {
+			case <-readyErr:
+			default:
+				close(readyErr)
+			}
+		}
 	}}
-	errp := &streamParser{tok: tok.full}
+	go func() {
+		select {
+		case <-readyOut:
+		case <-s.dead:
+			return
+		}
+		select {
+		case <-readyErr:
+			close(ready)
+		case <-s.dead:
+		}
+	}()
 	if mode == sudoStdin {
 		errp.prompt = ptok.full
 		errp.onPrompt = func() {
