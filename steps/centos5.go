@@ -69,8 +69,8 @@ func DRBD82Conf(s *config.Spec, p config.Pair) string {
 	b.WriteString("    net {\n        allow-two-primaries;\n        after-sb-0pri discard-zero-changes;\n        after-sb-1pri discard-secondary;\n        after-sb-2pri disconnect;\n    }\n")
 	fmt.Fprintf(&b, "    syncer {\n        rate %s;\n    }\n", s.DRBD.SyncRate)
 	for _, h := range p.Halves() {
-		fmt.Fprintf(&b, "    on %s {\n        device %s;\n        disk %s;\n        address %s:%d;\n        meta-disk internal;\n    }\n",
-			h.Host, p.Device(), h.Disk, s.Host(h.Host).ReplicationAddr(), s.Port(p))
+		fmt.Fprintf(&b, "    on %s {\n        device %s;\n        disk %s;\n        address %s;\n        meta-disk internal;\n    }\n",
+			h.Host, p.Device(), h.Disk, hostPort(s.Host(h.Host).ReplicationAddr(), s.Port(p)))
 	}
 	b.WriteString("}\n")
 	return b.String()
@@ -192,7 +192,7 @@ func c5StorageClusters(s *config.Spec) Step {
 		name := fmt.Sprintf("storage%d", p.Num())
 		conf := ClusterConf(s, name, []string{p.A.Host, p.B.Host}, []int{1, 2})
 		for _, h := range p.Halves() {
-			st.Actions = append(st.Actions, write(h.Host, "/etc/cluster/cluster.conf", conf, 0o644, nil), cmanUp(h.Host))
+			st.Actions = append(st.Actions, write(h.Host, "/etc/cluster/cluster.conf", conf, 0o640, nil), cmanUp(h.Host))
 		}
 	}
 	return st
@@ -221,7 +221,7 @@ func c5ClientCluster(s *config.Spec) Step {
 	}
 	conf := ClusterConf(s, s.Cluster.Name, s.ClientHosts(), ids)
 	for _, c := range s.Clients {
-		st.Actions = append(st.Actions, write(c.Host, "/etc/cluster/cluster.conf", conf, 0o644, nil), cmanUp(c.Host))
+		st.Actions = append(st.Actions, write(c.Host, "/etc/cluster/cluster.conf", conf, 0o640, nil), cmanUp(c.Host))
 	}
 	return st
 }

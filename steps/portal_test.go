@@ -2,6 +2,7 @@ package steps
 
 import (
 	"bytes"
+	"fmt"
 	"os"
 	"strings"
 	"testing"
@@ -61,4 +62,28 @@ func grepLines(text, s string) string {
 		}
 	}
 	return strings.Join(out, "\n")
+}
+
+// DRBD's resource files of both profiles write an IPv6 replication address
+// as drbd.conf(5) wants it: "address ipv6 [ADDR]:PORT".
+func TestIPv6DRBDAddresses(t *testing.T) {
+	data, err := os.ReadFile("../sample.toml")
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, profile := range []string{config.ProfileDebian12, config.ProfileCentOS5} {
+		src := strings.Replace(string(data), `address = "192.168.0.10"`, `address = "fd00::10"`, 1)
+		src = strings.Replace(src, `profile = "debian12"`, `profile = "`+profile+`"`, 1)
+		s, err := config.Parse("sample.toml", []byte(src))
+		if err != nil {
+			t.Fatal(err)
+		}
+		var b bytes.Buffer
+		Build(s, nil).Render(&b)
+		plan := b.String()
+		want := fmt.Sprintf("address ipv6 [fd00::10]:%d;", s.Port(s.Pairs[0]))
+		if !strings.Contains(plan, want) || strings.Contains(plan, fmt.Sprintf("fd00::10:%d", s.Port(s.Pairs[0]))) {
+			t.Errorf("%s: the DRBD resource lacks %q:\n%s", profile, want, grepLines(plan, "fd00::10"))
+		}
+	}
 }
