@@ -1,0 +1,90 @@
+package ui
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"io"
+	"os"
+	"strconv"
+	"strings"
+	"testing"
+	"time"
+
+	tea "charm.land/bubbletea/v2"
+
+	"scalestore/config"
+	"scalestore/remote"
+	"scalestore/steps"
+)
+
+// TestFloodOnTheLab is TestFloodOfOutput on a real host: the lab's
+// storage0a prints `seq 200000` over SSH, the wizard's run screen shows it
+// to the last line, and the run log holds every line in order. It runs when
+// SCALESTORE_LAB_SPEC names the lab's spec (make e2e sets it); the spec's
+// host keys and SSH key are used as they are.
+func TestFloodOnTheLab(t *testing.T) {
+	specPath := os.Getenv("SCALESTORE_LAB_SPEC")
+	if specPath == "" {
+		t.Skip("SCALESTORE_LAB_SPEC is not set: no lab to run on")
+	}
+	s, err := config.Load(specPath)
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	src, closeSrc := connectSSH(s, nil)
+	defer closeSrc()
+	plan := floodPlan()
+	a := newApp(ctx, Options{SpecPath: specPath, Width: 80, Height: 24,
+		connect: func(*config.Spec, remote.Prompter) (steps.HostSource, func()) { return src, func() {} }})
+	a.mode = modeApply
+	a.run = newRunModel(plan, 78, 20)
+	a.screen = scrRun
+	fa := &floodApp{app: a, start: a.run.start(ctx, src), asked: make(chan struct{}), ended: make(chan struct{})}
+	in, keys := io.Pipe()
+	defer keys.Close()
+	p := tea.NewProgram(fa, tea.WithContext(ctx), tea.WithInput(in), tea.WithOutput(io.Discard), tea.WithWindowSize(80, 24))
+	done := make(chan error, 1)
+	t0 := time.Now()
+	go func() { _, err := p.Run(); done <- err }()
+	select {
+	case <-fa.ended:
+	case <-time.After(10 * time.Minute):
+		t.Fatal("the run did not end within 10 minutes")
+	}
+	t.Logf("%d lines from storage0a through the wizard in %s", floodLines, fa.endedAt.Sub(t0))
+	p.Quit()
+	if err := <-done; err != nil && !errors.Is(err, tea.ErrProgramKilled) {
+		t.Fatal(err)
+	}
+	if err := a.done.out.err; err != nil {
+		t.Fatalf("the run failed: %v", err)
+	}
+	screen := plain(a.run.View())
+	for _, want := range []string{"storage0a", "\n  " + strconv.Itoa(floodLines) + " ", "run log: "} {
+		if !strings.Contains(screen, want) {
+			t.Errorf("run screen after the flood lacks %q:\n%s", want, screen)
+		}
+	}
+	b, err := os.ReadFile(a.run.logPath)
+	if err != nil {
+		t.Fatal(err)
+	}
+	n := 0
+	for l := range strings.Lines(string(b)) {
+		var e steps.Event
+		if err := json.Unmarshal([]byte(l), &e); err != nil {
+			t.Fatalf("run log %s: %v: %q", a.run.logPath, err, l)
+		}
+		if e.Kind == steps.LogLine && e.Host == "storage0a" {
+			if n++; e.Text != strconv.Itoa(n) {
+				t.Fatalf("run log %s: line %d is %q", a.run.logPath, n, e.Text)
+			}
+		}
+	}
+	if n != floodLines {
+		t.Errorf("run log %s holds %d of the %d lines", a.run.logPath, n, floodLines)
+	}
+}
