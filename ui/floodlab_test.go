@@ -2,12 +2,9 @@ package ui
 
 import (
 	"context"
-	"encoding/json"
 	"errors"
 	"io"
 	"os"
-	"strconv"
-	"strings"
 	"testing"
 	"time"
 
@@ -62,29 +59,5 @@ func TestFloodOnTheLab(t *testing.T) {
 	if err := a.done.out.err; err != nil {
 		t.Fatalf("the run failed: %v", err)
 	}
-	screen := plain(a.run.View())
-	for _, want := range []string{"storage0a", "\n  " + strconv.Itoa(floodLines) + " ", "run log: "} {
-		if !strings.Contains(screen, want) {
-			t.Errorf("run screen after the flood lacks %q:\n%s", want, screen)
-		}
-	}
-	b, err := os.ReadFile(a.run.logPath)
-	if err != nil {
-		t.Fatal(err)
-	}
-	n := 0
-	for l := range strings.Lines(string(b)) {
-		var e steps.Event
-		if err := json.Unmarshal([]byte(l), &e); err != nil {
-			t.Fatalf("run log %s: %v: %q", a.run.logPath, err, l)
-		}
-		if e.Kind == steps.LogLine && e.Host == "storage0a" {
-			if n++; e.Text != strconv.Itoa(n) {
-				t.Fatalf("run log %s: line %d is %q", a.run.logPath, n, e.Text)
-			}
-		}
-	}
-	if n != floodLines {
-		t.Errorf("run log %s holds %d of the %d lines", a.run.logPath, n, floodLines)
-	}
+	floodShownAndLogged(t, a, "run log: ")
 }
