@@ -182,7 +182,7 @@ pid=$!
 for i in $(seq 1 120); do grep -q 'locked on its' "$OUT/apply-grow-interrupted.log" && break; kill -0 $pid 2>/dev/null || break; sleep 1; done
 grep -q 'locked on its' "$OUT/apply-grow-interrupted.log" || { cat "$OUT/apply-grow-interrupted.log"; fail "the grow apply did not lock the cluster"; }
 set +e; "$BIN" apply -f "$GROW" --yes >"$OUT/apply-concurrent-local.log" 2>&1; rc=$?; set -e
-[ $rc = 1 ] && grep -q 'is being changed by another scalestore run (apply -f' "$OUT/apply-concurrent-local.log" \
+[ $rc = 1 ] && grep -qE 'is being changed by another scalestore run \(pid [0-9]+, apply -f' "$OUT/apply-concurrent-local.log" \
   || { cat "$OUT/apply-concurrent-local.log"; fail "a second apply on this machine was not refused (exit $rc)"; }
 set +e; XDG_STATE_HOME=$OUT/other-operator "$BIN" apply -f "$GROW" --yes >"$OUT/apply-concurrent-remote.log" 2>&1; rc=$?; set -e
 [ $rc = 1 ] && grep -qE 'storage0a: locked by another scalestore run \(held by apply -f' "$OUT/apply-concurrent-remote.log" \
