@@ -139,7 +139,8 @@ type ptyRun struct {
 	tty  *os.File
 	mu   sync.Mutex
 	out  bytes.Buffer
-	done chan struct{}
+	done chan struct{} // the process ended
+	read chan struct{} // its terminal's output is all read
 	err  error
 }
 
@@ -149,13 +150,14 @@ func startPty(t *testing.T, args ...string) *ptyRun {
 	if err != nil {
 		t.Fatal(err)
 	}
-	r := &ptyRun{cmd: exec.Command(bin, args...), done: make(chan struct{})}
+	r := &ptyRun{cmd: exec.Command(bin, args...), done: make(chan struct{}), read: make(chan struct{})}
 	r.cmd.Env = append(os.Environ(), "XDG_STATE_HOME="+t.TempDir(), "TERM=xterm-256color", "SSH_AUTH_SOCK=")
 	r.tty, err = pty.StartWithSize(r.cmd, &pty.Winsize{Rows: 24, Cols: 80})
 	if err != nil {
 		t.Fatal(err)
 	}
 	go func() {
+		defer close(r.read)
 		buf := make([]byte, 4096)
 		for {
 			n, err := r.tty.Read(buf)
@@ -224,6 +226,13 @@ func (r *ptyRun) interrupt(t *testing.T) int {
 		t.Fatalf("still running 2 s after Ctrl-C; output:\n%s", r.output())
 	}
 	t.Logf("ended %s after Ctrl-C", time.Since(t0).Round(time.Millisecond))
+	// what it printed last may still be in the terminal: read it all (the
+	// read ends once the process has exited and the buffer is empty)
+	select {
+	case <-r.read:
+	case <-time.After(5 * time.Second):
+		t.Errorf("the terminal's output did not end after the process did")
+	}
 	var ee *exec.ExitError
 	if errors.As(r.err, &ee) {
 		if ws, ok := ee.Sys().(syscall.WaitStatus); ok && ws.Signaled() {
