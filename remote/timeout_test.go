@@ -1,6 +1,7 @@
 package remote
 
 import (
+	"bytes"
 	"context"
 	"errors"
 	"fmt"
@@ -181,12 +182,14 @@ func TestHandshakeTimeoutPausesWhileAsking(t *testing.T) {
 // connections stay up and nothing answers. thaw (also run when the test
 // ends) resumes them.
 func (s *testSSHD) freeze(t *testing.T) (thaw func()) {
-	// A process forked while the tree was read escapes a single pass:
-	// stop and read again until no new one appears.
+	// A process forked while the tree was read escapes a single pass, and
+	// SIGSTOP takes effect a moment after it is sent: stop and read again
+	// until no new process appears and every one is really stopped.
 	var frozen []int
 	seen := map[int]bool{}
-	for more := true; more; {
-		more = false
+	deadline := time.Now().Add(20 * time.Second)
+	for {
+		more := false
 		for _, pid := range append(descendants(s.cmd.Process.Pid), s.cmd.Process.Pid) {
 			if !seen[pid] {
 				seen[pid], more = true, true
@@ -194,6 +197,13 @@ func (s *testSSHD) freeze(t *testing.T) (thaw func()) {
 				syscall.Kill(pid, syscall.SIGSTOP)
 			}
 		}
+		if !more && allStopped(frozen) {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("sshd's processes %v did not all stop", frozen)
+		}
+		time.Sleep(5 * time.Millisecond)
 	}
 	thaw = func() {
 		for _, pid := range frozen {
@@ -202,6 +212,22 @@ func (s *testSSHD) freeze(t *testing.T) (thaw func()) {
 	}
 	t.Cleanup(thaw)
 	return thaw
+}
+
+// allStopped: every process is in the stopped state (or gone, or a zombie).
+func allStopped(pids []int) bool {
+	for _, pid := range pids {
+		b, err := os.ReadFile(fmt.Sprintf("/proc/%d/stat", pid))
+		if err != nil {
+			continue // gone
+		}
+		// "PID (COMM) STATE …": COMM may hold spaces and parentheses
+		i := bytes.LastIndexByte(b, ')')
+		if i < 0 || i+2 >= len(b) || !bytes.ContainsRune([]byte("TtZX"), rune(b[i+2])) {
+			return false // running or sleeping still (a zombie cannot stop, nor act)
+		}
+	}
+	return true
 }
 
 // A command on a server that froze after the connection was made returns
