@@ -170,19 +170,8 @@ func TestFloodOfOutput(t *testing.T) {
 	// The wizard: the real tea.Program on pipes, at 80x24.
 	ctx, cancel := context.WithCancel(context.Background())
 	defer cancel()
-	src := fl.source()
-	a := newApp(ctx, Options{SpecPath: filepath.Join(testdata, "grow.toml"), Width: 80, Height: 24,
-		connect: func(*config.Spec, remote.Prompter) (steps.HostSource, func()) { return src, func() {} }})
-	a.mode = modeApply
-	a.run = newRunModel(floodPlan(), 78, 20)
-	a.screen = scrRun
-	fa := &floodApp{app: a, start: a.run.start(ctx, src), asked: make(chan struct{}), ended: make(chan struct{})}
-	in, keys := io.Pipe()
+	a, fa, p, keys, done, t1 := runFloodApp(ctx, filepath.Join(testdata, "grow.toml"), fl.source())
 	defer keys.Close()
-	p := tea.NewProgram(fa, tea.WithContext(ctx), tea.WithInput(in), tea.WithOutput(io.Discard), tea.WithWindowSize(80, 24))
-	done := make(chan error, 1)
-	t1 := time.Now()
-	go func() { _, err := p.Run(); done <- err }()
 
 	select {
 	case <-fl.middle:
@@ -231,6 +220,24 @@ func TestFloodOfOutput(t *testing.T) {
 	}
 	// the last line reached the run screen, and every line is counted
 	floodShownAndLogged(t, a, "(200001 lines)", "run log: …", filepath.Base(a.run.logPath)+"\n")
+}
+
+// runFloodApp starts the real tea.Program on pipes at 80x24, on the run
+// screen of the flood plan against src: the app, its program, the pipe
+// that types keys, where Run's error arrives, and when it started.
+func runFloodApp(ctx context.Context, specPath string, src steps.HostSource) (*app, *floodApp, *tea.Program, *io.PipeWriter, chan error, time.Time) {
+	a := newApp(ctx, Options{SpecPath: specPath, Width: 80, Height: 24,
+		connect: func(*config.Spec, remote.Prompter) (steps.HostSource, func()) { return src, func() {} }})
+	a.mode = modeApply
+	a.run = newRunModel(floodPlan(), 78, 20)
+	a.screen = scrRun
+	fa := &floodApp{app: a, start: a.run.start(ctx, src), asked: make(chan struct{}), ended: make(chan struct{})}
+	in, keys := io.Pipe()
+	p := tea.NewProgram(fa, tea.WithContext(ctx), tea.WithInput(in), tea.WithOutput(io.Discard), tea.WithWindowSize(80, 24))
+	done := make(chan error, 1)
+	start := time.Now()
+	go func() { _, err := p.Run(); done <- err }()
+	return a, fa, p, keys, done, start
 }
 
 // floodShownAndLogged: after a flood run, the run screen shows storage0a's

@@ -3,7 +3,6 @@ package ui
 import (
 	"context"
 	"errors"
-	"io"
 	"os"
 	"testing"
 	"time"
@@ -11,8 +10,6 @@ import (
 	tea "charm.land/bubbletea/v2"
 
 	"scalestore/config"
-	"scalestore/remote"
-	"scalestore/steps"
 )
 
 // TestFloodOnTheLab is TestFloodOfOutput on a real host: the lab's
@@ -33,19 +30,8 @@ func TestFloodOnTheLab(t *testing.T) {
 	defer cancel()
 	src, closeSrc := connectSSH(s, nil)
 	defer closeSrc()
-	plan := floodPlan()
-	a := newApp(ctx, Options{SpecPath: specPath, Width: 80, Height: 24,
-		connect: func(*config.Spec, remote.Prompter) (steps.HostSource, func()) { return src, func() {} }})
-	a.mode = modeApply
-	a.run = newRunModel(plan, 78, 20)
-	a.screen = scrRun
-	fa := &floodApp{app: a, start: a.run.start(ctx, src), asked: make(chan struct{}), ended: make(chan struct{})}
-	in, keys := io.Pipe()
+	a, fa, p, keys, done, t0 := runFloodApp(ctx, specPath, src)
 	defer keys.Close()
-	p := tea.NewProgram(fa, tea.WithContext(ctx), tea.WithInput(in), tea.WithOutput(io.Discard), tea.WithWindowSize(80, 24))
-	done := make(chan error, 1)
-	t0 := time.Now()
-	go func() { _, err := p.Run(); done <- err }()
 	select {
 	case <-fa.ended:
 	case <-time.After(10 * time.Minute):
