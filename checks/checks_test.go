@@ -212,7 +212,7 @@ func TestPreflightRefusals(t *testing.T) {
 		}, "client1", "packages", Pass, "installed: open-iscsi, multipath-tools"},
 		{"replication peer silent (real capture)", func(s *config.Spec, f *steps.Facts) {
 			f.Hosts["storage0a"].Ports = discovered(t, "discover-storage0b-peer-absent.txt").Ports
-		}, "storage0a", "replication", Fail, "storage0b (10.0.0.99 port 7788) does not answer within 3 s"},
+		}, "storage0a", "replication", Fail, "storage0b (10.0.0.99 port 7788) does not answer within 10 s"},
 		{"replication peer with DRBD down (real capture)", func(s *config.Spec, f *steps.Facts) {
 			f.Hosts["storage0b"].Ports = discovered(t, "discover-storage0b-peer-down.txt").Ports
 		}, "storage0b", "replication", Pass, "storage0a (10.0.0.11 port 7788) answers"},

@@ -81,8 +81,10 @@ type Peer struct {
 }
 
 // PortWait is how long discovery waits, in seconds, for a replication
-// peer's port.
-const PortWait = 3
+// peer's port. It counts bash's own start too: on a loaded host (an emulated
+// one while another operator's run connects to it) 3 s was seen to pass
+// before a healthy peer's refusal came back, and preflight failed.
+const PortWait = 10
 
 // DiscoverScript is the one read-only command discovery runs on a host: it
 // prints @@-headed sections that ParseDiscovery reads.
