@@ -139,7 +139,7 @@ var known = []string{
 	"client.host", "client.nodeid", "client.initiator",
 	"volume.vg", "volume.lv", "volume.fs_name", "volume.journals", "volume.journal_size_mb",
 	"volume.mount_point", "volume.mount_options",
-	"fencing.agent", "fencing.options", "fencing.host_options",
+	"fencing.agent", "fencing.options", "fencing.host_options", "fencing.storage_delay",
 	"wipe.devices",
 }
 

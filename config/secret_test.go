@@ -5,10 +5,11 @@ import (
 	"testing"
 )
 
-// fencingSpec is the sample with fence_ipmilan and the given options line.
+// fencingSpec is the sample with fence_ipmilan, the given options line and
+// every host's target.
 func fencingSpec(t *testing.T, options string) error {
 	t.Helper()
-	return mutate(t, `agent = "none"`, "agent = \"fence_ipmilan\"\noptions = { "+options+" }")
+	return withAgent(t, "options = { "+options+" }", targets())
 }
 
 func TestFenceSecretsRefused(t *testing.T) {

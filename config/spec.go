@@ -116,14 +116,54 @@ type Volume struct {
 	MountOptions  []string `toml:"mount_options,omitempty"`
 }
 
-// Fencing names the fence agent, or "none" written out explicitly.
+// Fencing names the fence agent, or "none" written out explicitly, and the
+// fence target of every host. With an agent, a storage half powers its
+// pair's other half off when their replication link breaks (DRBD's
+// fence-peer handler), and a client's dlm powers off a client it lost.
 type Fencing struct {
 	Agent string `toml:"agent"`
-	// Options are passed to the agent for every node (no secrets: use the
+	// Options are passed to the agent for every target (no secrets: use the
 	// agent's password_script option, never a password).
 	Options map[string]string `toml:"options,omitempty"`
-	// HostOptions are per-client options such as the port/plug of that node.
+	// HostOptions are each host's own options: its fence target (the
+	// address of its BMC, its plug on a shared switch, …). With an agent,
+	// every storage half and every client needs its entry.
 	HostOptions map[string]map[string]string `toml:"host_options,omitempty"`
+	// StorageDelay is how many seconds the b-half of a pair waits before it
+	// fences the a-half (0: DefaultStorageDelay): when the link breaks with
+	// both halves alive, the a-half fences first and wins.
+	StorageDelay int `toml:"storage_delay,omitempty"`
+}
+
+// DefaultStorageDelay is fencing.storage_delay when the spec leaves it out.
+const DefaultStorageDelay = 10
+
+// MaxStorageDelay bounds fencing.storage_delay: I/O on the surviving half
+// stays frozen at least that long when the a-half dies.
+const MaxStorageDelay = 120
+
+// Delay is the b-half's wait before it fences, in seconds.
+func (f Fencing) Delay() int {
+	if f.StorageDelay == 0 {
+		return DefaultStorageDelay
+	}
+	return f.StorageDelay
+}
+
+// On reports whether a fence agent is set.
+func (f Fencing) On() bool { return f.Agent != "" && f.Agent != "none" }
+
+// Target is the agent's options for fencing host: the common options, then
+// the host's own over them.
+func (f Fencing) Target(host string) map[string]string {
+	out := map[string]string{}
+	for k, v := range f.Options {
+		out[k] = v
+	}
+	for k, v := range f.HostOptions[host] {
+		out[k] = v
+	}
+	return out
 }
 
 // Wipe lists the exact disks the operator allows scalestore to wipe, each

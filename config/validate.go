@@ -420,7 +420,7 @@ func (s *Spec) checkFencing(c *checker) {
 	f := s.Fencing
 	switch {
 	case f.Agent == "":
-		c.bad("fencing.agent", "missing: name a fence agent (e.g. \"fence_ipmilan\") or write agent = \"none\" to run without fencing; DLM and GFS2 freeze when an unfenced node dies")
+		c.bad("fencing.agent", "missing: name a fence agent (e.g. \"fence_ipmilan\") or write agent = \"none\" to run without fencing (a lab only: a cut-off client or a cut replication link can then corrupt or split the data)")
 	case f.Agent == "none":
 		if len(f.Options) > 0 || len(f.HostOptions) > 0 {
 			c.bad("fencing.options", "options given while agent = \"none\"")
@@ -428,11 +428,16 @@ func (s *Spec) checkFencing(c *checker) {
 	case !reAgent.MatchString(f.Agent):
 		c.bad("fencing.agent", "%q is not a fence agent name (fence_<name>, e.g. fence_ipmilan)", f.Agent)
 	}
+	if f.StorageDelay < 0 || f.StorageDelay > MaxStorageDelay {
+		c.bad("fencing.storage_delay", "%d is not a delay in seconds from 1 to %d (left out: %d)", f.StorageDelay, MaxStorageDelay, DefaultStorageDelay)
+	}
 	checkOpts := func(key string, opts map[string]string) {
 		for k, v := range opts {
 			switch {
 			case !reOptKey.MatchString(k):
 				c.bad(key, "option name %q is not valid", k)
+			case k == "action":
+				c.bad(key+"."+k, "is scalestore's to set (off, status): leave it out")
 			case isSecret(k, v):
 				c.bad(key+"."+k, "secrets are not written in the spec; use the agent's password_script option pointing to a root-only file on the hosts")
 			case !reOptVal.MatchString(v):
@@ -443,14 +448,21 @@ func (s *Spec) checkFencing(c *checker) {
 	checkOpts("fencing.options", f.Options)
 	for h, opts := range f.HostOptions {
 		key := "fencing.host_options." + h
-		found := false
-		for _, cl := range s.Clients {
-			found = found || cl.Host == h
-		}
-		if !found {
-			c.bad(key, "%q is not a client; fencing options are per client", h)
+		if s.Host(h) == nil {
+			c.bad(key, "%q is not a host of the spec: name a [[host]] (each storage half and client has its own fence target)", h)
 		}
 		checkOpts(key, opts)
+	}
+	if !f.On() || !reAgent.MatchString(f.Agent) {
+		return
+	}
+	// every host that may be fenced needs its target: a storage half is
+	// fenced by its pair's other half, a client by the other clients
+	for _, h := range append(s.StorageHosts(), s.ClientHosts()...) {
+		if len(f.HostOptions[h]) == 0 {
+			c.bad("fencing.host_options", "%s has no fence target: with agent = %q every storage half and client needs one, "+
+				"e.g. host_options.%s = { ip = \"<the address of its BMC>\" } (or plug = \"<its outlet>\" on a shared power switch)", h, f.Agent, h)
+		}
 	}
 }
 

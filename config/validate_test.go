@@ -166,7 +166,7 @@ func TestBadInputMore(t *testing.T) {
 		{"client listed twice", "[[client]]\nhost = \"client1\"", "[[client]]\nhost = \"client0\"", `client[1].host: client "client0" is listed twice`},
 		{"fence option value", `agent = "none"`, "agent = \"fence_ipmilan\"\noptions = { ip = \"10.0.0.1 ; reboot\" }", `fencing.options.ip: "10.0.0.1 ; reboot" holds characters not allowed in a fence option`},
 		{"fence option name", `agent = "none"`, "agent = \"fence_ipmilan\"\noptions = { \"Ip\" = \"10.0.0.1\" }", `fencing.options: option name "Ip" is not valid`},
-		{"host options of a storage host", `agent = "none"`, "agent = \"fence_ipmilan\"\nhost_options = { storage0a = { plug = \"1\" } }", `fencing.host_options.storage0a: "storage0a" is not a client`},
+		{"host options of an unknown host", `agent = "none"`, "agent = \"fence_ipmilan\"\nhost_options = { storage9a = { plug = \"1\" } }", `fencing.host_options.storage9a: "storage9a" is not a host of the spec`},
 		{"options with agent none", `agent = "none"`, "agent = \"none\"\noptions = { ip = \"10.0.0.1\" }", `fencing.options: options given while agent = "none"`},
 		{"journal size", `journals = 4 `, "journals = 4\njournal_size_mb = 4 ", `volume.journal_size_mb: 4 is out of range: mkfs.gfs2 takes 8 to 1024 MB`},
 		{"too many journals", `journals = 4 `, `journals = 1025 `, `volume.journals: 1025 journals is more than GFS2 supports`},
