@@ -1,6 +1,9 @@
 // Command scalestore builds shared cluster storage — DRBD pairs exported
 // over iSCSI, joined by dm-multipath, shared LVM and GFS2 — on ordinary
 // Linux servers over SSH.
+//
+// One file per command (cli_*.go); session.go opens SSH and the run log,
+// printer.go prints events and checks, cli_exit.go holds the exit codes.
 package main
 
 import (
@@ -12,39 +15,11 @@ import (
 	"github.com/spf13/cobra"
 
 	"scalestore/config"
-	"scalestore/steps"
 	"scalestore/ui"
 )
 
 // version is set at build time with -ldflags "-X main.version=…".
 var version = "dev"
-
-// Exit codes, all in one place.
-const (
-	exitOK          = 0
-	exitFailed      = 1   // failed; for status: degraded
-	exitBadInput    = 2   // the spec or the command line; nothing ran
-	exitRefused     = 3   // preflight refused; nothing was changed
-	exitUnknown     = 4   // status: a host could not be read
-	exitInterrupted = 130 // stopped by Ctrl-C (128 + SIGINT, as shells report it)
-)
-
-// badInput marks errors that come from the operator's input (exit 2).
-type badInput struct{ err error }
-
-func (b badInput) Error() string { return b.err.Error() }
-func (b badInput) Unwrap() error { return b.err }
-
-// interrupted: the operator stopped the command (exit 130). changed says
-// whether the plan had started changing hosts.
-type interrupted struct{ changed bool }
-
-func (i interrupted) Error() string {
-	if i.changed {
-		return "interrupted; the next apply resumes where this one stopped"
-	}
-	return "interrupted; nothing was changed"
-}
 
 func main() {
 	os.Exit(run(os.Args[1:], os.Stdout, os.Stderr))
@@ -61,30 +36,6 @@ func run(args []string, stdout, stderr io.Writer) int {
 	}
 	fmt.Fprintln(stderr, "scalestore:", err)
 	return exitCode(err)
-}
-
-// exitCode maps an error to the process's exit status.
-func exitCode(err error) int {
-	var (
-		bi badInput
-		ps config.Problems
-		rf refused
-		us unknownState
-		in interrupted
-	)
-	switch {
-	case err == nil:
-		return exitOK
-	case errors.As(err, &in):
-		return exitInterrupted
-	case errors.As(err, &bi), errors.As(err, &ps):
-		return exitBadInput
-	case errors.As(err, &rf):
-		return exitRefused
-	case errors.As(err, &us):
-		return exitUnknown
-	}
-	return exitFailed
 }
 
 func newRoot() *cobra.Command {
@@ -134,29 +85,6 @@ func loadSpec(path string) (*config.Spec, error) {
 		return nil, badInput{err}
 	}
 	return s, nil
-}
-
-func newPlanCmd() *cobra.Command {
-	var file string
-	c := &cobra.Command{
-		Use:   "plan -f FILE",
-		Short: "Print every step, command and file that building the spec takes",
-		Long: `plan prints the whole ordered plan for a spec: each step, its hosts, the exact
-commands with the read-only probe that skips each one when it is already done, the full
-text of every file it writes, and the destructive actions marked. It contacts no host.`,
-		Args: noArgs,
-		RunE: func(cmd *cobra.Command, args []string) error {
-			s, err := loadSpec(file)
-			if err != nil {
-				return err
-			}
-			steps.Build(s, nil).Render(cmd.OutOrStdout())
-			return nil
-		},
-	}
-	c.Flags().StringVarP(&file, "file", "f", "", "cluster spec (TOML)")
-	_ = c.MarkFlagFilename("file", "toml")
-	return c
 }
 
 func newVersionCmd() *cobra.Command {

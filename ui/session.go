@@ -2,7 +2,6 @@ package ui
 
 import (
 	"context"
-	"fmt"
 
 	"scalestore/config"
 	"scalestore/remote"
@@ -14,26 +13,12 @@ import (
 // it with scripted hosts.
 type connectFunc func(s *config.Spec, p remote.Prompter) (steps.HostSource, func())
 
-// connectSSH is the real connectFunc: one remote.Pool for the spec's hosts,
-// asking the wizard's Prompter for passwords and new host keys.
+// connectSSH is the real connectFunc: steps.Connect, asking the wizard's
+// Prompter for passwords and new host keys. A host whose SSH settings are
+// wrong fails when it is read, with the others going on.
 func connectSSH(s *config.Spec, p remote.Prompter) (steps.HostSource, func()) {
-	pool := remote.NewPool(remote.Options{Prompter: p})
-	targets := map[string]remote.Target{}
-	errs := map[string]error{}
-	for i := range s.Hosts {
-		targets[s.Hosts[i].Name], errs[s.Hosts[i].Name] = steps.TargetFor(s, &s.Hosts[i], false)
-	}
-	src := func(ctx context.Context, name string) (remote.Host, error) {
-		t, ok := targets[name]
-		if !ok {
-			return nil, fmt.Errorf("host %q is not in the spec", name)
-		}
-		if err := errs[name]; err != nil {
-			return nil, err
-		}
-		return pool.Get(ctx, t)
-	}
-	return src, func() { pool.Close() }
+	src, closePool, _ := steps.Connect(s, false, remote.Options{Prompter: p})
+	return src, closePool
 }
 
 // wizardModules are the kernel modules discovery looks for on a host whose

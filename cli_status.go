@@ -1,0 +1,57 @@
+package main
+
+import (
+	"errors"
+
+	"github.com/spf13/cobra"
+
+	"scalestore/checks"
+	"scalestore/steps"
+)
+
+func newStatusCmd() *cobra.Command {
+	var file string
+	var asJSON bool
+	c := &cobra.Command{
+		Use:   "status -f FILE",
+		Short: "Show each layer's health on every host; exit 1 when anything is degraded, 4 when a host could not be read",
+		Args:  noArgs,
+		RunE: func(cmd *cobra.Command, args []string) error {
+			s, ss, err := readOnlySession(file)
+			if err != nil {
+				return err
+			}
+			defer ss.close()
+			ir := newInterrupts(cmd.Context())
+			defer ir.release()
+			state := steps.ReadState(ir.ctx, s, ss.hosts)
+			if err := ir.err(); err != nil {
+				return err
+			}
+			rs := checks.Health(s, state)
+			newPrinter(cmd.OutOrStdout(), asJSON, nil).checksTitled("status of cluster "+s.Cluster.Name+":", rs)
+			return healthVerdict(rs)
+		},
+	}
+	c.Flags().StringVarP(&file, "file", "f", "", "cluster spec (TOML)")
+	c.Flags().BoolVar(&asJSON, "json", false, "print the results as JSON lines")
+	return c
+}
+
+// healthVerdict: degraded (exit 1) when any layer that was read is not
+// healthy, unknown (exit 4) when a host could not be read, else healthy.
+func healthVerdict(rs []checks.Result) error {
+	var unknown []string
+	for _, r := range rs {
+		switch r.Status {
+		case checks.Fail, checks.Warn:
+			return errors.New("the cluster is degraded")
+		case checks.Unknown:
+			unknown = append(unknown, r.Host)
+		}
+	}
+	if len(unknown) > 0 {
+		return unknownState{unknown}
+	}
+	return nil
+}
