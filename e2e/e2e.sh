@@ -12,7 +12,8 @@
 #     on the way, then resumed); the earlier files are intact
 #  6. real outputs of the commands scalestore parses are captured into $OUT/captures/
 #     (E2E_CAPTURES=steps/testdata/captures refreshes the unit tests' fixtures: a plain run
-#     leaves the tree as it was)
+#     leaves the tree as it was), and what the plan's probes read on blank and built hosts
+#     (probes-*.txt, by e2e/probecapture)
 #  7. client2 is added: it gets a journal online (gfs2_jadd: none was spare), corosync goes from
 #     two nodes to three, and client2 mounts and shares the files
 #  8. client1 reboots: it leaves the cluster cleanly (client0 keeps using GFS2) and comes back
@@ -171,6 +172,8 @@ grep -q 'storage2a.*disk /dev/vdb.*in use: signature ext4' "$OUT/apply-refused.l
 say "preflight refused storage2a:/dev/vdb (ext4) and left it alone"
 on storage2a "$(go run ./e2e/discoverscript storage /dev/vdb)" > "$CAP/discover-storage2a-ext4.txt"
 on storage2a 'wipefs -a -q /dev/vdb'
+# what the plan's probes read on a storage half before apply (steps/probetruth_test.go)
+on storage2a "$(go run ./e2e/probecapture storage r2)" > "$CAP/probes-blank-storage2a.txt"
 phase "preflight refuses a disk with a filesystem"
 
 size_before=$(on client0 "df -B1 --output=size /mnt/gfs2 | tail -1")
@@ -215,6 +218,8 @@ phase "grow (interrupted, resumed): r2 → mpath2 → VG0 → LV0 → GFS2 onlin
 # ---- 7. add a client
 jcount() { on client0 "gfs2_edit -p jindex /dev/VG0/LV0 | grep -cE 'File +journal[0-9]+\$'"; }
 [ "$(jcount)" = 2 ] || fail "the lab's GFS2 should start with 2 journals (one per client), has $(jcount)"
+# what the plan's probes read on a client before apply
+on client2 "$(go run ./e2e/probecapture client)" > "$CAP/probes-blank-client2.txt"
 run_apply apply-join "$JOIN"
 grep -q 'changed: add journals up to 3' "$OUT/apply-join.log" || fail "apply did not add a journal for client2"
 [ "$(jcount)" = 3 ] || fail "GFS2 has $(jcount) journals after adding client2, want 3"
@@ -227,6 +232,9 @@ on client1 'sha256sum < /mnt/gfs2/from-client2' | cmp -s - "$OUT/sum2" || fail "
 "$BIN" status -f "$JOIN" > "$OUT/status-4.log" 2>&1 || { cat "$OUT/status-4.log"; fail "not healthy after adding client2"; }
 run_apply apply-join-2 "$JOIN"
 grep -qE 'done: 0 changed' "$OUT/apply-join-2.log" || fail "apply after adding client2 changed something"
+# ... and on a built storage half and client
+on storage1a "$(go run ./e2e/probecapture storage r1)" > "$CAP/probes-built-storage1a.txt"
+on client0 "$(go run ./e2e/probecapture client)" > "$CAP/probes-built-client0.txt"
 phase "add client2: journal added online, corosync 2 → 3 nodes, mounted"
 
 # ---- 8. a client reboots: it leaves cleanly and comes back mounted, with no apply
@@ -244,6 +252,11 @@ on client1 'findmnt -rn -t gfs2 /mnt/gfs2' | grep -q gfs2 || { on client1 'syste
 on client1 'sha256sum < /mnt/gfs2/from-client0' | cmp -s - "$OUT/sum0" || fail "client1 reads client0's file differently after its reboot"
 "$BIN" status -f "$JOIN" > "$OUT/status-5.log" 2>&1 || { cat "$OUT/status-5.log"; fail "not healthy after client1's reboot"; }
 phase "client1 rebooted: left cleanly, came back mounted without apply"
+
+# the last thing the lab does: a client that lacks one of its packages, for the probe tests
+on client2 "dpkg -r --force-depends gfs2-utils >/dev/null 2>&1; $(go run ./e2e/probecapture client)" > "$CAP/probes-client2-gfs2-utils-removed.txt"
+awk '$0 == "@@dpkg-query" {on=1; next} on && /^rc=/ {rc=substr($0, 4); on=0} on {n++; if ($1 == "ii") ii++} END {exit !(rc != 0 || ii < n)}' \
+  "$CAP/probes-client2-gfs2-utils-removed.txt" || fail "dpkg-query still says every client package is installed on client2 after removing gfs2-utils"
 
 say "timings:"
 printf '  %s\n' "${TIMES[@]}"
