@@ -1,7 +1,6 @@
 package config
 
 import (
-	"bytes"
 	"errors"
 	"fmt"
 	"io"
@@ -9,28 +8,7 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
-
-	"github.com/BurntSushi/toml"
 )
-
-// Encode renders a spec as TOML, every pair with its id written out so that
-// pairs added later never renumber it.
-func (s *Spec) Encode() ([]byte, error) {
-	c := *s
-	c.Pairs = append([]Pair(nil), s.Pairs...)
-	for i := range c.Pairs {
-		if c.Pairs[i].ID == nil {
-			id := i
-			c.Pairs[i].ID = &id
-		}
-	}
-	var b bytes.Buffer
-	b.WriteString("# scalestore cluster spec (see sample.toml for every key, with comments)\n\n")
-	if err := toml.NewEncoder(&b).Encode(c); err != nil {
-		return nil, fmt.Errorf("encode spec: %w", err)
-	}
-	return b.Bytes(), nil
-}
 
 // Save validates the spec and writes it to path atomically (a temporary file
 // renamed over it), keeping the previous file as path + ".bak"; a new file
@@ -39,7 +17,7 @@ func (s *Spec) Save(path string) error {
 	if err := s.Validate(); err != nil {
 		return err
 	}
-	data, err := s.Encode()
+	data, err := s.Render()
 	if err != nil {
 		return err
 	}

@@ -149,3 +149,31 @@ func TestSaveOverADirectory(t *testing.T) {
 		t.Fatalf("the directory was replaced: %v %v", fi, err)
 	}
 }
+
+// The wizard's Save writes the commented spec: what each key is, the
+// optional keys as examples, and it loads back as the same cluster.
+func TestSaveWritesComments(t *testing.T) {
+	s := loadAs(t, "../sample.toml")
+	path := filepath.Join(t.TempDir(), "c.toml")
+	if err := s.Save(path); err != nil {
+		t.Fatal(err)
+	}
+	out, err := os.ReadFile(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, want := range []string{
+		"\nport = 22                # sshd port\n",
+		"\n# jump = \"admin@bastion:22\"  # optional ProxyJump host",
+		"\nid = 1\n",
+	} {
+		if !strings.Contains(string(out), want) {
+			t.Errorf("saved spec lacks %q:\n%s", want, out)
+		}
+	}
+	back, err := Load(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	sameSpec(t, back, s)
+}
