@@ -161,15 +161,16 @@ type app struct {
 
 	prompts []promptModel // questions from SSH: the first is on screen
 
-	welcome   welcomeModel
-	hosts     hostsModel
-	discover  discoverModel
-	pairs     pairsModel
-	settings  settingsModel
-	preflight preflightModel
-	review    reviewModel
-	run       runModel
-	done      doneModel
+	// the screens (page.go): each made when the wizard first reaches it
+	welcome   *welcomeModel
+	hosts     *hostsModel
+	discover  *discoverModel
+	pairs     *pairsModel
+	settings  *settingsModel
+	preflight *preflightModel
+	review    *reviewModel
+	run       *runModel
+	done      *doneModel
 
 	help   help.Model
 	result error // what Run returns
@@ -211,14 +212,20 @@ func (a *app) hostsSource() steps.HostSource {
 	return a.src
 }
 
-// resetSource closes the SSH side (the hosts changed).
-func (a *app) resetSource() {
-	a.close()
-	a.src = nil
+// resetSource forgets the SSH side (the hosts changed, or a fixed
+// known_hosts or key is to be read again) and returns the command that
+// closes it: closing waits for the connections, so it never runs in Update.
+func (a *app) resetSource() tea.Cmd {
+	closeSrc := a.closeSrc
+	a.src, a.closeSrc = nil, nil
+	if closeSrc == nil {
+		return nil
+	}
+	return func() tea.Msg { closeSrc(); return nil }
 }
 
 func (a *app) Init() tea.Cmd {
-	return tea.Batch(waitPrompt(a.ctx, a.prompter.ch), a.welcome.Init())
+	return waitPrompt(a.ctx, a.prompter.ch)
 }
 
 func (a *app) Update(msg tea.Msg) (tea.Model, tea.Cmd) {
@@ -226,7 +233,8 @@ func (a *app) Update(msg tea.Msg) (tea.Model, tea.Cmd) {
 	case tea.WindowSizeMsg:
 		a.width, a.height = msg.Width, msg.Height
 		a.help.SetWidth(msg.Width - 2)
-		return a, a.resize()
+		a.resize()
+		return a, nil
 	case promptMsg:
 		a.prompts = append(a.prompts, newPromptModel(msg))
 		return a, waitPrompt(a.ctx, a.prompter.ch)
@@ -250,7 +258,7 @@ func (a *app) Update(msg tea.Msg) (tea.Model, tea.Cmd) {
 	if cmd, ok := a.transition(msg); ok {
 		return a, cmd
 	}
-	return a, a.updateScreen(msg)
+	return a, a.page().update(msg)
 }
 
 // transition handles the messages that move between screens.
@@ -276,10 +284,14 @@ func (a *app) transition(msg tea.Msg) (tea.Cmd, bool) {
 	case hostsDoneMsg:
 		a.spec = msg.spec
 		a.added = msg.added
-		a.resetSource()
-		names := a.discoverNames()
-		a.discover = newDiscoverModel(names, a.width)
-		return a.enter(scrDiscover, a.discover.start(a.ctx, a.hostsSource(), a.spec)), true
+		closeOld := a.resetSource()
+		a.discover = newDiscoverModel(a.discoverNames())
+		return a.enter(scrDiscover, tea.Batch(closeOld, a.discover.start(a.ctx, a.hostsSource(), a.spec))), true
+	case rediscoverMsg:
+		closeOld := a.resetSource()
+		return tea.Batch(closeOld, a.discover.start(a.ctx, a.hostsSource(), a.spec)), true
+	case statusWantedMsg:
+		return readStatus(a.ctx, a.hostsSource(), msg.spec), true
 	case discoverDoneMsg:
 		a.facts = msg.facts
 		a.pairs = newPairsModel(a.spec, a.facts, a.mode == modeAddPair, a.discoverNames())
@@ -305,9 +317,7 @@ func (a *app) transition(msg tea.Msg) (tea.Cmd, bool) {
 		return a.startPreflight(), true
 	case preflightResultMsg:
 		a.pre = preflightResult(msg)
-		var cmd tea.Cmd
-		a.preflight, cmd = a.preflight.Update(msg)
-		return cmd, true
+		return a.preflight.update(msg), true
 	case preflightDoneMsg:
 		plan := steps.Build(a.spec, a.pre.facts)
 		a.review = newReviewModel(a.reviewInput(plan), a.width, a.height)
@@ -436,7 +446,8 @@ func (a *app) back() tea.Cmd {
 
 func (a *app) enter(s screen, cmd tea.Cmd) tea.Cmd {
 	a.screen = s
-	return tea.Batch(cmd, a.resize())
+	a.resize()
+	return cmd
 }
 
 // bodySize is the room a screen has between the header and the help line.
@@ -444,46 +455,8 @@ func (a *app) bodySize() (int, int) {
 	return max(a.width-2, 20), max(a.height-4, 6)
 }
 
-func (a *app) resize() tea.Cmd {
-	w, h := a.bodySize()
-	switch a.screen {
-	case scrHosts:
-		a.hosts.setSize(w, h)
-	case scrSettings:
-		a.settings.setSize(w, h)
-	case scrReview:
-		a.review.setSize(w, h)
-	case scrPreflight:
-		a.preflight.setSize(w, h)
-	case scrRun:
-		a.run.setSize(w, h)
-	}
-	return nil
-}
-
-func (a *app) updateScreen(msg tea.Msg) tea.Cmd {
-	var cmd tea.Cmd
-	switch a.screen {
-	case scrWelcome:
-		a.welcome, cmd = a.welcome.Update(msg, a)
-	case scrHosts:
-		a.hosts, cmd = a.hosts.Update(msg)
-	case scrDiscover:
-		a.discover, cmd = a.discover.Update(msg, a)
-	case scrPairs:
-		a.pairs, cmd = a.pairs.Update(msg)
-	case scrSettings:
-		a.settings, cmd = a.settings.Update(msg)
-	case scrPreflight:
-		a.preflight, cmd = a.preflight.Update(msg)
-	case scrReview:
-		a.review, cmd = a.review.Update(msg)
-	case scrRun:
-		a.run, cmd = a.run.Update(msg)
-	case scrDone:
-		a.done, cmd = a.done.Update(msg)
-	}
-	return cmd
+func (a *app) resize() {
+	a.page().setSize(a.bodySize())
 }
 
 // keys shows the current screen's key help.
@@ -491,51 +464,7 @@ func (a *app) keys() []key.Binding {
 	if len(a.prompts) > 0 {
 		return a.prompts[0].help()
 	}
-	switch a.screen {
-	case scrWelcome:
-		return a.welcome.help()
-	case scrHosts:
-		return a.hosts.help()
-	case scrDiscover:
-		return a.discover.help()
-	case scrPairs:
-		return a.pairs.help()
-	case scrSettings:
-		return a.settings.help()
-	case scrPreflight:
-		return a.preflight.help()
-	case scrReview:
-		return a.review.help()
-	case scrRun:
-		return a.run.help()
-	case scrDone:
-		return a.done.help()
-	}
-	return nil
-}
-
-func (a *app) body() string {
-	switch a.screen {
-	case scrWelcome:
-		return a.welcome.View(a.bodySize())
-	case scrHosts:
-		return a.hosts.View()
-	case scrDiscover:
-		return a.discover.View(a.bodySize())
-	case scrPairs:
-		return a.pairs.View(a.bodySize())
-	case scrSettings:
-		return a.settings.View()
-	case scrPreflight:
-		return a.preflight.View(a.bodySize())
-	case scrReview:
-		return a.review.View()
-	case scrRun:
-		return a.run.View()
-	case scrDone:
-		return a.done.View(a.bodySize())
-	}
-	return ""
+	return a.page().help()
 }
 
 // header is the title line: the brand, what is being done, and where.
@@ -592,7 +521,7 @@ func (a *app) visits(s screen) bool {
 
 func (a *app) View() tea.View {
 	w, h := a.bodySize()
-	body := a.body()
+	body := a.page().view(w, h)
 	if len(a.prompts) > 0 {
 		body = a.prompts[0].View(w)
 	}

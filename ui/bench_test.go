@@ -16,16 +16,16 @@ func seqLine(i int) steps.Event {
 
 // floodedRun is the run screen of the test cluster after n lines of output,
 // each delivered as the engine sends it, drawn once per 1000 lines.
-func floodedRun(b testing.TB, n int) runModel {
+func floodedRun(b testing.TB, n int) *runModel {
 	_, p := growPlan(b)
 	m := newRunModel(p, 78, 20)
 	for i := 1; i <= n; i++ {
-		m, _ = m.Update(engineEventMsg{seqLine(i)})
+		m.update(engineEventMsg{seqLine(i)})
 		if i%1000 == 0 {
-			m.View()
+			m.view(m.width, m.height)
 		}
 	}
-	m.View()
+	m.view(m.width, m.height)
 	return m
 }
 
@@ -48,7 +48,7 @@ func benchUpdateLine(n int) func(*testing.B) {
 		for b.Loop() {
 			m.feed.push(lines[i%feedLines])
 			if i++; i%feedLines == 0 {
-				m, _ = m.Update(m.feed.take())
+				m.update(m.feed.take())
 			}
 		}
 	}
@@ -63,8 +63,8 @@ func benchViewFrame(n int) func(*testing.B) {
 		i := n
 		for b.Loop() {
 			i++
-			m, _ = m.Update(engineEventMsg{seqLine(i)})
-			m.View()
+			m.update(engineEventMsg{seqLine(i)})
+			m.view(m.width, m.height)
 		}
 	}
 }

@@ -30,14 +30,17 @@ type discoverModel struct {
 	errs    map[string]error
 	pending map[string]bool
 	spin    spinner.Model
-	width   int
 }
 
 var keyDiscoverOn = key.NewBinding(key.WithKeys("enter"), key.WithHelp("enter", "continue"))
 
-func newDiscoverModel(names []string, width int) discoverModel {
-	return discoverModel{
-		names: names, width: width,
+// rediscoverMsg asks the app for a new SSH side (a fixed known_hosts or
+// key is read again) and to read the hosts not read yet.
+type rediscoverMsg struct{}
+
+func newDiscoverModel(names []string) *discoverModel {
+	return &discoverModel{
+		names: names,
 		facts: map[string]*steps.HostFacts{}, errs: map[string]error{}, pending: map[string]bool{},
 		spin: spinner.New(spinner.WithSpinner(spinner.MiniDot)),
 	}
@@ -77,7 +80,7 @@ func (m discoverModel) result() *steps.Facts {
 	return f
 }
 
-func (m discoverModel) Update(msg tea.Msg, a *app) (discoverModel, tea.Cmd) {
+func (m *discoverModel) update(msg tea.Msg) tea.Cmd {
 	switch msg := msg.(type) {
 	case hostDiscoveredMsg:
 		delete(m.pending, msg.host)
@@ -88,26 +91,28 @@ func (m discoverModel) Update(msg tea.Msg, a *app) (discoverModel, tea.Cmd) {
 		}
 	case spinner.TickMsg:
 		if m.finished() {
-			return m, nil
+			return nil
 		}
 		var cmd tea.Cmd
 		m.spin, cmd = m.spin.Update(msg)
-		return m, cmd
+		return cmd
 	case tea.KeyPressMsg:
 		switch {
 		case key.Matches(msg, keyBack):
-			return m, emit(backMsg{})
+			return emit(backMsg{})
 		case key.Matches(msg, keyRetry) && m.finished() && len(m.errs) > 0:
-			a.resetSource() // a fixed known_hosts or key is read again
-			return m, m.start(a.ctx, a.hostsSource(), a.spec)
+			return emit(rediscoverMsg{})
 		case key.Matches(msg, keyDiscoverOn) && m.ready():
-			return m, emit(discoverDoneMsg{facts: m.result()})
+			return emit(discoverDoneMsg{facts: m.result()})
 		}
 	}
-	return m, nil
+	return nil
 }
 
-func (m discoverModel) help() []key.Binding {
+// setSize: the list is drawn at the size view is given.
+func (m *discoverModel) setSize(int, int) {}
+
+func (m *discoverModel) help() []key.Binding {
 	var ks []key.Binding
 	if m.ready() {
 		ks = append(ks, keyDiscoverOn)
@@ -146,7 +151,7 @@ func sortedDisks(hf *steps.HostFacts) []*steps.Disk {
 	return out
 }
 
-func (m discoverModel) View(width, height int) string {
+func (m *discoverModel) view(width, height int) string {
 	var b strings.Builder
 	b.WriteString(styleTitle.Render("Discovering the hosts") + "\n")
 	b.WriteString(styleDim.Render(truncate("Each host is read once over SSH (read-only): OS, kernel, modules, disks.", width)) + "\n\n")

@@ -41,8 +41,8 @@ type doneModel struct {
 
 var keyAgain = key.NewBinding(key.WithKeys("a"), key.WithHelp("a", "apply again"))
 
-func newDoneModel(s *config.Spec, out runOutcome, grow *lvGrowth, path string, width int) doneModel {
-	return doneModel{spec: s, out: out, grow: grow, path: path, width: width, spin: spinner.New(spinner.WithSpinner(spinner.MiniDot))}
+func newDoneModel(s *config.Spec, out runOutcome, grow *lvGrowth, path string, width int) *doneModel {
+	return &doneModel{spec: s, out: out, grow: grow, path: path, width: width, spin: spinner.New(spinner.WithSpinner(spinner.MiniDot))}
 }
 
 // start runs the postflight after a run that finished (checks.Postflight).
@@ -57,7 +57,7 @@ func (m *doneModel) start(ctx context.Context, src steps.HostSource, s *config.S
 	})
 }
 
-func (m doneModel) Update(msg tea.Msg) (doneModel, tea.Cmd) {
+func (m *doneModel) update(msg tea.Msg) tea.Cmd {
 	switch msg := msg.(type) {
 	case postflightMsg:
 		m.checking = false
@@ -67,30 +67,32 @@ func (m doneModel) Update(msg tea.Msg) (doneModel, tea.Cmd) {
 		}
 	case spinner.TickMsg:
 		if !m.checking {
-			return m, nil
+			return nil
 		}
 		var cmd tea.Cmd
 		m.spin, cmd = m.spin.Update(msg)
-		return m, cmd
+		return cmd
 	case tea.KeyPressMsg:
 		switch {
 		case key.Matches(msg, keyQuit):
-			return m, emit(quitMsg{})
+			return emit(quitMsg{})
 		case key.Matches(msg, keyAgain) && !m.checking:
-			return m, emit(againMsg{})
+			return emit(againMsg{})
 		}
 	}
-	return m, nil
+	return nil
 }
 
-func (m doneModel) help() []key.Binding {
+func (m *doneModel) setSize(w, h int) { m.width = w }
+
+func (m *doneModel) help() []key.Binding {
 	if m.checking {
 		return []key.Binding{keyCtrlC}
 	}
 	return []key.Binding{keyAgain, keyQuit}
 }
 
-func (m doneModel) View(width, height int) string {
+func (m *doneModel) view(width, height int) string {
 	var b strings.Builder
 	o := m.out
 	switch {

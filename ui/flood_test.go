@@ -245,7 +245,7 @@ func runFloodApp(ctx context.Context, specPath string, src steps.HostSource) (*a
 // order and the run's end, whatever the screen skipped.
 func floodShownAndLogged(t *testing.T, a *app, screenWants ...string) {
 	t.Helper()
-	screen := plain(a.run.View())
+	screen := plain(a.run.view(a.run.width, a.run.height))
 	for _, want := range append([]string{"storage0a", "\n  " + strconv.Itoa(floodLines) + " "}, screenWants...) {
 		if !strings.Contains(screen, want) {
 			t.Errorf("run screen after the flood lacks %q:\n%s", want, screen)

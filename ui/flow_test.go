@@ -481,8 +481,8 @@ func TestGrowthShownAfterAddingAPair(t *testing.T) {
 	}
 	m := newDoneModel(s, runOutcome{sum: steps.Summary{Changed: 12, Unchanged: 80, Elapsed: 42 * time.Second}}, &lvGrowth{before: 120 << 20}, "grow.toml", 78)
 	m.checking = true
-	m, _ = m.Update(postflightMsg{results: []checks.Result{{Check: "lv", Host: "client0", Status: checks.Pass, Msg: "VG0/LV0 active, 180 MiB"}}, lvBytes: 180 << 20})
-	v := plain(m.View(78, 20))
+	m.update(postflightMsg{results: []checks.Result{{Check: "lv", Host: "client0", Status: checks.Pass, Msg: "VG0/LV0 active, 180 MiB"}}, lvBytes: 180 << 20})
+	v := plain(m.view(78, 20))
 	if !strings.Contains(v, "/dev/VG0/LV0 grew online: 120 MiB → 180 MiB") {
 		t.Fatalf("%s", v)
 	}
@@ -510,7 +510,7 @@ func TestApplyAgainFromWelcome(t *testing.T) {
 func TestFullPlanFitsTheScreen(t *testing.T) {
 	s, p := growPlan(t)
 	m := newReviewModel(reviewInput{plan: p, spec: s, path: "grow.toml"}, 78, 20)
-	m, _ = m.Update(press("p"))
+	m.update(press("p"))
 	if !m.showPlan {
 		t.Fatal("p did not show the plan")
 	}

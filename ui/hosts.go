@@ -38,7 +38,7 @@ type hostsValues struct {
 	hostLines                  string
 }
 
-func newHostsModel(s *config.Spec, adding bool, width int) hostsModel {
+func newHostsModel(s *config.Spec, adding bool, width int) *hostsModel {
 	v := &hostsValues{
 		name: s.Cluster.Name, profile: s.Cluster.Profile,
 		user: s.SSH.User, identity: s.SSH.IdentityFile, knownHosts: s.SSH.KnownHosts,
@@ -61,7 +61,7 @@ func newHostsModel(s *config.Spec, adding bool, width int) hostsModel {
 	if !adding {
 		v.hostLines = hostLinesOf(s.Hosts)
 	}
-	m := hostsModel{base: s, adding: adding, v: v, width: width}
+	m := &hostsModel{base: s, adding: adding, v: v, width: width}
 	m.form = m.buildForm()
 	return m
 }
@@ -325,7 +325,7 @@ func inUse(s *config.Spec, host string) bool {
 	return false
 }
 
-func (m hostsModel) Init() tea.Cmd { return m.form.Init() }
+func (m *hostsModel) Init() tea.Cmd { return m.form.Init() }
 
 // reopen starts the form again with its values, for coming back to it.
 func (m *hostsModel) reopen() { m.form = m.buildForm() }
@@ -357,21 +357,21 @@ func formErrors(f *huh.Form, width int) string {
 	return b.String()
 }
 
-func (m hostsModel) Update(msg tea.Msg) (hostsModel, tea.Cmd) {
+func (m *hostsModel) update(msg tea.Msg) tea.Cmd {
 	if k, ok := msg.(tea.KeyPressMsg); ok && key.Matches(k, keyBack) {
-		return m, emit(backMsg{})
+		return emit(backMsg{})
 	}
 	f, cmd := m.form.Update(msg)
 	m.form = f.(*huh.Form)
 	if m.form.State == huh.StateCompleted {
 		return m.submit()
 	}
-	return m, cmd
+	return cmd
 }
 
 // submit checks the whole of what the form gives once more (problems
 // across fields, like an address used twice) and moves on.
-func (m hostsModel) submit() (hostsModel, tea.Cmd) {
+func (m *hostsModel) submit() tea.Cmd {
 	s, added, err := m.spec()
 	var msgs []string
 	if err != nil {
@@ -389,17 +389,17 @@ func (m hostsModel) submit() (hostsModel, tea.Cmd) {
 		// Start the form again with the values kept and the problems shown.
 		m.problems = msgs
 		m.form = m.buildForm()
-		return m, m.form.Init()
+		return m.form.Init()
 	}
 	m.problems = nil
-	return m, emit(hostsDoneMsg{spec: s, added: added})
+	return emit(hostsDoneMsg{spec: s, added: added})
 }
 
-func (m hostsModel) help() []key.Binding {
+func (m *hostsModel) help() []key.Binding {
 	return append(m.form.KeyBinds(), keyBack, keyCtrlC)
 }
 
-func (m hostsModel) View() string {
+func (m *hostsModel) view(width, height int) string {
 	var b strings.Builder
 	if m.adding {
 		b.WriteString(styleTitle.Render("New storage servers") + "\n")

@@ -304,8 +304,8 @@ var (
 	keyClose   = key.NewBinding(key.WithKeys("esc"), key.WithHelp("esc", "cancel"))
 )
 
-func newPairsModel(s *config.Spec, f *steps.Facts, adding bool, discovered []string) pairsModel {
-	m := pairsModel{spec: s, facts: f, as: newAssignment(s, adding), free: map[string]bool{}, wipeMark: map[string]bool{}}
+func newPairsModel(s *config.Spec, f *steps.Facts, adding bool, discovered []string) *pairsModel {
+	m := &pairsModel{spec: s, facts: f, as: newAssignment(s, adding), free: map[string]bool{}, wipeMark: map[string]bool{}}
 	for _, n := range discovered {
 		m.free[n] = true
 	}
@@ -333,11 +333,11 @@ func (m pairsModel) hostFacts(h string) *steps.HostFacts {
 }
 
 // openPicker opens the disk list of a host.
-func (m pairsModel) openPicker(host string) pairsModel {
+func (m *pairsModel) openPicker(host string) {
 	hf := m.hostFacts(host)
 	if hf == nil {
 		m.note, m.warn = host+" was not discovered: it has no disks to offer", true
-		return m
+		return
 	}
 	m.picking = host
 	m.disks = nil
@@ -357,13 +357,12 @@ func (m pairsModel) openPicker(host string) pairsModel {
 		m.picking = ""
 		m.note, m.warn = host+" has no disk", true
 	}
-	return m
 }
 
-func (m pairsModel) Update(msg tea.Msg) (pairsModel, tea.Cmd) {
+func (m *pairsModel) update(msg tea.Msg) tea.Cmd {
 	k, ok := msg.(tea.KeyPressMsg)
 	if !ok {
-		return m, nil
+		return nil
 	}
 	if m.picking != "" {
 		return m.updatePicker(k)
@@ -375,7 +374,7 @@ func (m pairsModel) Update(msg tea.Msg) (pairsModel, tea.Cmd) {
 	m.note, m.warn = "", false
 	switch {
 	case key.Matches(k, keyBack):
-		return m, emit(backMsg{})
+		return emit(backMsg{})
 	case key.Matches(k, keyUp):
 		m.cursor = max(m.cursor-1, 0)
 	case key.Matches(k, keyDown):
@@ -386,7 +385,7 @@ func (m pairsModel) Update(msg tea.Msg) (pairsModel, tea.Cmd) {
 		} else if r := m.as.roleOf(host); r != "" {
 			m.note, m.warn = fmt.Sprintf("%s is already %s: clear it first (x)", host, r), true
 		} else {
-			m = m.openPicker(host)
+			m.openPicker(host)
 		}
 	case key.Matches(k, keyClient):
 		if err := m.as.toggleClient(host); err != nil {
@@ -400,14 +399,14 @@ func (m pairsModel) Update(msg tea.Msg) (pairsModel, tea.Cmd) {
 		pairs, clients, wipe, err := m.as.result()
 		if err != nil {
 			m.note, m.warn = err.Error(), true
-			return m, nil
+			return nil
 		}
-		return m, emit(pairsDoneMsg{pairs: pairs, clients: clients, wipe: wipe})
+		return emit(pairsDoneMsg{pairs: pairs, clients: clients, wipe: wipe})
 	}
-	return m, nil
+	return nil
 }
 
-func (m pairsModel) updatePicker(k tea.KeyPressMsg) (pairsModel, tea.Cmd) {
+func (m *pairsModel) updatePicker(k tea.KeyPressMsg) tea.Cmd {
 	m.note, m.warn = "", false
 	d := m.disks[m.diskCursor]
 	mark := m.picking + ":" + d.path
@@ -440,10 +439,13 @@ func (m pairsModel) updatePicker(k tea.KeyPressMsg) (pairsModel, tea.Cmd) {
 			m.picking = ""
 		}
 	}
-	return m, nil
+	return nil
 }
 
-func (m pairsModel) help() []key.Binding {
+// setSize: the table is drawn at the size view is given.
+func (m *pairsModel) setSize(int, int) {}
+
+func (m *pairsModel) help() []key.Binding {
 	if m.picking != "" {
 		return []key.Binding{keyUp, keyDown, keyPick, keyWipe, keyClose}
 	}
@@ -454,7 +456,7 @@ func (m pairsModel) help() []key.Binding {
 	return append(ks, keyClear, keyOnward, keyBack)
 }
 
-func (m pairsModel) View(width, height int) string {
+func (m *pairsModel) view(width, height int) string {
 	var b strings.Builder
 	if m.picking != "" {
 		b.WriteString(styleTitle.Render("Pick the disk "+m.picking+" mirrors") + "\n\n")

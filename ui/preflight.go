@@ -37,8 +37,8 @@ type preflightModel struct {
 
 var keyRecheck = key.NewBinding(key.WithKeys("r"), key.WithHelp("r", "check again"))
 
-func newPreflightModel(s *config.Spec, adding bool, width int) preflightModel {
-	return preflightModel{spec: s, adding: adding, width: width, vp: viewport.New(), spin: spinner.New(spinner.WithSpinner(spinner.MiniDot))}
+func newPreflightModel(s *config.Spec, adding bool, width int) *preflightModel {
+	return &preflightModel{spec: s, adding: adding, width: width, vp: viewport.New(), spin: spinner.New(spinner.WithSpinner(spinner.MiniDot))}
 }
 
 func (m *preflightModel) setSize(w, h int) {
@@ -83,7 +83,7 @@ func lvSize(s *config.Spec, cs *steps.ClusterState) int64 {
 	return 0
 }
 
-func (m preflightModel) Update(msg tea.Msg) (preflightModel, tea.Cmd) {
+func (m *preflightModel) update(msg tea.Msg) tea.Cmd {
 	switch msg := msg.(type) {
 	case preflightResultMsg:
 		m.running = false
@@ -91,27 +91,27 @@ func (m preflightModel) Update(msg tea.Msg) (preflightModel, tea.Cmd) {
 		m.setSize(m.width, m.height)
 	case spinner.TickMsg:
 		if !m.running {
-			return m, nil
+			return nil
 		}
 		var cmd tea.Cmd
 		m.spin, cmd = m.spin.Update(msg)
-		return m, cmd
+		return cmd
 	case tea.KeyPressMsg:
 		switch {
 		case key.Matches(msg, keyBack):
-			return m, emit(backMsg{})
+			return emit(backMsg{})
 		case key.Matches(msg, keyRecheck) && !m.running:
-			return m, emit(recheckMsg{})
+			return emit(recheckMsg{})
 		case scroll(&m.vp, msg):
 		case key.Matches(msg, keyOnward) && !m.running:
 			if checks.Failed(m.results) {
 				m.note = "A failed check blocks the way: nothing can run until it passes. Fix it on the host (or go back and change the choice), then press r."
-				return m, nil
+				return nil
 			}
-			return m, emit(preflightDoneMsg{})
+			return emit(preflightDoneMsg{})
 		}
 	}
-	return m, nil
+	return nil
 }
 
 // recheckMsg asks the app to run preflight again.
@@ -119,7 +119,7 @@ type recheckMsg struct{}
 
 func (m preflightModel) blocked() bool { return !m.running && checks.Failed(m.results) }
 
-func (m preflightModel) help() []key.Binding {
+func (m *preflightModel) help() []key.Binding {
 	var ks []key.Binding
 	if !m.running && !m.blocked() {
 		ks = append(ks, keyOnward)
@@ -154,7 +154,7 @@ func (m preflightModel) verdict(width int) string {
 	return stylePass.Render("✓ every check passed.") + " Press enter for the review."
 }
 
-func (m preflightModel) View(width, height int) string {
+func (m *preflightModel) view(width, height int) string {
 	var b strings.Builder
 	b.WriteString(styleTitle.Render("Preflight checks") + "\n")
 	if m.running {

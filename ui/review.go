@@ -69,8 +69,8 @@ var (
 	keyPgDn  = key.NewBinding(key.WithKeys("pgdown", "f", "space"), key.WithHelp("pgdn", "page down"))
 )
 
-func newReviewModel(in reviewInput, width, height int) reviewModel {
-	m := reviewModel{in: in, vp: viewport.New()}
+func newReviewModel(in reviewInput, width, height int) *reviewModel {
+	m := &reviewModel{in: in, vp: viewport.New()}
 	m.setSize(width, height)
 	return m
 }
@@ -133,10 +133,10 @@ func (m reviewModel) content() string {
 	return b.String()
 }
 
-func (m reviewModel) Update(msg tea.Msg) (reviewModel, tea.Cmd) {
+func (m *reviewModel) update(msg tea.Msg) tea.Cmd {
 	k, ok := msg.(tea.KeyPressMsg)
 	if !ok {
-		return m, nil
+		return nil
 	}
 	switch {
 	case key.Matches(k, keyBack):
@@ -144,24 +144,24 @@ func (m reviewModel) Update(msg tea.Msg) (reviewModel, tea.Cmd) {
 			m.showPlan = false
 			m.vp.SetContent(m.content())
 			m.vp.GotoTop()
-			return m, nil
+			return nil
 		}
-		return m, emit(backMsg{})
+		return emit(backMsg{})
 	case key.Matches(k, keyPlan):
 		m.showPlan = !m.showPlan
 		m.vp.SetContent(m.content())
 		m.vp.GotoTop()
 	case key.Matches(k, keyApply):
 		if m.saving {
-			return m, nil
+			return nil
 		}
 		m.saving = true
 		m.saveErr = nil
-		return m, emit(applyMsg{})
+		return emit(applyMsg{})
 	default:
 		scroll(&m.vp, k)
 	}
-	return m, nil
+	return nil
 }
 
 // scroll moves a screen's viewport for the up/down/page keys, and says
@@ -182,14 +182,14 @@ func scroll(vp *viewport.Model, k tea.KeyPressMsg) bool {
 	return true
 }
 
-func (m reviewModel) help() []key.Binding {
+func (m *reviewModel) help() []key.Binding {
 	if m.showPlan {
 		return []key.Binding{keyUp, keyDown, keyPgDn, key.NewBinding(key.WithKeys("p"), key.WithHelp("p/esc", "summary")), keyApply}
 	}
 	return []key.Binding{keyApply, keyPlan, keyUp, keyDown, keyBack, keyCtrlC}
 }
 
-func (m reviewModel) View() string {
+func (m *reviewModel) view(width, height int) string {
 	var b strings.Builder
 	title := "Review"
 	if m.showPlan {

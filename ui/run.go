@@ -323,8 +323,8 @@ var (
 	keyRunKill = key.NewBinding(key.WithKeys("ctrl+c"), key.WithHelp("ctrl+c", "stop the running commands now"))
 )
 
-func newRunModel(p *steps.Plan, width, height int) runModel {
-	m := runModel{
+func newRunModel(p *steps.Plan, width, height int) *runModel {
+	m := &runModel{
 		plan: p, index: map[string]int{}, logs: map[string]*hostLog{}, sync: map[string]*steps.Progress{},
 		bar:    progress.New(progress.WithDefaultBlend(), progress.WithoutPercentage(), progress.WithWidth(30)),
 		spin:   spinner.New(spinner.WithSpinner(spinner.MiniDot)),
@@ -505,7 +505,7 @@ func (m *runModel) stepOf(ev steps.Event) *stepRow {
 	return &m.steps[i]
 }
 
-func (m runModel) Update(msg tea.Msg) (runModel, tea.Cmd) {
+func (m *runModel) update(msg tea.Msg) tea.Cmd {
 	switch msg := msg.(type) {
 	case eventBatchMsg:
 		if msg.logPath != "" {
@@ -522,22 +522,22 @@ func (m runModel) Update(msg tea.Msg) (runModel, tea.Cmd) {
 		if msg.ended != nil {
 			return m.finish(*msg.ended)
 		}
-		return m, m.feed.waitBatch(m.ctx, msg.at)
+		return m.feed.waitBatch(m.ctx, msg.at)
 	case engineEventMsg:
 		m.event(itemOf(msg.ev))
 	case runFinishedMsg:
 		return m.finish(msg)
 	case spinner.TickMsg:
 		if m.finished {
-			return m, nil
+			return nil
 		}
 		var cmd tea.Cmd
 		m.spin, cmd = m.spin.Update(msg)
-		return m, cmd
+		return cmd
 	case tea.KeyPressMsg:
 		return m.key(msg)
 	}
-	return m, nil
+	return nil
 }
 
 // itemOf is an event as the feed carries it.
@@ -604,19 +604,19 @@ func (m *runModel) event(it feedItem) {
 	}
 }
 
-func (m runModel) finish(f runFinishedMsg) (runModel, tea.Cmd) {
+func (m *runModel) finish(f runFinishedMsg) tea.Cmd {
 	m.finished = true
 	m.result = f
 	m.confirmStop = false
-	return m, emit(runEndedMsg{f})
+	return emit(runEndedMsg{f})
 }
 
 // runEndedMsg tells the app the engine returned.
 type runEndedMsg struct{ runFinishedMsg }
 
-func (m runModel) key(k tea.KeyPressMsg) (runModel, tea.Cmd) {
+func (m *runModel) key(k tea.KeyPressMsg) tea.Cmd {
 	if m.finished {
-		return m, nil
+		return nil
 	}
 	if k.String() == "ctrl+c" {
 		switch {
@@ -629,7 +629,7 @@ func (m runModel) key(k tea.KeyPressMsg) (runModel, tea.Cmd) {
 		case !m.stopping:
 			m.confirmStop = true
 		}
-		return m, nil
+		return nil
 	}
 	if m.confirmStop {
 		switch {
@@ -640,16 +640,16 @@ func (m runModel) key(k tea.KeyPressMsg) (runModel, tea.Cmd) {
 		case key.Matches(k, keyStopNo):
 			m.confirmStop = false
 		}
-		return m, nil
+		return nil
 	}
 	m.refreshLogs() // scroll what the screen shows
 	if scroll(&m.vp, k) {
 		m.follow = m.vp.AtBottom()
 	}
-	return m, nil
+	return nil
 }
 
-func (m runModel) help() []key.Binding {
+func (m *runModel) help() []key.Binding {
 	switch {
 	case m.finished:
 		return nil
@@ -699,7 +699,7 @@ func (m runModel) done() (int, int) {
 
 // View draws the run screen; the logs' content is made again only when
 // they changed since the last frame.
-func (m *runModel) View() string {
+func (m *runModel) view(width, height int) string {
 	m.refreshLogs()
 	var b strings.Builder
 	d, n := m.done()

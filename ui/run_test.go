@@ -233,10 +233,10 @@ func TestRunSkipsWhatTheScreenCannotTake(t *testing.T) {
 	f.push(steps.Event{Kind: steps.ActionDone, Step: "flood", Host: "storage0a", Action: "seq", Outcome: steps.Changed})
 	f.push(steps.Event{Kind: steps.StepDone, Step: "flood", Title: "Print a lot", Changed: 1})
 	b := f.take()
-	m, _ = m.Update(b)
+	m.update(b)
 
 	skipped := printed + 1 - feedLines - skipTail
-	s := plain(m.View())
+	s := plain(m.view(m.width, m.height))
 	for _, want := range []string{
 		fmt.Sprintf("storage0a  (%d lines)  %d lines skipped, see the log", printed+2, skipped), // and the ✓ line
 		"\n  " + strconv.Itoa(printed) + " ",

@@ -41,7 +41,7 @@ type settingsValues struct {
 	noFencingOK                                bool
 }
 
-func newSettingsModel(s *config.Spec, width int) settingsModel {
+func newSettingsModel(s *config.Spec, width int) *settingsModel {
 	v := &settingsValues{vg: s.Volume.VG, lv: s.Volume.LV, fsName: s.Volume.FSName, mount: s.Volume.MountPoint,
 		skipSync: s.DRBD.SkipInitialSync, fencing: fenceAgent, agent: s.Fencing.Agent}
 	if v.vg == "" {
@@ -71,7 +71,7 @@ func newSettingsModel(s *config.Spec, width int) settingsModel {
 		opts = append(opts, k+"="+val)
 	}
 	v.agentOpts = strings.Join(opts, " ")
-	m := settingsModel{base: s, v: v, width: width}
+	m := &settingsModel{base: s, v: v, width: width}
 	m.form = m.buildForm()
 	return m
 }
@@ -177,7 +177,7 @@ func (m settingsModel) buildForm() *huh.Form {
 	return sizeForm(f, m.height-6)
 }
 
-func (m settingsModel) Init() tea.Cmd { return m.form.Init() }
+func (m *settingsModel) Init() tea.Cmd { return m.form.Init() }
 
 // reopen starts the form again with its values, for coming back to it.
 func (m *settingsModel) reopen() { m.form = m.buildForm() }
@@ -191,19 +191,19 @@ func (m *settingsModel) setSize(w, h int) {
 	m.form = sizeForm(m.form.WithWidth(min(max(w-2, 40), 100)), h-extra)
 }
 
-func (m settingsModel) Update(msg tea.Msg) (settingsModel, tea.Cmd) {
+func (m *settingsModel) update(msg tea.Msg) tea.Cmd {
 	if k, ok := msg.(tea.KeyPressMsg); ok && key.Matches(k, keyBack) {
-		return m, emit(backMsg{})
+		return emit(backMsg{})
 	}
 	f, cmd := m.form.Update(msg)
 	m.form = f.(*huh.Form)
 	if m.form.State == huh.StateCompleted {
 		return m.submit()
 	}
-	return m, cmd
+	return cmd
 }
 
-func (m settingsModel) submit() (settingsModel, tea.Cmd) {
+func (m *settingsModel) submit() tea.Cmd {
 	s, err := m.spec()
 	var msgs []string
 	if err != nil {
@@ -221,17 +221,17 @@ func (m settingsModel) submit() (settingsModel, tea.Cmd) {
 	if len(msgs) > 0 {
 		m.problems = msgs
 		m.form = m.buildForm()
-		return m, m.form.Init()
+		return m.form.Init()
 	}
 	m.problems = nil
-	return m, emit(settingsDoneMsg{spec: s})
+	return emit(settingsDoneMsg{spec: s})
 }
 
-func (m settingsModel) help() []key.Binding {
+func (m *settingsModel) help() []key.Binding {
 	return append(m.form.KeyBinds(), keyBack, keyCtrlC)
 }
 
-func (m settingsModel) View() string {
+func (m *settingsModel) view(width, height int) string {
 	var b strings.Builder
 	b.WriteString(styleTitle.Render("Volume, filesystem and fencing") + "\n")
 	for _, p := range m.problems {

@@ -38,6 +38,9 @@ type choice struct {
 // statusMsg carries the cluster's health read for the welcome screen.
 type statusMsg struct{ results []checks.Result }
 
+// statusWantedMsg asks the app to read the health of spec (readStatus).
+type statusWantedMsg struct{ spec *config.Spec }
+
 var (
 	keyUp     = key.NewBinding(key.WithKeys("up", "k"), key.WithHelp("↑/k", "up"))
 	keyDown   = key.NewBinding(key.WithKeys("down", "j"), key.WithHelp("↓/j", "down"))
@@ -49,8 +52,8 @@ var (
 	keyOnward = key.NewBinding(key.WithKeys("enter"), key.WithHelp("enter", "continue"))
 )
 
-func newWelcome(path string, s *config.Spec, loadErr error) welcomeModel {
-	m := welcomeModel{path: path, spec: s, loadErr: loadErr, spin: spinner.New(spinner.WithSpinner(spinner.MiniDot))}
+func newWelcome(path string, s *config.Spec, loadErr error) *welcomeModel {
+	m := &welcomeModel{path: path, spec: s, loadErr: loadErr, spin: spinner.New(spinner.WithSpinner(spinner.MiniDot))}
 	switch {
 	case loadErr != nil:
 		m.choices = []choice{{"q", "Quit", "fix the spec, then start again", quitMsg{}}}
@@ -70,19 +73,17 @@ func newWelcome(path string, s *config.Spec, loadErr error) welcomeModel {
 	return m
 }
 
-func (m welcomeModel) Init() tea.Cmd { return nil }
-
-func (m welcomeModel) choose(i int, a *app) (welcomeModel, tea.Cmd) {
+func (m *welcomeModel) choose(i int) tea.Cmd {
 	c := m.choices[i]
 	if c.key == "s" {
 		if m.statusRunning {
-			return m, nil
+			return nil
 		}
 		m.statusRunning = true
 		m.status = nil
-		return m, tea.Batch(m.spin.Tick, readStatus(a.ctx, a.hostsSource(), m.spec))
+		return tea.Batch(m.spin.Tick, emit(statusWantedMsg{m.spec}))
 	}
-	return m, emit(c.msg)
+	return emit(c.msg)
 }
 
 // readStatus reads every layer (steps.ReadState) and judges it (checks.Health).
@@ -92,19 +93,19 @@ func readStatus(ctx context.Context, src steps.HostSource, s *config.Spec) tea.C
 	}
 }
 
-func (m welcomeModel) Update(msg tea.Msg, a *app) (welcomeModel, tea.Cmd) {
+func (m *welcomeModel) update(msg tea.Msg) tea.Cmd {
 	switch msg := msg.(type) {
 	case statusMsg:
 		m.statusRunning = false
 		m.status = msg.results
-		return m, nil
+		return nil
 	case spinner.TickMsg:
 		if !m.statusRunning {
-			return m, nil
+			return nil
 		}
 		var cmd tea.Cmd
 		m.spin, cmd = m.spin.Update(msg)
-		return m, cmd
+		return cmd
 	case tea.KeyPressMsg:
 		switch {
 		case key.Matches(msg, keyUp):
@@ -112,24 +113,27 @@ func (m welcomeModel) Update(msg tea.Msg, a *app) (welcomeModel, tea.Cmd) {
 		case key.Matches(msg, keyDown):
 			m.cursor = (m.cursor + 1) % len(m.choices)
 		case key.Matches(msg, keyEnter):
-			return m.choose(m.cursor, a)
+			return m.choose(m.cursor)
 		default:
 			for i, c := range m.choices {
 				if msg.String() == c.key {
 					m.cursor = i
-					return m.choose(i, a)
+					return m.choose(i)
 				}
 			}
 		}
 	}
-	return m, nil
+	return nil
 }
 
-func (m welcomeModel) help() []key.Binding {
+// setSize: the welcome screen is drawn at the size view is given.
+func (m *welcomeModel) setSize(int, int) {}
+
+func (m *welcomeModel) help() []key.Binding {
 	return []key.Binding{keyUp, keyDown, keyEnter, keyQuit}
 }
 
-func (m welcomeModel) View(width, height int) string {
+func (m *welcomeModel) view(width, height int) string {
 	var b strings.Builder
 	switch {
 	case m.loadErr != nil:
