@@ -43,7 +43,7 @@ Exit codes: 0 done, 1 failed, 2 bad input, 3 preflight refused.`,
 	return c
 }
 
-func runApply(cmd *cobra.Command, o applyOpts) error {
+func runApply(cmd *cobra.Command, o applyOpts) (err error) {
 	s, err := loadSpec(o.file)
 	if err != nil {
 		return err
@@ -57,27 +57,16 @@ func runApply(cmd *cobra.Command, o applyOpts) error {
 	if interactive {
 		prompter = termPrompter{in: os.Stdin}
 	}
-	ss, err := newSession(s, o.yes, prompter)
+	ss, err := openSession(cmd, s, o.yes, prompter)
 	if err != nil {
 		return err
 	}
-	defer ss.close()
+	// the run log is named at the end of every run, a failed or refused one too
+	defer func() { ss.end(err) }()
 	ir := newInterrupts(cmd.Context())
 	defer ir.release()
 	ctx := ir.ctx
-
-	logf, logPath, err := steps.OpenRunLog(s.Cluster.Name)
-	if err != nil {
-		fmt.Fprintf(cmd.ErrOrStderr(), "scalestore: no run log: %v\n", err)
-	}
-	if logf != nil {
-		defer logf.Close()
-	}
-	if logPath != "" && !o.json {
-		// printed at the end of every run, a failed or refused one too
-		defer fmt.Fprintf(out, "run log: %s\n", logPath)
-	}
-	pr := newPrinter(out, o.json, logf)
+	pr := newPrinter(out, o.json, ss.log)
 
 	if !o.dryRun {
 		// here and on the hosts, before reading them: what preflight reads

@@ -14,20 +14,20 @@ func newCheckCmd() *cobra.Command {
 		Use:   "check -f FILE",
 		Short: "Run the preflight checks against the hosts; change nothing",
 		Args:  noArgs,
-		RunE: func(cmd *cobra.Command, args []string) error {
-			s, ss, err := readOnlySession(file)
+		RunE: func(cmd *cobra.Command, args []string) (err error) {
+			ss, err := readOnlySession(cmd, file)
 			if err != nil {
 				return err
 			}
-			defer ss.close()
+			defer func() { ss.end(err) }()
 			ir := newInterrupts(cmd.Context())
 			defer ir.release()
-			facts := steps.Discover(ir.ctx, s, ss.hosts, 0)
+			facts := steps.Discover(ir.ctx, ss.spec, ss.hosts, 0)
 			if err := ir.err(); err != nil {
 				return err
 			}
-			rs := checks.Preflight(s, facts)
-			newPrinter(cmd.OutOrStdout(), asJSON, nil).checks(rs)
+			rs := checks.Preflight(ss.spec, facts)
+			newPrinter(cmd.OutOrStdout(), asJSON, ss.log).checks(rs)
 			return refusal(rs)
 		},
 	}

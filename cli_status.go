@@ -16,20 +16,20 @@ func newStatusCmd() *cobra.Command {
 		Use:   "status -f FILE",
 		Short: "Show each layer's health on every host; exit 1 when anything is degraded, 4 when a host could not be read",
 		Args:  noArgs,
-		RunE: func(cmd *cobra.Command, args []string) error {
-			s, ss, err := readOnlySession(file)
+		RunE: func(cmd *cobra.Command, args []string) (err error) {
+			ss, err := readOnlySession(cmd, file)
 			if err != nil {
 				return err
 			}
-			defer ss.close()
+			defer func() { ss.end(err) }()
 			ir := newInterrupts(cmd.Context())
 			defer ir.release()
-			state := steps.ReadState(ir.ctx, s, ss.hosts)
+			state := steps.ReadState(ir.ctx, ss.spec, ss.hosts)
 			if err := ir.err(); err != nil {
 				return err
 			}
-			rs := checks.Health(s, state)
-			newPrinter(cmd.OutOrStdout(), asJSON, nil).checksTitled("status of cluster "+s.Cluster.Name+":", rs)
+			rs := checks.Health(ss.spec, state)
+			newPrinter(cmd.OutOrStdout(), asJSON, ss.log).checksTitled("status of cluster "+ss.spec.Cluster.Name+":", rs)
 			return healthVerdict(rs)
 		},
 	}

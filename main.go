@@ -53,6 +53,7 @@ runs it with live logs.`,
 		SilenceUsage:  true,
 		SilenceErrors: true,
 	}
+	root.PersistentFlags().BoolP("verbose", "v", false, "show debug lines (the SSH layer's too) on stderr; the run log has them always")
 	var specPath string
 	root.Flags().StringVarP(&specPath, "file", "f", "", "cluster spec to open or create (default ./"+ui.DefaultSpecPath+")")
 	root.RunE = func(cmd *cobra.Command, args []string) error {
