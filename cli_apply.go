@@ -23,7 +23,7 @@ type applyOpts struct {
 func newApplyCmd() *cobra.Command {
 	var o applyOpts
 	c := &cobra.Command{
-		Use:   "apply -f FILE",
+		Use:   "apply [-f FILE]",
 		Short: "Build (or grow, or resume) the cluster the spec describes",
 		Long: `apply connects to every host, runs the preflight checks (a failure stops it before
 anything changes), then runs the plan: each action only where its probe says it is not
@@ -36,7 +36,7 @@ Exit codes: 0 done, 1 failed, 2 bad input, 3 preflight refused.`,
 			return runApply(cmd, o)
 		},
 	}
-	c.Flags().StringVarP(&o.file, "file", "f", "", "cluster spec (TOML)")
+	specFlag(c, &o.file)
 	c.Flags().BoolVarP(&o.yes, "yes", "y", false, "run unattended: no questions (new host keys are accepted only under host_key_policy = \"accept-new\")")
 	c.Flags().BoolVar(&o.json, "json", false, "print the event stream as JSON lines")
 	c.Flags().BoolVar(&o.dryRun, "dry-run", false, "probe the hosts and show what would change, change nothing")
@@ -72,7 +72,7 @@ func runApply(cmd *cobra.Command, o applyOpts) (err error) {
 		// here and on the hosts, before reading them: what preflight reads
 		// stays so until the run ends
 		names := append(s.StorageHosts(), s.ClientHosts()...)
-		unlock, err := steps.LockRun(ctx, s.Cluster.Name, names, ss.hosts, "apply -f "+o.file)
+		unlock, err := steps.LockRun(ctx, s.Cluster.Name, names, ss.hosts, "apply -f "+s.Path)
 		if ierr := ir.err(); ierr != nil {
 			return ierr
 		}
@@ -96,7 +96,7 @@ func runApply(cmd *cobra.Command, o applyOpts) (err error) {
 	}
 	plan := steps.Build(s, facts)
 	if interactive && !o.dryRun {
-		fmt.Fprintf(os.Stderr, "Apply the plan to %d hosts? (scalestore plan -f %s shows every command) [y/N] ", len(s.Hosts), o.file)
+		fmt.Fprintf(os.Stderr, "Apply the plan to %d hosts? (scalestore plan -f %s shows every command) [y/N] ", len(s.Hosts), s.Path)
 		yes, err := readYes(ctx, os.Stdin)
 		if ierr := ir.err(); ierr != nil {
 			return ierr

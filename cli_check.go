@@ -11,7 +11,7 @@ func newCheckCmd() *cobra.Command {
 	var file string
 	var asJSON bool
 	c := &cobra.Command{
-		Use:   "check -f FILE",
+		Use:   "check [-f FILE]",
 		Short: "Run the preflight checks against the hosts; change nothing",
 		Args:  noArgs,
 		RunE: func(cmd *cobra.Command, args []string) (err error) {
@@ -31,7 +31,7 @@ func newCheckCmd() *cobra.Command {
 			return refusal(rs)
 		},
 	}
-	c.Flags().StringVarP(&file, "file", "f", "", "cluster spec (TOML)")
+	specFlag(c, &file)
 	c.Flags().BoolVar(&asJSON, "json", false, "print the results as JSON lines")
 	return c
 }

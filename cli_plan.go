@@ -9,7 +9,7 @@ import (
 func newPlanCmd() *cobra.Command {
 	var file string
 	c := &cobra.Command{
-		Use:   "plan -f FILE",
+		Use:   "plan [-f FILE]",
 		Short: "Print every step, command and file that building the spec takes",
 		Long: `plan prints the whole ordered plan for a spec: each step, its hosts, the exact
 commands with the read-only probe that skips each one when it is already done, the full
@@ -24,7 +24,6 @@ text of every file it writes, and the destructive actions marked. It contacts no
 			return nil
 		},
 	}
-	c.Flags().StringVarP(&file, "file", "f", "", "cluster spec (TOML)")
-	_ = c.MarkFlagFilename("file", "toml")
+	specFlag(c, &file)
 	return c
 }

@@ -13,7 +13,7 @@ func newStatusCmd() *cobra.Command {
 	var file string
 	var asJSON bool
 	c := &cobra.Command{
-		Use:   "status -f FILE",
+		Use:   "status [-f FILE]",
 		Short: "Show each layer's health on every host; exit 1 when anything is degraded, 4 when a host could not be read",
 		Args:  noArgs,
 		RunE: func(cmd *cobra.Command, args []string) (err error) {
@@ -33,7 +33,7 @@ func newStatusCmd() *cobra.Command {
 			return healthVerdict(rs)
 		},
 	}
-	c.Flags().StringVarP(&file, "file", "f", "", "cluster spec (TOML)")
+	specFlag(c, &file)
 	c.Flags().BoolVar(&asJSON, "json", false, "print the results as JSON lines")
 	return c
 }

@@ -10,6 +10,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"io/fs"
 	"os"
 
 	"github.com/spf13/cobra"
@@ -61,7 +62,7 @@ runs it with live logs.`,
 	}
 	root.SetFlagErrorFunc(func(c *cobra.Command, err error) error { return badInput{err} })
 	root.Args = noArgs
-	root.AddCommand(newPlanCmd(), newApplyCmd(), newCheckCmd(), newStatusCmd(), newVersionCmd())
+	root.AddCommand(newInitCmd(), newPlanCmd(), newApplyCmd(), newCheckCmd(), newStatusCmd(), newVersionCmd())
 	return root
 }
 
@@ -73,9 +74,14 @@ func noArgs(cmd *cobra.Command, args []string) error {
 	return nil
 }
 
+// loadSpec loads and checks the spec at path, or at ./scalestore.toml
+// when path is empty (as the wizard does).
 func loadSpec(path string) (*config.Spec, error) {
 	if path == "" {
-		return nil, badInput{errors.New("no spec file: pass -f FILE (see sample.toml)")}
+		path = ui.DefaultSpecPath
+		if _, err := os.Stat(path); errors.Is(err, fs.ErrNotExist) {
+			return nil, badInput{fmt.Errorf("no spec: run scalestore init or pass -f (there is no ./%s)", path)}
+		}
 	}
 	s, err := config.Load(path)
 	if err != nil {
@@ -97,4 +103,10 @@ func newVersionCmd() *cobra.Command {
 			fmt.Fprintf(cmd.OutOrStdout(), "scalestore %s\n", version)
 		},
 	}
+}
+
+// specFlag is the -f flag of the commands that read a spec.
+func specFlag(c *cobra.Command, file *string) {
+	c.Flags().StringVarP(file, "file", "f", "", "cluster spec (TOML; default ./"+ui.DefaultSpecPath+")")
+	_ = c.MarkFlagFilename("file", "toml")
 }

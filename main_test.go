@@ -53,7 +53,6 @@ func TestBadInputExits2(t *testing.T) {
 	}{
 		{[]string{"plan", "-f", bad}, bad + `:56: pair[0].a.disk: "sdb" is not an absolute /dev/... device path`},
 		{[]string{"plan", "-f", filepath.Join(dir, "missing.toml")}, "no such file"},
-		{[]string{"plan"}, "no spec file: pass -f FILE"},
 		{[]string{"plan", "--frobnicate"}, "unknown flag: --frobnicate"},
 		{[]string{"frobnicate"}, `unknown command "frobnicate"`},
 	}
