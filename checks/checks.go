@@ -5,7 +5,6 @@ package checks
 
 import (
 	"fmt"
-	"io"
 	"strconv"
 	"strings"
 	"time"
@@ -418,20 +417,6 @@ func Failed(rs []Result) bool {
 		}
 	}
 	return false
-}
-
-// Print writes the results as aligned text lines.
-func Print(w io.Writer, rs []Result) {
-	for _, r := range rs {
-		host := r.Host
-		if host == "" {
-			host = "cluster"
-		}
-		fmt.Fprintf(w, "%-4s  %-10s %-16s %s\n", r.Status, host, r.Check, r.Msg)
-		if r.Hint != "" && r.Status != Pass {
-			fmt.Fprintf(w, "      %-10s %-16s -> %s\n", "", "", r.Hint)
-		}
-	}
 }
 
 // checkPackages: every package of the role is installed, or the package
