@@ -38,25 +38,27 @@ func (p *printer) note(format string, args ...any) {
 func (p *printer) checks(rs []checks.Result) { p.checksTitled("preflight:", rs) }
 
 func (p *printer) checksTitled(title string, rs []checks.Result) {
-	if p.lenc != nil {
-		for _, r := range rs {
-			p.lenc.Encode(struct {
-				Kind string `json:"kind"`
-				checks.Result
-			}{"check", r})
+	for _, r := range rs {
+		line := checkLine{steps.Schema, "check", r}
+		if p.lenc != nil {
+			p.lenc.Encode(line)
+		}
+		if p.json {
+			p.enc.Encode(line)
 		}
 	}
 	if p.json {
-		for _, r := range rs {
-			p.enc.Encode(struct {
-				Kind string `json:"kind"`
-				checks.Result
-			}{"check", r})
-		}
 		return
 	}
 	fmt.Fprintln(p.w, title)
 	checks.Print(p.w, rs)
+}
+
+// checkLine is a check's result as a JSON line, beside the events.
+type checkLine struct {
+	Schema int    `json:"schema"`
+	Kind   string `json:"kind"`
+	checks.Result
 }
 
 func (p *printer) event(e steps.Event) {

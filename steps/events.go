@@ -1,6 +1,14 @@
 package steps
 
-import "time"
+import (
+	"encoding/json"
+	"time"
+)
+
+// Schema is the version of the JSON form of events and plans (apply --json,
+// plan --json, the run log), in each one's "schema" field. It goes up when
+// a field is removed or changes meaning; new fields keep it.
+const Schema = 1
 
 // EventKind names what happened.
 type EventKind string
@@ -58,4 +66,13 @@ type Event struct {
 	Elapsed  time.Duration `json:"elapsed_ns,omitempty"`
 	// Unchanged counts unchanged actions in step-done and run-done.
 	Unchanged int `json:"unchanged,omitempty"`
+}
+
+// MarshalJSON writes the event with "schema" (Schema) first.
+func (e Event) MarshalJSON() ([]byte, error) {
+	type fields Event // without this method
+	return json.Marshal(struct {
+		Schema int `json:"schema"`
+		fields
+	}{Schema, fields(e)})
 }
