@@ -7,7 +7,6 @@ import (
 	"io/fs"
 	"os"
 	"path/filepath"
-	"strings"
 )
 
 // Save validates the spec and writes it to path atomically (a temporary file
@@ -24,43 +23,6 @@ func (s *Spec) Save(path string) error {
 	// What is saved must load back as the same cluster.
 	if _, err := Parse(path, data); err != nil {
 		return fmt.Errorf("the spec as saved does not load back: %w", err)
-	}
-	return writeAtomic(path, data)
-}
-
-// AppendPair adds a pair to the spec file at path as a new [[pair]] block at
-// its end, leaving the rest of the file (and its comments) as it is. The
-// result is validated before it replaces the file.
-func AppendPair(path string, p Pair, hosts ...Host) error {
-	old, err := os.ReadFile(path)
-	if err != nil {
-		return fmt.Errorf("read spec: %w", err)
-	}
-	var b strings.Builder
-	b.Write(old)
-	if len(old) > 0 && old[len(old)-1] != '\n' {
-		b.WriteByte('\n')
-	}
-	for _, h := range hosts {
-		fmt.Fprintf(&b, "\n[[host]]\nname = %q\naddress = %q\n", h.Name, h.Address)
-		if h.ReplicationAddress != "" {
-			fmt.Fprintf(&b, "replication_address = %q\n", h.ReplicationAddress)
-		}
-		if h.SSH.Address != "" || h.SSH.Port != 0 {
-			var parts []string
-			if h.SSH.Address != "" {
-				parts = append(parts, fmt.Sprintf("address = %q", h.SSH.Address))
-			}
-			if h.SSH.Port != 0 {
-				parts = append(parts, fmt.Sprintf("port = %d", h.SSH.Port))
-			}
-			fmt.Fprintf(&b, "ssh = { %s }\n", strings.Join(parts, ", "))
-		}
-	}
-	fmt.Fprintf(&b, "\n[[pair]]\nid = %d\na = { host = %q, disk = %q }\nb = { host = %q, disk = %q }\n", p.Num(), p.A.Host, p.A.Disk, p.B.Host, p.B.Disk)
-	data := []byte(b.String())
-	if _, err := Parse(path, data); err != nil {
-		return err
 	}
 	return writeAtomic(path, data)
 }
