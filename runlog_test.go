@@ -4,12 +4,14 @@ import (
 	"bytes"
 	"crypto/ed25519"
 	"crypto/rand"
+	"encoding/json"
 	"errors"
 	"net"
 	"os"
 	"os/exec"
 	"path/filepath"
 	"regexp"
+	"slices"
 	"strings"
 	"testing"
 
@@ -98,7 +100,10 @@ func TestEveryHostCommandWritesTheRunLog(t *testing.T) {
 		{[]string{"apply", "--yes", "-f", spec}, exitFailed, []string{`"msg":"connected"`, `"msg":"end","err":"lock cluster \"lab\" on its hosts: `}},
 	} {
 		t.Run(strings.Join(c.args[:len(c.args)-2], " "), func(t *testing.T) {
-			code, _, stderr := runBinary(t, c.args...)
+			code, stdout, stderr := runBinary(t, c.args...)
+			if slices.Contains(c.args, "--json") {
+				jsonLinesWithSchema(t, stdout)
+			}
 			if code != c.code {
 				t.Errorf("exit %d, want %d; stderr:\n%s", code, c.code, stderr)
 			}
@@ -133,5 +138,22 @@ func TestVerboseShowsDebugLines(t *testing.T) {
 	}
 	if _, log := runLogOf(t, stderr); !strings.Contains(log, `"level":"DEBUG","msg":"connected","host":"storage0a"`) {
 		t.Errorf("without -v the run log still holds the debug records; it has:\n%s", log)
+	}
+}
+
+// jsonLinesWithSchema: stdout is JSON lines only (the run log's path went
+// to stderr), each with "schema": 1.
+func jsonLinesWithSchema(t *testing.T, stdout string) {
+	t.Helper()
+	if stdout == "" {
+		t.Fatal("--json printed nothing")
+	}
+	for _, l := range strings.Split(strings.TrimSuffix(stdout, "\n"), "\n") {
+		var v struct {
+			Schema int `json:"schema"`
+		}
+		if err := json.Unmarshal([]byte(l), &v); err != nil || v.Schema != 1 {
+			t.Errorf("--json line %q: schema %d, %v; want JSON with schema 1", l, v.Schema, err)
+		}
 	}
 }
