@@ -433,12 +433,13 @@ func TestAddPairAppendsKeepingComments(t *testing.T) {
 	h.waitFor("the run to end", func() bool { return a.screen == scrDone })
 
 	after, _ := os.ReadFile(path)
-	if !strings.HasPrefix(string(after), string(before)) {
-		t.Fatalf("the file was rewritten, not appended to:\n%s", after)
+	// the new pair goes after the last [[pair]]; the rest is as it was
+	added := "\n[[pair]]\nid = 2\na = { host = \"storage2a\", disk = \"/dev/vdb\" }\nb = { host = \"storage2b\", disk = \"/dev/vdb\" }\n"
+	if !strings.Contains(string(after), "b = { host = \"storage1b\", disk = \"/dev/vdb\" }\n"+added+"\n[[client]]") {
+		t.Fatalf("the pair is not added after the last one:\n%s", after)
 	}
-	added := string(after[len(before):])
-	if !strings.Contains(added, "[[pair]]\nid = 2\na = { host = \"storage2a\", disk = \"/dev/vdb\" }\nb = { host = \"storage2b\", disk = \"/dev/vdb\" }") {
-		t.Fatalf("appended:\n%s", added)
+	if rest := strings.Replace(string(after), added, "", 1); rest != string(before) {
+		t.Fatalf("the file was rewritten, not added to:\n%s", after)
 	}
 	for _, c := range []string{"# A two-pair test cluster", "# how scalestore reaches its sshd", "# lab only"} {
 		if !strings.Contains(string(after), c) {
