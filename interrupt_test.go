@@ -81,16 +81,23 @@ func silentListener(t *testing.T) (ports []int, accepted *atomic.Int32) {
 // exchange and offers only password authentication (no password works).
 func askingServer(t *testing.T) (ports []int, hostKey ssh.PublicKey) {
 	t.Helper()
-	_, priv, _ := ed25519.GenerateKey(rand.Reader)
-	signer, err := ssh.NewSignerFromKey(priv)
-	if err != nil {
-		t.Fatal(err)
-	}
+	signer := newHostKey(t)
 	cfg := &ssh.ServerConfig{PasswordCallback: func(ssh.ConnMetadata, []byte) (*ssh.Permissions, error) {
 		return nil, errors.New("no")
 	}}
 	cfg.AddHostKey(signer)
 	return listen(t, labHosts, func(c net.Conn) { ssh.NewServerConn(c, cfg) }), signer.PublicKey()
+}
+
+// newHostKey is a fresh ed25519 host key for a test's SSH server.
+func newHostKey(t *testing.T) ssh.Signer {
+	t.Helper()
+	_, priv, _ := ed25519.GenerateKey(rand.Reader)
+	signer, err := ssh.NewSignerFromKey(priv)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return signer
 }
 
 // ptySpec writes the lab's spec with every host's sshd at port on
@@ -308,20 +315,12 @@ func TestCtrlCWizardWhileConnecting(t *testing.T) {
 // host key and say so with its fingerprint; on a terminal they ask.
 func TestNewHostKeysAreShown(t *testing.T) {
 	ports, key := askingServer(t)
-	bin, err := buildBinary()
-	if err != nil {
-		t.Fatal(err)
-	}
 	fp := ssh.FingerprintSHA256(key)
 	for _, cmd := range []string{"check", "status"} {
-		c := exec.Command(bin, cmd, "-f", ptySpec(t, ports, "accept-new", nil)) // a known_hosts of its own
-		c.Env = append(os.Environ(), "XDG_STATE_HOME="+t.TempDir(), "SSH_AUTH_SOCK=")
-		var stderr bytes.Buffer
-		c.Stderr = &stderr
-		c.Run()
-		if n := strings.Count(stderr.String(), "host key of "); n != 6 || !strings.Contains(stderr.String(), "added the ssh-ed25519 host key of storage0a (") ||
-			!strings.Contains(stderr.String(), fp) {
-			t.Errorf("%s: %d keys shown, want 6 with %s; stderr:\n%s", cmd, n, fp, stderr.String())
+		_, _, stderr := runBinary(t, cmd, "-f", ptySpec(t, ports, "accept-new", nil)) // a known_hosts of its own
+		if n := strings.Count(stderr, "host key of "); n != 6 || !strings.Contains(stderr, "added the ssh-ed25519 host key of storage0a (") ||
+			!strings.Contains(stderr, fp) {
+			t.Errorf("%s: %d keys shown, want 6 with %s; stderr:\n%s", cmd, n, fp, stderr)
 		}
 	}
 	r := startPty(t, "status", "-f", ptySpec(t, ports, "accept-new", nil))
