@@ -33,8 +33,15 @@ deps:
 	  DEBIAN_FRONTEND=noninteractive apt-get install -y -q --no-install-recommends $$missing; \
 	else echo "deps: all $(words $(ALL_PACKAGES)) packages installed"; fi
 
+# every fuzz target of every package, FUZZTIME each (go test fuzzes one target at a time)
+FUZZTIME ?= 15s
 fuzz:
-	$(GO) test ./config -run XXX -fuzz FuzzParse -fuzztime 30s
+	@set -e; for f in $$(grep -l '^func Fuzz' $$(git ls-files '*_test.go')); do \
+	  for t in $$(sed -n 's/^func \(Fuzz[A-Za-z0-9_]*\)(.*/\1/p' $$f); do \
+	    echo "== $$t ($$(dirname $$f))"; \
+	    $(GO) test ./$$(dirname $$f) -run XXX -fuzz "^$$t\$$" -fuzztime $(FUZZTIME) -fuzzminimizetime 3s; \
+	  done; \
+	done
 
 -include lab/lab.mk
 
