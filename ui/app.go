@@ -11,10 +11,12 @@ import (
 	"fmt"
 	"io"
 	"os"
+	"slices"
 	"strings"
 
 	"charm.land/bubbles/v2/help"
 	"charm.land/bubbles/v2/key"
+	"charm.land/bubbles/v2/viewport"
 	tea "charm.land/bubbletea/v2"
 	"charm.land/lipgloss/v2"
 
@@ -173,11 +175,12 @@ type app struct {
 	done      *doneModel
 
 	help   help.Model
-	result error // what Run returns
+	body   viewport.Model // the body, when it is taller than the room
+	result error          // what Run returns
 }
 
 func newApp(ctx context.Context, o Options) *app {
-	a := &app{ctx: ctx, specPath: o.SpecPath, connect: o.connect, prompter: newPrompter(), help: helpModel(), width: 80, height: 24}
+	a := &app{ctx: ctx, specPath: o.SpecPath, connect: o.connect, prompter: newPrompter(), help: helpModel(), body: viewport.New(), width: 80, height: 24}
 	if a.specPath == "" {
 		a.specPath = DefaultSpecPath
 	}
@@ -252,8 +255,13 @@ func (a *app) Update(msg tea.Msg) (tea.Model, tea.Cmd) {
 			return a, cmd
 		}
 	}
-	if k, ok := msg.(tea.KeyPressMsg); ok && k.String() == "ctrl+c" && a.screen != scrRun {
-		return a, tea.Quit
+	if k, ok := msg.(tea.KeyPressMsg); ok {
+		if k.String() == "ctrl+c" && a.screen != scrRun {
+			return a, tea.Quit
+		}
+		if a.scrollBody(k) {
+			return a, nil
+		}
 	}
 	if cmd, ok := a.transition(msg); ok {
 		return a, cmd
@@ -446,6 +454,7 @@ func (a *app) back() tea.Cmd {
 
 func (a *app) enter(s screen, cmd tea.Cmd) tea.Cmd {
 	a.screen = s
+	a.body.GotoTop()
 	a.resize()
 	return cmd
 }
@@ -459,12 +468,106 @@ func (a *app) resize() {
 	a.page().setSize(a.bodySize())
 }
 
-// keys shows the current screen's key help.
+// keys are the keys the screen on show (or the question over it) handles.
 func (a *app) keys() []key.Binding {
 	if len(a.prompts) > 0 {
 		return a.prompts[0].help()
 	}
 	return a.page().help()
+}
+
+// The keys that scroll a body taller than the room: the arrows when the
+// screen has no use for them, else the page keys.
+var (
+	keyScroll     = key.NewBinding(key.WithKeys("up", "down", "pgup", "pgdown", "home", "end"), key.WithHelp("↑/↓", "scroll"))
+	keyScrollPage = key.NewBinding(key.WithKeys("pgup", "pgdown", "home", "end"), key.WithHelp("pgup/pgdn", "scroll"))
+)
+
+// hints are the key-hint bar's keys: how to scroll when part of the body
+// is hidden (first: a narrow bar cuts its end), then the screen's keys that
+// have a help text.
+func (a *app) hints(over bool) []key.Binding {
+	var out []key.Binding
+	if over {
+		out = append(out, a.scrollKey())
+	}
+	for _, k := range a.keys() {
+		if k.Help().Key != "" {
+			out = append(out, k)
+		}
+	}
+	return out
+}
+
+// scrollKey is how the body scrolls on this screen.
+func (a *app) scrollKey() key.Binding {
+	for _, k := range a.keys() {
+		if slices.Contains(k.Keys(), "up") || slices.Contains(k.Keys(), "down") {
+			return keyScrollPage
+		}
+	}
+	return keyScroll
+}
+
+// layoutBody draws the body; one taller than the room goes into the
+// body's viewport (over is then true).
+func (a *app) layoutBody() (body string, over bool) {
+	w, h := a.bodySize()
+	if len(a.prompts) > 0 {
+		body = a.prompts[0].View(w)
+	} else {
+		body = a.page().view(w, h)
+	}
+	body = strings.TrimRight(body, "\n")
+	if lipgloss.Height(body) <= h {
+		return body, false
+	}
+	a.body.SetWidth(w)
+	a.body.SetHeight(h - 1) // the last line says what is hidden
+	a.body.SetContent(body)
+	return body, true
+}
+
+// scrollBody scrolls a body taller than the room for a scroll key the
+// screen does not handle itself; it reports whether it did.
+func (a *app) scrollBody(k tea.KeyPressMsg) bool {
+	for _, b := range a.keys() {
+		if key.Matches(k, b) {
+			return false
+		}
+	}
+	if !key.Matches(k, a.scrollKey()) {
+		return false
+	}
+	if _, over := a.layoutBody(); !over {
+		return false
+	}
+	switch k.String() {
+	case "up":
+		a.body.ScrollUp(1)
+	case "down":
+		a.body.ScrollDown(1)
+	case "pgup":
+		a.body.PageUp()
+	case "pgdown":
+		a.body.PageDown()
+	case "home":
+		a.body.GotoTop()
+	case "end":
+		a.body.GotoBottom()
+	}
+	return true
+}
+
+// scrolled is the body's viewport and the line under it that says how much
+// is hidden below (or, at the end, above).
+func (a *app) scrolled() string {
+	below := a.body.TotalLineCount() - a.body.YOffset() - a.body.VisibleLineCount()
+	hint := fmt.Sprintf("↓ %d more lines", below)
+	if below <= 0 {
+		hint = fmt.Sprintf("↑ %d lines above", a.body.YOffset())
+	}
+	return a.body.View() + "\n" + styleDim.Render(hint)
 }
 
 // header is the title line: the brand, what is being done, and where.
@@ -521,16 +624,14 @@ func (a *app) visits(s screen) bool {
 
 func (a *app) View() tea.View {
 	w, h := a.bodySize()
-	body := a.page().view(w, h)
-	if len(a.prompts) > 0 {
-		body = a.prompts[0].View(w)
+	body, over := a.layoutBody()
+	if over {
+		body = a.scrolled()
 	}
-	body = clipLines(body, h)
-	pad := h - lipgloss.Height(body)
-	if pad > 0 {
+	if pad := h - lipgloss.Height(body); pad > 0 {
 		body += strings.Repeat("\n", pad)
 	}
-	foot := a.help.ShortHelpView(a.keys())
+	foot := a.help.ShortHelpView(a.hints(over))
 	content := styleApp.Render(a.header() + "\n\n" + body + "\n" + truncate(foot, w))
 	v := tea.NewView(content)
 	v.AltScreen = true

@@ -212,6 +212,14 @@ func press(name string) tea.KeyPressMsg {
 		return tea.KeyPressMsg{Code: tea.KeyUp}
 	case "down":
 		return tea.KeyPressMsg{Code: tea.KeyDown}
+	case "pgup":
+		return tea.KeyPressMsg{Code: tea.KeyPgUp}
+	case "pgdown":
+		return tea.KeyPressMsg{Code: tea.KeyPgDown}
+	case "home":
+		return tea.KeyPressMsg{Code: tea.KeyHome}
+	case "end":
+		return tea.KeyPressMsg{Code: tea.KeyEnd}
 	case "backspace":
 		return tea.KeyPressMsg{Code: tea.KeyBackspace}
 	case "space":
@@ -320,13 +328,14 @@ type fakeHosts struct {
 	probes map[string]bool   // host + "\x00" + probe: a probe of the plan
 	done   map[string]bool   // host + "\x00" + probe: its action ran
 	files  map[string]string // host + path: written
+	state  map[string]string // host → its answer to steps.StateScript (none: empty)
 	spec   *config.Spec      // the spec of the last connect
 	closed bool
 }
 
 func newFakeHosts(t testing.TB) *fakeHosts {
 	return &fakeHosts{t: t, disks: map[string]string{}, fail: map[string]error{}, built: map[string]bool{},
-		guards: map[string]string{}, probes: map[string]bool{}, done: map[string]bool{}, files: map[string]string{}}
+		guards: map[string]string{}, probes: map[string]bool{}, done: map[string]bool{}, files: map[string]string{}, state: map[string]string{}}
 }
 
 // learn notes the probes of the plan and the commands they guard (f.mu
@@ -405,6 +414,8 @@ func (h *fakeHost) Run(ctx context.Context, cmd remote.Cmd, opt remote.RunOption
 	switch {
 	case text == "lsblk -J -b -d -o NAME,PATH,SIZE,TYPE":
 		return remote.Result{Stdout: []byte(`{"blockdevices":[{"name":"vda","path":"/dev/vda","size":21474836480,"type":"disk"},{"name":"vdb","path":"/dev/vdb","size":67108864,"type":"disk"},{"name":"sr0","path":"/dev/sr0","size":1024,"type":"rom"}]}`)}, nil
+	case text == steps.StateScript("storage").String() || text == steps.StateScript("client").String():
+		return remote.Result{Stdout: []byte(f.state[h.name])}, nil
 	case strings.HasPrefix(text, "echo @@os"):
 		out := f.disks[h.name]
 		if out == "" {

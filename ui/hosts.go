@@ -10,6 +10,7 @@ import (
 	"charm.land/bubbles/v2/key"
 	tea "charm.land/bubbletea/v2"
 	"charm.land/huh/v2"
+	"charm.land/lipgloss/v2"
 
 	"scalestore/config"
 )
@@ -24,6 +25,8 @@ type hostsModel struct {
 	form   *huh.Form
 	width  int
 	height int
+	// formHeight is the rows the form was given (fit)
+	formHeight int
 	// problems are what config.Validate still says about these fields once
 	// the form is submitted (e.g. an address used twice).
 	problems []string
@@ -62,7 +65,7 @@ func newHostsModel(s *config.Spec, adding bool, width int) *hostsModel {
 		v.hostLines = hostLinesOf(s.Hosts)
 	}
 	m := &hostsModel{base: s, adding: adding, v: v, width: width}
-	m.form = m.buildForm()
+	m.reopen()
 	return m
 }
 
@@ -307,7 +310,7 @@ func (m hostsModel) buildForm() *huh.Form {
 		WithShowHelp(false).
 		WithShowErrors(false).
 		WithWidth(min(max(m.width-2, 40), 100))
-	return sizeForm(f, m.height)
+	return f
 }
 
 // inUse reports whether a host is a half of a pair or a client.
@@ -328,22 +331,41 @@ func inUse(s *config.Spec, host string) bool {
 func (m *hostsModel) Init() tea.Cmd { return m.form.Init() }
 
 // reopen starts the form again with its values, for coming back to it.
-func (m *hostsModel) reopen() { m.form = m.buildForm() }
+func (m *hostsModel) reopen() {
+	m.form, m.formHeight = m.buildForm(), 0
+	m.fit()
+}
 
 func (m *hostsModel) setSize(w, h int) {
 	m.width, m.height = w, h
-	m.form = sizeForm(m.form.WithWidth(min(max(w-2, 40), 100)), h)
+	m.form, m.formHeight = m.form.WithWidth(min(max(w-2, 40), 100)), 0
+	m.fit()
 }
 
-// sizeForm lets a form take the height its tallest group needs, up to the
-// room there is (less a few lines for the title and the errors).
-func sizeForm(f *huh.Form, height int) *huh.Form {
-	if height <= 0 {
-		return f
+// fit gives the form the rows its title, the problems and the field errors
+// leave, so that the errors show under it.
+func (m *hostsModel) fit() {
+	m.form, m.formHeight = fitForm(m.form, m.formHeight, m.height-lipgloss.Height(m.head())-lineCount(formErrors(m.form, m.width)))
+}
+
+// fitForm sizes a form to height rows when it was sized to another height
+// (a form keeps 8 rows at least: the body then scrolls).
+func fitForm(f *huh.Form, was, height int) (*huh.Form, int) {
+	height = max(height, 8)
+	if height == was {
+		return f, was
 	}
-	nf, _ := f.Update(tea.WindowSizeMsg{Width: 0, Height: max(height-5, 8)})
+	return sizeForm(f, height), height
+}
+
+// sizeForm lets a form take the height its tallest group needs, up to height.
+func sizeForm(f *huh.Form, height int) *huh.Form {
+	nf, _ := f.Update(tea.WindowSizeMsg{Width: 0, Height: height})
 	return nf.(*huh.Form)
 }
+
+// lineCount is the number of lines of s, each ended by a newline.
+func lineCount(s string) int { return strings.Count(s, "\n") }
 
 // formErrors shows the focused group's validation errors, wrapped, each
 // naming its key.
@@ -365,6 +387,9 @@ func (m *hostsModel) update(msg tea.Msg) tea.Cmd {
 	m.form = f.(*huh.Form)
 	if m.form.State == huh.StateCompleted {
 		return m.submit()
+	}
+	if _, ok := msg.(tea.KeyPressMsg); ok {
+		m.fit() // a key may have shown or cleared an error
 	}
 	return cmd
 }
@@ -388,28 +413,40 @@ func (m *hostsModel) submit() tea.Cmd {
 	if len(msgs) > 0 {
 		// Start the form again with the values kept and the problems shown.
 		m.problems = msgs
-		m.form = m.buildForm()
+		m.reopen()
 		return m.form.Init()
 	}
 	m.problems = nil
 	return emit(hostsDoneMsg{spec: s, added: added})
 }
 
+// keyFormMoves are the keys a form's fields use to move in their text
+// and lists: the body scrolls with the page keys instead.
+var keyFormMoves = key.NewBinding(key.WithKeys("up", "down", "home", "end"))
+
 func (m *hostsModel) help() []key.Binding {
-	return append(m.form.KeyBinds(), keyBack, keyCtrlC)
+	return append(m.form.KeyBinds(), keyBack, keyCtrlC, keyFormMoves)
+}
+
+// head is the form's title and the problems its last submit found.
+func (m *hostsModel) head() string {
+	title := "Cluster, SSH and hosts"
+	if m.adding {
+		title = "New storage servers"
+	}
+	return styleTitle.Render(title) + problemLines(m.problems, m.width)
+}
+
+// problemLines shows the problems a submit found, each wrapped, on lines
+// of their own.
+func problemLines(ps []string, width int) string {
+	var b strings.Builder
+	for _, p := range ps {
+		b.WriteString("\n" + styleFail.Render(wrapIndent("✗ "+p, width, 2)))
+	}
+	return b.String()
 }
 
 func (m *hostsModel) view(width, height int) string {
-	var b strings.Builder
-	if m.adding {
-		b.WriteString(styleTitle.Render("New storage servers") + "\n")
-	} else {
-		b.WriteString(styleTitle.Render("Cluster, SSH and hosts") + "\n")
-	}
-	for _, p := range m.problems {
-		b.WriteString(verdictFail(truncate(p, m.width-2)) + "\n")
-	}
-	b.WriteString(m.form.View() + "\n")
-	b.WriteString(formErrors(m.form, m.width))
-	return b.String()
+	return m.head() + "\n" + m.form.View() + "\n" + formErrors(m.form, m.width)
 }

@@ -3,14 +3,15 @@ package ui
 import (
 	"context"
 
-	"charm.land/bubbles/v2/viewport"
-	"charm.land/lipgloss/v2"
 	"fmt"
 	"strings"
 
 	"charm.land/bubbles/v2/key"
 	"charm.land/bubbles/v2/spinner"
+	"charm.land/bubbles/v2/viewport"
 	tea "charm.land/bubbletea/v2"
+	"charm.land/lipgloss/v2"
+	"github.com/charmbracelet/x/ansi"
 
 	"scalestore/checks"
 	"scalestore/config"
@@ -213,7 +214,7 @@ func renderResults(rs []checks.Result, width int, compact bool) string {
 			continue
 		}
 		if !compact {
-			b.WriteString(truncate(fmt.Sprintf("  %s  %-*s  %s: %s", stylePass.Render("✓ pass"), nameW, host(r), r.Check, r.Msg), width) + "\n")
+			b.WriteString(wrapIndent(fmt.Sprintf("  %s  %-*s  %s: %s", stylePass.Render("✓ pass"), nameW, host(r), r.Check, r.Msg), width, 12+nameW) + "\n")
 			continue
 		}
 		if _, ok := passes[host(r)]; !ok {
@@ -222,19 +223,23 @@ func renderResults(rs []checks.Result, width int, compact bool) string {
 		passes[host(r)] = append(passes[host(r)], r.Check)
 	}
 	for _, h := range order {
-		b.WriteString(truncate(fmt.Sprintf("  %s  %-*s  %s", stylePass.Render("✓ pass"), nameW, h, styleDim.Render(strings.Join(passes[h], ", "))), width) + "\n")
+		b.WriteString(wrapIndent(fmt.Sprintf("  %s  %-*s  %s", stylePass.Render("✓ pass"), nameW, h, styleDim.Render(strings.Join(passes[h], ", "))), width, 12+nameW) + "\n")
 	}
 	return b.String()
 }
 
-// wrapIndent wraps a line to width, indenting the continuation lines.
+// wrapIndent wraps a line to width, indenting the continuation lines; a
+// word longer than a line is broken where the line ends.
 func wrapIndent(s string, width, indent int) string {
 	lines := strings.Split(wrap(s, width), "\n")
 	if len(lines) <= 1 {
 		return s
 	}
-	rest := strings.Join(lines[1:], " ")
 	out := strings.TrimRight(lines[0], " ")
+	n, w := ansi.StringWidth(out), ansi.StringWidth(s)
+	after := ansi.Cut(ansi.Strip(s), n, w)
+	n += len(after) - len(strings.TrimLeft(after, " ")) // the blanks where it breaks
+	rest := ansi.Cut(s, n, w)
 	for _, l := range strings.Split(wrap(rest, max(width-indent, 20)), "\n") {
 		out += "\n" + strings.Repeat(" ", indent) + strings.TrimRight(l, " ")
 	}

@@ -9,6 +9,7 @@ import (
 	"charm.land/bubbles/v2/key"
 	tea "charm.land/bubbletea/v2"
 	"charm.land/huh/v2"
+	"charm.land/lipgloss/v2"
 
 	"scalestore/config"
 )
@@ -26,12 +27,13 @@ const fencingOffWarning = "Fencing is OFF. If a client dies or hangs, the filesy
 
 // settingsModel is the form of the volume, the filesystem and fencing.
 type settingsModel struct {
-	base     *config.Spec
-	v        *settingsValues
-	form     *huh.Form
-	width    int
-	height   int
-	problems []string
+	base       *config.Spec
+	v          *settingsValues
+	form       *huh.Form
+	formHeight int // the rows the form was given (fit)
+	width      int
+	height     int
+	problems   []string
 }
 
 type settingsValues struct {
@@ -72,7 +74,7 @@ func newSettingsModel(s *config.Spec, width int) *settingsModel {
 	}
 	v.agentOpts = strings.Join(opts, " ")
 	m := &settingsModel{base: s, v: v, width: width}
-	m.form = m.buildForm()
+	m.reopen()
 	return m
 }
 
@@ -174,21 +176,27 @@ func (m settingsModel) buildForm() *huh.Form {
 		).Title("Fencing is off").WithHideFunc(func() bool { return v.fencing != fenceNone }),
 	).WithTheme(formTheme()).WithKeyMap(formKeyMap()).WithShowHelp(false).WithShowErrors(false).
 		WithWidth(min(max(m.width-2, 40), 100))
-	return sizeForm(f, m.height-6)
+	return f
 }
 
 func (m *settingsModel) Init() tea.Cmd { return m.form.Init() }
 
 // reopen starts the form again with its values, for coming back to it.
-func (m *settingsModel) reopen() { m.form = m.buildForm() }
+func (m *settingsModel) reopen() {
+	m.form, m.formHeight = m.buildForm(), 0
+	m.fit()
+}
 
 func (m *settingsModel) setSize(w, h int) {
 	m.width, m.height = w, h
-	extra := 0
-	if m.v.fencing == fenceNone {
-		extra = 6
-	}
-	m.form = sizeForm(m.form.WithWidth(min(max(w-2, 40), 100)), h-extra)
+	m.form, m.formHeight = m.form.WithWidth(min(max(w-2, 40), 100)), 0
+	m.fit()
+}
+
+// fit gives the form the rows its title, the problems, the fencing warning
+// and the field errors leave, so that the errors show under it.
+func (m *settingsModel) fit() {
+	m.form, m.formHeight = fitForm(m.form, m.formHeight, m.height-lipgloss.Height(m.head())-lineCount(formErrors(m.form, m.width)))
 }
 
 func (m *settingsModel) update(msg tea.Msg) tea.Cmd {
@@ -199,6 +207,9 @@ func (m *settingsModel) update(msg tea.Msg) tea.Cmd {
 	m.form = f.(*huh.Form)
 	if m.form.State == huh.StateCompleted {
 		return m.submit()
+	}
+	if _, ok := msg.(tea.KeyPressMsg); ok {
+		m.fit() // a key may have shown an error or the fencing warning
 	}
 	return cmd
 }
@@ -220,7 +231,7 @@ func (m *settingsModel) submit() tea.Cmd {
 	}
 	if len(msgs) > 0 {
 		m.problems = msgs
-		m.form = m.buildForm()
+		m.reopen()
 		return m.form.Init()
 	}
 	m.problems = nil
@@ -228,19 +239,19 @@ func (m *settingsModel) submit() tea.Cmd {
 }
 
 func (m *settingsModel) help() []key.Binding {
-	return append(m.form.KeyBinds(), keyBack, keyCtrlC)
+	return append(m.form.KeyBinds(), keyBack, keyCtrlC, keyFormMoves)
+}
+
+// head is the form's title, the problems its last submit found and, when
+// fencing is off, the warning.
+func (m *settingsModel) head() string {
+	h := styleTitle.Render("Volume, filesystem and fencing") + problemLines(m.problems, m.width)
+	if m.v.fencing == fenceNone {
+		h += "\n" + styleWarnBox.Width(min(m.width, 80)).Render(styleWarn.Render("! ")+wrap(fencingOffWarning, min(m.width, 80)-6))
+	}
+	return h
 }
 
 func (m *settingsModel) view(width, height int) string {
-	var b strings.Builder
-	b.WriteString(styleTitle.Render("Volume, filesystem and fencing") + "\n")
-	for _, p := range m.problems {
-		b.WriteString(verdictFail(truncate(p, m.width-2)) + "\n")
-	}
-	if m.v.fencing == fenceNone {
-		b.WriteString(styleWarnBox.Width(min(m.width, 80)).Render(styleWarn.Render("! ")+wrap(fencingOffWarning, min(m.width, 80)-6)) + "\n")
-	}
-	b.WriteString(m.form.View() + "\n")
-	b.WriteString(formErrors(m.form, m.width))
-	return b.String()
+	return m.head() + "\n" + m.form.View() + "\n" + formErrors(m.form, m.width)
 }

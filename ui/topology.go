@@ -14,7 +14,7 @@ import (
 func topology(s *config.Spec, width int) string {
 	var b strings.Builder
 	row := func(label, text string) {
-		b.WriteString(truncate(styleDim.Render(fmt.Sprintf("  %-9s", label))+text, width) + "\n")
+		b.WriteString(wrapIndent(styleDim.Render(fmt.Sprintf("  %-9s", label))+text, width, 11) + "\n")
 	}
 	for _, p := range s.Pairs {
 		row("pair "+p.Resource(), fmt.Sprintf("%s:%s ══ %s:%s  → %s", p.A.Host, p.A.Disk, p.B.Host, p.B.Disk, p.Alias()))

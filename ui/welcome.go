@@ -137,19 +137,19 @@ func (m *welcomeModel) view(width, height int) string {
 	var b strings.Builder
 	switch {
 	case m.loadErr != nil:
-		b.WriteString(styleTitle.Render("The spec "+m.path+" cannot be opened") + "\n\n")
+		b.WriteString(styleTitle.Render(wrap("The spec "+m.path+" cannot be opened", width)) + "\n\n")
 		for _, l := range strings.Split(m.loadErr.Error(), "\n") {
-			b.WriteString(truncate("  "+verdictFail(l), width) + "\n")
+			b.WriteString(styleFail.Render(wrapIndent("  ✗ "+l, width, 4)) + "\n")
 		}
 		b.WriteString("\n" + wrap("Fix the lines above in an editor (sample.toml explains every key), then start scalestore again. The wizard never overwrites a spec it cannot read.", width) + "\n\n")
 	case m.spec != nil:
-		b.WriteString(truncate(styleTitle.Render(fmt.Sprintf("Cluster %q", m.spec.Cluster.Name))+styleDim.Render("  "+m.path+" · profile "+m.spec.Cluster.Profile), width) + "\n\n")
+		b.WriteString(wrap(styleTitle.Render(fmt.Sprintf("Cluster %q", m.spec.Cluster.Name))+styleDim.Render("  "+m.path+" · profile "+m.spec.Cluster.Profile), width) + "\n\n")
 		b.WriteString(topology(m.spec, width) + "\n\n")
 	default:
 		b.WriteString(styleTitle.Render("Build shared cluster storage") + "\n\n")
 		b.WriteString(wrap("scalestore turns ordinary Linux servers into shared storage over SSH: storage servers in DRBD-mirrored pairs, each half exported over iSCSI, every client importing all of them, multipath joining each pair, shared LVM on top and GFS2 mounted on every client.", width) + "\n\n")
 		b.WriteString(wrap("You need: root SSH access (or sudo) to every server, one empty disk on each storage server, and at least one client. Nothing is changed before you review the plan.", width) + "\n\n")
-		b.WriteString(styleDim.Render(truncate("The spec will be saved to "+m.path, width)) + "\n\n")
+		b.WriteString(styleDim.Render(wrap("The spec will be saved to "+m.path, width)) + "\n\n")
 	}
 	for i, c := range m.choices {
 		cur := "  "
@@ -162,7 +162,7 @@ func (m *welcomeModel) view(width, height int) string {
 		if c.desc != "" {
 			line += styleDim.Render("  " + c.desc)
 		}
-		b.WriteString(truncate(line, width) + "\n")
+		b.WriteString(wrapIndent(line, width, 5) + "\n")
 	}
 	if m.statusRunning {
 		b.WriteString("\n" + m.spin.View() + " reading every layer on every host…\n")

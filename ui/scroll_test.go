@@ -1,0 +1,178 @@
+package ui
+
+import (
+	"fmt"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	tea "charm.land/bubbletea/v2"
+
+	"scalestore/checks"
+)
+
+// sizes are the terminals every screen is tried at.
+var sizes = [][2]int{{80, 24}, {60, 15}}
+
+// healthyLab makes f answer the state probes of grow.toml's built cluster
+// (two pairs, two clients) as the lab's healthy hosts did: the real
+// captures, renamed per host.
+func healthyLab(t *testing.T, f *fakeHosts) {
+	storage := capture(t, "state-storage0a-healthy.txt")
+	_, exports, _ := strings.Cut(storage, "@@targets")
+	r1 := "@@drbd\n" + capture(t, "proc-drbd-storage1a.txt") + "@@targets" + strings.ReplaceAll(exports, "storage0a.r0", "storage1a.r1")
+	f.state["storage0a"] = storage
+	f.state["storage0b"] = strings.ReplaceAll(storage, "storage0a", "storage0b")
+	f.state["storage1a"] = r1
+	f.state["storage1b"] = strings.ReplaceAll(r1, "storage1a", "storage1b")
+	f.state["client0"] = capture(t, "state-client0-healthy.txt")
+	f.state["client1"] = capture(t, "state-client0-healthy.txt")
+}
+
+// resize sends the wizard a new terminal size.
+func (h *harness) resize(w, ht int) *harness {
+	return h.send(tea.WindowSizeMsg{Width: w, Height: ht})
+}
+
+// wholeBody scrolls a body taller than the screen from its top to its end
+// with the given key and returns every line drawn, in order: what an
+// operator can read by scrolling.
+func wholeBody(h *harness, down string) string {
+	h.t.Helper()
+	a := h.app()
+	_, rows := a.bodySize()
+	for i := 0; a.body.YOffset() > 0; i++ {
+		if i > 100 {
+			h.t.Fatalf("pgup never reached the top:\n%s", h.screen())
+		}
+		h.keys("pgup")
+	}
+	lines := map[int]string{}
+	for i := 0; ; i++ {
+		screen := strings.Split(h.screen(), "\n")
+		for j, l := range screen[2 : 2+rows-1] { // under the header, above the hint line
+			lines[a.body.YOffset()+j] = strings.TrimSpace(l)
+		}
+		if !strings.Contains(screen[2+rows-1], "more lines") {
+			break
+		}
+		if i > 100 {
+			h.t.Fatalf("%s never reached the end:\n%s", down, h.screen())
+		}
+		h.keys(down)
+	}
+	var out []string
+	for i := 0; i < len(lines); i++ {
+		out = append(out, lines[i])
+	}
+	return strings.Join(out, "\n")
+}
+
+// squeeze drops every blank: a line wrapped reads the same as it unwrapped.
+func squeeze(s string) string { return strings.Join(strings.Fields(s), "") }
+
+// The status of a healthy six-host cluster (22 rows) on the welcome screen
+// does not fit at 80x24 nor at 60x15: the screen says how much is hidden,
+// the key hints say how to scroll, and every row can be read in full.
+func TestWelcomeStatusScrolls(t *testing.T) {
+	for _, sz := range sizes {
+		t.Run(fmt.Sprintf("%dx%d", sz[0], sz[1]), func(t *testing.T) {
+			f := newFakeHosts(t)
+			healthyLab(t, f)
+			t.Chdir(filepath.Dir(copyFile(t, "grow.toml")))
+			h := newTestApp(t, "grow.toml", f).resize(sz[0], sz[1])
+			a := h.app()
+			h.keys("s")
+			h.waitFor("the status", func() bool { return a.welcome.status != nil })
+			rs := a.welcome.status
+			if len(rs) < 20 || checks.Failed(rs) {
+				t.Fatalf("%d rows, failed %v: the fake is not the healthy lab: %+v", len(rs), checks.Failed(rs), rs)
+			}
+			s := h.screen()
+			golden(t, fmt.Sprintf("welcome-status-%dx%d", sz[0], sz[1]), s)
+			if !strings.Contains(s, "more lines") || !strings.Contains(s, "pgup/pgdn scroll •") {
+				t.Fatalf("nothing says the status goes on, nor how to scroll:\n%s", s)
+			}
+			body := squeeze(wholeBody(h, "pgdown"))
+			for _, r := range rs {
+				if row := squeeze("✓ pass " + r.Host + " " + r.Check + ": " + r.Msg); !strings.Contains(body, row) {
+					t.Errorf("row %q cannot be read by scrolling; the body read:\n%s", row, wholeBody(h, "pgdown"))
+				}
+			}
+			// at the end nothing more is hidden, and the choices still work
+			if s := h.screen(); strings.Contains(s, "more lines") || !strings.Contains(s, "lines above") {
+				t.Fatalf("at the end:\n%s", s)
+			}
+			h.keys("a")
+			if a.screen != scrHosts {
+				t.Fatalf("a did not start adding a pair: %v", a.screen)
+			}
+		})
+	}
+}
+
+// Three bad host lines give three errors under the hosts field: each can
+// be read in full (none hides behind the key-hint bar).
+func TestHostsFormErrorsAllReadable(t *testing.T) {
+	for _, sz := range sizes {
+		t.Run(fmt.Sprintf("%dx%d", sz[0], sz[1]), func(t *testing.T) {
+			h := newTestApp(t, filepath.Join(t.TempDir(), "new.toml"), nil).resize(sz[0], sz[1])
+			h.keys("n")
+			fillClusterAndSSH(h, "lab")
+			h.typ("storage_0a 10.0.0.11\nstorage_0b 10.0.0.12\nclient_0 10.0.0.21").keys("tab")
+			if h.app().screen != scrHosts {
+				t.Fatalf("bad host names went through to %v", h.app().screen)
+			}
+			s := h.screen()
+			body := squeeze(s)
+			switch {
+			case sz == sizes[0] && strings.Contains(s, "more lines"):
+				t.Fatalf("at %dx%d the form leaves no room for its errors:\n%s", sz[0], sz[1], s)
+			case strings.Contains(s, "more lines"):
+				body = squeeze(wholeBody(h, "pgdown"))
+			}
+			for i, name := range []string{"storage_0a", "storage_0b", "client_0"} {
+				if want := squeeze(fmt.Sprintf(`✗ line %d: host[%d].name: %q is not a valid host name`, i+1, i, name)); !strings.Contains(body, want) {
+					t.Errorf("error %d cannot be read:\n%s\nby scrolling:\n%s", i+1, s, wholeBody(h, "pgdown"))
+				}
+			}
+		})
+	}
+}
+
+// A spec that does not load shows each of its problems wrapped, none cut
+// with "…", and all of them can be read by scrolling.
+func TestSpecErrorsWrapAndScroll(t *testing.T) {
+	spec := strings.NewReplacer(`name = "storage0a"`, `name = "storage_0a.with-a-name-far-too-long-for-a-host-of-the-cluster"`,
+		`address = "10.0.0.12"`, `address = "10.0.0.11"`, `address = "10.0.0.13"`, `address = "not an address"`,
+		`disk = "/dev/vdb" }`, `disk = "vdb" }`, `name = "lab"`, `name = "a lab"`).Replace(readTestdata(t, "grow.toml"))
+	for _, sz := range sizes {
+		t.Run(fmt.Sprintf("%dx%d", sz[0], sz[1]), func(t *testing.T) {
+			path := filepath.Join(t.TempDir(), "bad.toml")
+			if err := os.WriteFile(path, []byte(spec), 0o644); err != nil {
+				t.Fatal(err)
+			}
+			h := newTestApp(t, path, nil).resize(sz[0], sz[1])
+			a := h.app()
+			if a.loadErr == nil {
+				t.Fatal("the broken spec loaded")
+			}
+			problems := strings.Split(a.loadErr.Error(), "\n")
+			if len(problems) < 5 {
+				t.Fatalf("only %d problems: %v", len(problems), a.loadErr)
+			}
+			s := h.screen()
+			whole := wholeBody(h, "pgdown")
+			if strings.Contains(whole, "…") || !strings.Contains(s, "more lines") {
+				t.Fatalf("a problem is cut, or nothing says more follow:\n%s\nby scrolling:\n%s", s, whole)
+			}
+			body := squeeze(whole)
+			for _, p := range problems {
+				if !strings.Contains(body, squeeze("✗ "+p)) {
+					t.Errorf("problem %q cannot be read by scrolling:\n%s", p, wholeBody(h, "pgdown"))
+				}
+			}
+		})
+	}
+}
