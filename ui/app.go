@@ -13,6 +13,7 @@ import (
 	"os"
 	"slices"
 	"strings"
+	"time"
 
 	"charm.land/bubbles/v2/help"
 	"charm.land/bubbles/v2/key"
@@ -141,6 +142,7 @@ type app struct {
 	specPath string
 	connect  connectFunc
 	prompter *prompter
+	clock    func() time.Time // time.Now; tests move their own
 
 	mode   mode
 	screen screen
@@ -180,7 +182,7 @@ type app struct {
 }
 
 func newApp(ctx context.Context, o Options) *app {
-	a := &app{ctx: ctx, specPath: o.SpecPath, connect: o.connect, prompter: newPrompter(), help: helpModel(), body: viewport.New(), width: 80, height: 24}
+	a := &app{ctx: ctx, specPath: o.SpecPath, connect: o.connect, prompter: newPrompter(), clock: time.Now, help: helpModel(), body: viewport.New(), width: 80, height: 24}
 	if a.specPath == "" {
 		a.specPath = DefaultSpecPath
 	}
@@ -293,7 +295,7 @@ func (a *app) transition(msg tea.Msg) (tea.Cmd, bool) {
 		a.spec = msg.spec
 		a.added = msg.added
 		closeOld := a.resetSource()
-		a.discover = newDiscoverModel(a.discoverNames())
+		a.discover = newDiscoverModel(a.discoverNames(), a.clock)
 		return a.enter(scrDiscover, tea.Batch(closeOld, a.discover.start(a.ctx, a.hostsSource(), a.spec))), true
 	case rediscoverMsg:
 		closeOld := a.resetSource()
@@ -431,8 +433,7 @@ func (a *app) back() tea.Cmd {
 		a.welcome = newWelcome(a.specPath, a.loaded, a.loadErr)
 		return a.enter(scrWelcome, nil)
 	case scrDiscover:
-		a.hosts.reopen()
-		return a.enter(scrHosts, a.hosts.Init())
+		return a.enter(scrHosts, a.hosts.reopenAtHosts())
 	case scrPairs:
 		return a.enter(scrDiscover, nil)
 	case scrSettings:

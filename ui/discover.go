@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"sort"
 	"strings"
+	"time"
 
 	"charm.land/bubbles/v2/key"
 	"charm.land/bubbles/v2/spinner"
@@ -30,6 +31,9 @@ type discoverModel struct {
 	errs    map[string]error
 	pending map[string]bool
 	spin    spinner.Model
+	clock   func() time.Time     // the app's clock (tests move it)
+	started map[string]time.Time // when each host pending began
+	now     time.Time            // the clock at the last spinner tick
 }
 
 var keyDiscoverOn = key.NewBinding(key.WithKeys("enter"), key.WithHelp("enter", "continue"))
@@ -38,9 +42,9 @@ var keyDiscoverOn = key.NewBinding(key.WithKeys("enter"), key.WithHelp("enter", 
 // key is read again) and to read the hosts not read yet.
 type rediscoverMsg struct{}
 
-func newDiscoverModel(names []string) *discoverModel {
+func newDiscoverModel(names []string, clock func() time.Time) *discoverModel {
 	return &discoverModel{
-		names: names,
+		names: names, clock: clock, started: map[string]time.Time{},
 		facts: map[string]*steps.HostFacts{}, errs: map[string]error{}, pending: map[string]bool{},
 		spin: spinner.New(spinner.WithSpinner(spinner.MiniDot)),
 	}
@@ -50,12 +54,14 @@ func newDiscoverModel(names []string) *discoverModel {
 // them in parallel).
 func (m *discoverModel) start(ctx context.Context, src steps.HostSource, s *config.Spec) tea.Cmd {
 	cmds := []tea.Cmd{m.spin.Tick}
+	m.now = m.clock()
 	for _, n := range m.names {
 		if m.facts[n] != nil || m.pending[n] {
 			continue
 		}
 		delete(m.errs, n)
 		m.pending[n] = true
+		m.started[n] = m.now
 		cmds = append(cmds, func() tea.Msg {
 			f, err := discoverHost(ctx, src, s, n)
 			return hostDiscoveredMsg{host: n, facts: f, err: err}
@@ -93,6 +99,7 @@ func (m *discoverModel) update(msg tea.Msg) tea.Cmd {
 		if m.finished() {
 			return nil
 		}
+		m.now = m.clock() // the hosts connecting show how long they have been
 		var cmd tea.Cmd
 		m.spin, cmd = m.spin.Update(msg)
 		return cmd
@@ -159,18 +166,19 @@ func (m *discoverModel) view(width, height int) string {
 	for _, n := range m.names {
 		nameW = max(nameW, len(n))
 	}
-	done := 0
 	for _, n := range m.names {
 		var line string
 		label := fmt.Sprintf("%-*s  ", nameW, n)
 		switch {
 		case m.pending[n]:
 			line = m.spin.View() + " " + label + styleDim.Render("connecting…")
+			if t0, ok := m.started[n]; ok && m.now.Sub(t0) >= time.Second {
+				el := m.now.Sub(t0).Truncate(time.Second)
+				line += styleDim.Render(" " + el.String())
+			}
 		case m.errs[n] != nil:
-			done++
 			line = styleFail.Render("✗ ") + label + styleFail.Render(m.errs[n].Error())
 		case m.facts[n] != nil:
-			done++
 			first, second := hostSummary(m.facts[n])
 			line = stylePass.Render("✓ ") + label + first + "\n" + truncate(strings.Repeat(" ", nameW+4)+styleDim.Render(second), width)
 		default:
@@ -190,7 +198,7 @@ func (m *discoverModel) view(width, height int) string {
 	b.WriteString("\n")
 	switch {
 	case !m.finished():
-		b.WriteString(styleDim.Render(fmt.Sprintf("%d of %d hosts read", done, len(m.names))) + "\n")
+		b.WriteString(styleDim.Render(fmt.Sprintf("%d read, %d failed, %d connecting", len(m.facts), len(m.errs), len(m.pending))) + "\n")
 	case len(m.errs) > 0:
 		b.WriteString(wrap(styleWarn.Render(fmt.Sprintf("%d host(s) could not be read.", len(m.errs)))+
 			" Fix the address, port, user or key (esc goes back to the hosts), or press r to try again.", width) + "\n")

@@ -48,7 +48,7 @@ func TestDiscoveryShowsEachHost(t *testing.T) {
 	h.send(hostDiscoveredMsg{host: "storage0a", facts: facts(t, readTestdata(t, "discover-storage-disks.txt"), "storage0a")})
 	s := h.screen()
 	if !strings.Contains(s, "storage0a  Debian GNU/Linux 12 (bookworm), kernel 6.1.0-56-amd64") || !strings.Contains(s, "disks: vda 20 GiB, vdb 64 MiB, vdc 1 GiB") ||
-		!strings.Contains(s, "1 of 4 hosts read") || !strings.Contains(s, "connecting…") {
+		!strings.Contains(s, "1 read, 0 failed, 3 connecting") || !strings.Contains(s, "connecting…") {
 		t.Fatalf("after one host:\n%s", s)
 	}
 	h.send(hostDiscoveredMsg{host: "storage0b", facts: facts(t, capture(t, "discover-storage0a-blank.txt"), "storage0b")},
@@ -533,9 +533,16 @@ func TestBackToTheHostsFormKeepsItsValues(t *testing.T) {
 	if a.screen != scrHosts {
 		t.Fatalf("%v", a.screen)
 	}
-	// the form works again and still holds the cluster's name
-	if !strings.Contains(h.screen(), "> lab") {
+	// the form works again and still holds the hosts and, a group back,
+	// the cluster's name
+	if !strings.Contains(h.screen(), "4 client1 10.0.0.22") {
 		t.Fatalf("%s", h.screen())
+	}
+	for i := 0; i < 10 && !strings.Contains(h.screen(), "> lab"); i++ {
+		h.keys("shift+tab")
+	}
+	if !strings.Contains(h.screen(), "> lab") {
+		t.Fatalf("the cluster's name is lost:\n%s", h.screen())
 	}
 	h.keys("enter")
 	if !strings.Contains(h.screen(), "Profile") {

@@ -336,6 +336,20 @@ func (m *hostsModel) reopen() {
 	m.fit()
 }
 
+// reopenAtHosts starts the form again with its values, on the list of
+// hosts: what an operator comes back from discovery to change.
+func (m *hostsModel) reopenAtHosts() tea.Cmd {
+	m.reopen()
+	cmds := []tea.Cmd{m.form.Init()}
+	for range 2 { // the hosts are the last of the form's (at most) three groups
+		if _, onHosts := m.form.GetFocusedField().(*huh.Text); onHosts {
+			break
+		}
+		cmds = append(cmds, m.form.NextGroup())
+	}
+	return tea.Batch(cmds...)
+}
+
 func (m *hostsModel) setSize(w, h int) {
 	m.width, m.height = w, h
 	m.form, m.formHeight = m.form.WithWidth(min(max(w-2, 40), 100)), 0
