@@ -52,7 +52,8 @@ func keyOf(name string) (string, bool) {
 // parseScript reads a script: one step a line, blank lines and lines starting
 // with # skipped.
 //
-//	wait /REGEXP/ [TIMEOUT]     until the screen shows REGEXP (default 30s)
+//	wait /REGEXP/ [TIMEOUT]     until the screen shows REGEXP (default 30s; ^ and $ match at
+//	                            each line of the screen, . does not match a newline)
 //	save NAME /REGEXP/ [TIMEOUT] as wait, then prints NAME=<REGEXP's first group>
 //	type TEXT                   types TEXT; ${VAR} is the environment's VAR
 //	key NAME...                 enter tab shift+tab esc space backspace delete up down
@@ -135,7 +136,7 @@ func parseWait(arg string) (*regexp.Regexp, time.Duration, error) {
 	if !strings.HasPrefix(arg, "/") || end < 1 {
 		return nil, 0, fmt.Errorf("write the text to wait for as /REGEXP/, got %q", arg)
 	}
-	re, err := regexp.Compile(arg[1:end])
+	re, err := regexp.Compile("(?m)" + arg[1:end]) // ^ and $ match at each line of the screen
 	if err != nil {
 		return nil, 0, fmt.Errorf("regexp /%s/: %w", arg[1:end], err)
 	}
