@@ -7,6 +7,7 @@ import (
 
 	"charm.land/bubbles/v2/key"
 	tea "charm.land/bubbletea/v2"
+	"github.com/charmbracelet/x/ansi"
 
 	"scalestore/checks"
 	"scalestore/config"
@@ -467,13 +468,15 @@ func (m *pairsModel) view(width, height int) string {
 		b.WriteString(styleTitle.Render("Pairs and clients") + "\n")
 		b.WriteString(wrap("Make storage servers halves of a pair, two per pair, each with the disk it mirrors (s). Mark the hosts that mount the filesystem as clients (c).", width) + "\n\n")
 	}
-	nameW := 4
+	nameW, roleW := 4, 4
+	roles := map[string]string{}
 	for _, h := range m.hosts {
 		nameW = max(nameW, len(h))
+		roles[h] = m.roleText(h)
+		roleW = max(roleW, ansi.StringWidth(roles[h]))
 	}
-	b.WriteString(styleDim.Render(fmt.Sprintf("  %-*s  %-13s  %s", nameW, "HOST", "ROLE", "DISK")) + "\n")
+	b.WriteString(styleDim.Render(fmt.Sprintf("  %-*s  %-*s  %s", nameW, "HOST", roleW, "ROLE", "DISK")) + "\n")
 	for i, h := range m.hosts {
-		role := m.as.roleOf(h)
 		disk := ""
 		if hp := m.as.half(h); hp != nil {
 			disk = hp.disk
@@ -483,14 +486,8 @@ func (m *pairsModel) view(width, height int) string {
 			if hp.wipe {
 				disk += " " + styleDanger.Render("WIPE")
 			}
-		} else if role == "" && m.hostFacts(h) != nil {
+		} else if m.as.roleOf(h) == "" && m.hostFacts(h) != nil {
 			disk = styleDim.Render(freeDisks(m.hostFacts(h)))
-		}
-		if role == "" {
-			role = "—"
-		}
-		if m.as.locked[h] {
-			role += " (kept)"
 		}
 		cur := "  "
 		name := fmt.Sprintf("%-*s", nameW, h)
@@ -498,7 +495,8 @@ func (m *pairsModel) view(width, height int) string {
 			cur = styleSelected.Render("> ")
 			name = styleSelected.Render(name)
 		}
-		b.WriteString(truncate(fmt.Sprintf("%s%s  %-13s  %s", cur, name, role, disk), width) + "\n")
+		role := roles[h] + strings.Repeat(" ", roleW-ansi.StringWidth(roles[h]))
+		b.WriteString(wrapIndent(cur+name+"  "+role+"  "+disk, width, nameW+roleW+6) + "\n")
 	}
 	if m.picking != "" {
 		b.WriteString("\n" + styleBold.Render("Disks on "+m.picking) + styleDim.Render("  (enter: use it · w: mark an in-use disk for wiping)") + "\n")
@@ -540,6 +538,19 @@ func (m *pairsModel) view(width, height int) string {
 		b.WriteString("\n" + st.Render(wrap(m.note, width)) + "\n")
 	}
 	return b.String()
+}
+
+// roleText is a host's role as the table shows it: "pair r0 · a",
+// "client", "—" for none, and "(kept)" after a role the spec fixes.
+func (m *pairsModel) roleText(h string) string {
+	role := m.as.roleOf(h)
+	if role == "" {
+		role = "—"
+	}
+	if m.as.locked[h] {
+		role += " (kept)"
+	}
+	return role
 }
 
 // freeDisks lists the blank disks of a host in a few words.

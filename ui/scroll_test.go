@@ -52,7 +52,7 @@ func wholeBody(h *harness, down string) string {
 	for i := 0; ; i++ {
 		screen := strings.Split(h.screen(), "\n")
 		for j, l := range screen[2 : 2+rows-1] { // under the header, above the hint line
-			lines[a.body.YOffset()+j] = strings.TrimSpace(l)
+			lines[a.body.YOffset()+j] = strings.TrimRight(l, " ")
 		}
 		if !strings.Contains(screen[2+rows-1], "more lines") {
 			break

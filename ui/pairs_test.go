@@ -1,0 +1,57 @@
+package ui
+
+import (
+	"fmt"
+	"path/filepath"
+	"strings"
+	"testing"
+)
+
+// On the pairs screen of an add-pair run, the ROLE column is as wide as its
+// widest value ("pair r0 · a (kept)"): every DISK starts under its header.
+func TestPairsColumnsLineUp(t *testing.T) {
+	for _, sz := range sizes {
+		t.Run(fmt.Sprintf("%dx%d", sz[0], sz[1]), func(t *testing.T) {
+			t.Chdir(filepath.Dir(copyFile(t, "grow.toml")))
+			f := newFakeHosts(t)
+			h := newTestApp(t, "grow.toml", f).resize(sz[0], sz[1])
+			a := h.app()
+			h.keys("a", "tab")
+			h.waitFor("discovery", a.discover.ready)
+			h.keys("enter")
+			h.keys("s", "down", "enter") // storage2a: vdb
+			if a.screen != scrPairs || a.pairs.as.roleOf("storage2a") != "pair r2 · a" {
+				t.Fatalf("not on the pairs with storage2a picked:\n%s", h.screen())
+			}
+			s := h.screen()
+			golden(t, fmt.Sprintf("pairs-add-%dx%d", sz[0], sz[1]), s)
+			if strings.Contains(s, "more lines") {
+				s = wholeBody(h, "pgdown")
+			}
+			lines := strings.Split(s, "\n")
+			col := -1
+			for _, l := range lines {
+				if i := strings.Index(l, "DISK"); i >= 0 && strings.Contains(l, "ROLE") {
+					col = len([]rune(l[:i]))
+				}
+			}
+			if col < 0 {
+				t.Fatalf("no header:\n%s", s)
+			}
+			rows := 0
+			for _, l := range lines {
+				for _, disk := range []string{"/dev/vdb", "blank: "} {
+					if i := strings.Index(l, disk); i >= 0 && strings.HasPrefix(strings.TrimLeft(l, " >"), "storage") {
+						rows++
+						if c := len([]rune(l[:i])); c != col {
+							t.Errorf("%q starts at column %d, its header at %d:\n%s", strings.TrimSpace(l), c, col, s)
+						}
+					}
+				}
+			}
+			if rows != 6 {
+				t.Fatalf("%d rows with a disk, want the 6 storage servers:\n%s", rows, s)
+			}
+		})
+	}
+}
