@@ -48,6 +48,11 @@ func yumInstall(host string, pkgs []string) Action {
 		ptr(remote.Cmd{Script: remote.Join(append([]string{"rpm", "-q", "--quiet"}, pkgs...)...)}))
 }
 
+// CentOS 5's cman package ships the fence agents, in /sbin.
+func (centos5) agentPath(agent string) string { return "/sbin/" + agent }
+
+func (centos5) agentPackages(string) []string { return nil } // cman, already on every host
+
 func c5Packages(s *config.Spec) Step {
 	st := Step{ID: "packages", Title: "Install the stack's packages", Layer: "packages"}
 	for _, h := range s.StorageHosts() {
@@ -68,6 +73,11 @@ func DRBD82Conf(s *config.Spec, p config.Pair) string {
 	b.WriteString("    startup {\n        become-primary-on both;\n    }\n")
 	b.WriteString("    net {\n        allow-two-primaries;\n        after-sb-0pri discard-zero-changes;\n        after-sb-1pri discard-secondary;\n        after-sb-2pri disconnect;\n    }\n")
 	fmt.Fprintf(&b, "    syncer {\n        rate %s;\n    }\n", s.DRBD.SyncRate)
+	if s.Fencing.On() {
+		// DRBD 8.2 names the fence handler outdate-peer (fence-peer
+		// from 8.3 on); the exit codes are the same
+		b.WriteString("    disk {\n        fencing resource-and-stonith;\n    }\n" + drbdHandlers("outdate-peer"))
+	}
 	for _, h := range p.Halves() {
 		fmt.Fprintf(&b, "    on %s {\n        device %s;\n        disk %s;\n        address %s;\n        meta-disk internal;\n    }\n",
 			h.Host, p.Device(), h.Disk, hostPort(s.Host(h.Host).ReplicationAddr(), s.Port(p)))
@@ -82,6 +92,7 @@ func c5DRBDConfig(s *config.Spec) Step {
 		conf := DRBD82Conf(s, p)
 		for _, h := range p.Halves() {
 			st.Actions = append(st.Actions, write(h.Host, "/etc/drbd.conf", conf, 0o644, nil))
+			st.Actions = append(st.Actions, fenceHandlers(s, h.Host, AgentPath(s))...)
 		}
 	}
 	return st

@@ -56,12 +56,24 @@ func aptInstall(host string, pkgs []string) Action {
 func debPackages(s *config.Spec) Step {
 	st := Step{ID: "packages", Title: "Install the stack's packages", Layer: "packages"}
 	for _, h := range s.StorageHosts() {
-		st.Actions = append(st.Actions, aptInstall(h, debStoragePkgs))
+		st.Actions = append(st.Actions, aptInstall(h, HostPackages(s, "storage")))
 	}
 	for _, h := range s.ClientHosts() {
-		st.Actions = append(st.Actions, aptInstall(h, debClientPkgs))
+		st.Actions = append(st.Actions, aptInstall(h, HostPackages(s, "client")))
 	}
 	return st
+}
+
+// Debian 12 ships every fence agent in one package, fence-agents, in
+// /usr/sbin; the IPMI ones run ipmitool, which it does not pull in.
+func (debian12) agentPath(agent string) string { return "/usr/sbin/" + agent }
+
+func (debian12) agentPackages(agent string) []string {
+	switch agent {
+	case "fence_ipmilan", "fence_ipmilanplus", "fence_idrac", "fence_ilo3", "fence_ilo4", "fence_ilo5", "fence_imm":
+		return []string{"fence-agents", "ipmitool"}
+	}
+	return []string{"fence-agents"}
 }
 
 func modulesActions(host string, mods []string) []Action {
@@ -102,6 +114,9 @@ func DRBDResource(s *config.Spec, p config.Pair) string {
 	b.WriteString("    disk {\n")
 	b.WriteString("        c-plan-ahead 0;\n")
 	fmt.Fprintf(&b, "        resync-rate %s;\n", s.DRBD.SyncRate)
+	if s.Fencing.On() {
+		b.WriteString("        fencing resource-and-stonith;\n")
+	}
 	b.WriteString("    }\n")
 	b.WriteString("    net {\n")
 	b.WriteString("        allow-two-primaries yes;\n")
@@ -115,6 +130,9 @@ func DRBDResource(s *config.Spec, p config.Pair) string {
 	b.WriteString("        ping-timeout 30;\n")
 	b.WriteString("        timeout 60;\n")
 	b.WriteString("    }\n")
+	if s.Fencing.On() {
+		b.WriteString(drbdHandlers("fence-peer"))
+	}
 	for _, h := range p.Halves() {
 		host := s.Host(h.Host)
 		fmt.Fprintf(&b, "    on %s {\n", h.Host)
@@ -149,6 +167,7 @@ func debDRBDConfig(s *config.Spec, f *Facts) Step {
 				write(h.Host, "/etc/lvm/lvmlocal.conf", LVMStorageConf(s, f.host(h.Host)), 0o644, nil),
 				write(h.Host, "/etc/drbd.d/global_common.conf", comment("#", header(s, "DRBD defaults"))+drbdGlobal, 0o644, nil),
 				write(h.Host, "/etc/drbd.d/"+p.Resource()+".res", res, 0o644, nil))
+			st.Actions = append(st.Actions, fenceHandlers(s, h.Host, AgentPath(s))...)
 		}
 	}
 	return st
