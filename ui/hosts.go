@@ -232,6 +232,31 @@ func (m hostsModel) validateHosts(val string) error {
 	return nil
 }
 
+// examplePlaceholder is a text area's placeholder of example lines, written
+// as comments. The text area draws only a placeholder's first line in the
+// placeholder style (bubbles v2.2.1): the others carry that style themselves.
+func examplePlaceholder(lines ...string) string {
+	out := "# for example:"
+	for _, l := range lines {
+		out += "\n" + stylePlaceholder.Render("# "+l)
+	}
+	return out
+}
+
+// exampleClusterName is the cluster name the form suggests.
+const exampleClusterName = "storage"
+
+// required refuses an empty field with what to type (a placeholder is an
+// example, not a value), then checks the value with validate.
+func required(key, what string, validate func(string) error) func(string) error {
+	return func(val string) error {
+		if strings.TrimSpace(val) == "" {
+			return errors.New(key + ": " + what)
+		}
+		return validate(val)
+	}
+}
+
 func formKeyMap() *huh.KeyMap {
 	km := huh.NewDefaultKeyMap()
 	km.Quit.SetEnabled(false) // ctrl+c is the wizard's
@@ -251,7 +276,7 @@ func (m hostsModel) buildForm() *huh.Form {
 		Description("One host per line: NAME ADDRESS [SSH-ADDRESS][:PORT]\n" +
 			"NAME must be the host's own name (uname -n); ADDRESS is its cluster LAN address.\n" +
 			"Add where SSH listens only if it differs, e.g. 127.0.0.1:2211 or :2222.").
-		Placeholder("storage0a 10.0.0.11\nstorage0b 10.0.0.12\nclient0   10.0.0.21").
+		Placeholder(examplePlaceholder("storage0a 10.0.0.11", "storage0b 10.0.0.12", "client0   10.0.0.21")).
 		Lines(7).
 		ShowLineNumbers(true).
 		ExternalEditor(false).
@@ -271,15 +296,16 @@ func (m hostsModel) buildForm() *huh.Form {
 		}
 		desc += " Add any other servers here (or leave this empty)."
 		hostsField.Title("Hosts to add").Description(desc + "\nOne per line: NAME ADDRESS [SSH-ADDRESS][:PORT]").
-			Placeholder("storage2a 10.0.0.15\nstorage2b 10.0.0.16")
+			Placeholder(examplePlaceholder("storage2a 10.0.0.15", "storage2b 10.0.0.16"))
 		groups = append(groups, huh.NewGroup(hostsField))
 	} else {
 		groups = append(groups,
 			huh.NewGroup(
 				huh.NewInput().Title("Cluster name").
 					Description("corosync's cluster_name and the first half of the GFS2 lock table (1-32 of A-Z a-z 0-9 _ -)").
-					Placeholder("storage").Value(&v.name).
-					Validate(m.validateField(func(v *hostsValues, s string) { v.name = s }, "cluster.name")),
+					Placeholder("e.g. "+exampleClusterName).Value(&v.name).
+					Validate(required("cluster.name", "type a name (e.g. "+exampleClusterName+")",
+						m.validateField(func(v *hostsValues, s string) { v.name = s }, "cluster.name"))),
 				huh.NewSelect[string]().Title("Profile").
 					Options(
 						huh.NewOption("debian12: Debian 12, LIO iSCSI, corosync 3 + dlm + lvmlockd", config.ProfileDebian12),
@@ -291,7 +317,7 @@ func (m hostsModel) buildForm() *huh.Form {
 					Validate(m.validateField(func(v *hostsValues, s string) { v.user = s }, "ssh.user")),
 				huh.NewConfirm().Title("Run commands through sudo?").Description("only for a user other than root").Value(&v.sudo),
 				huh.NewInput().Title("Identity file").Description("private key; leave empty to use ssh-agent and ~/.ssh/id_*").
-					Placeholder("~/.ssh/id_ed25519").Value(&v.identity).
+					Placeholder("e.g. ~/.ssh/id_ed25519").Value(&v.identity).
 					Validate(m.validateField(func(v *hostsValues, s string) { v.identity = s }, "ssh.identity_file")),
 				huh.NewInput().Title("known_hosts file").Value(&v.knownHosts).
 					Validate(m.validateField(func(v *hostsValues, s string) { v.knownHosts = s }, "ssh.known_hosts")),

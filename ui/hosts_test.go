@@ -90,3 +90,26 @@ func TestParseHostLines(t *testing.T) {
 		t.Fatalf("round trip: %q", got)
 	}
 }
+
+// A placeholder reads as an example: "e.g. storage", drawn in the
+// placeholder's dim slanted style; Enter on the empty field says to type a
+// name. The hosts' example lines are comments, drawn the same way.
+func TestPlaceholdersAreExamples(t *testing.T) {
+	h := newTestApp(t, filepath.Join(t.TempDir(), "new.toml"), nil)
+	h.keys("n")
+	raw := h.m.View().Content
+	if !strings.Contains(h.screen(), "> e.g. storage") || !strings.Contains(raw, stylePlaceholder.Render(".g. storage")) {
+		t.Fatalf("the cluster name's placeholder is not an example in the placeholder style:\n%q", raw)
+	}
+	h.keys("enter")
+	if s := h.screen(); !strings.Contains(s, "cluster.name: type a name (e.g. storage)") || strings.Contains(s, "missing") {
+		t.Fatalf("enter on the empty name:\n%s", s)
+	}
+	fillClusterAndSSH(h, "lab")
+	raw = h.m.View().Content
+	for _, l := range []string{"# storage0a 10.0.0.11", "# storage0b 10.0.0.12", "# client0   10.0.0.21"} {
+		if !strings.Contains(h.screen(), l) || !strings.Contains(raw, stylePlaceholder.Render(l)) {
+			t.Errorf("example line %q is not drawn as a placeholder:\n%q", l, raw)
+		}
+	}
+}

@@ -39,6 +39,8 @@ var (
 	styleWarnBox  = lipgloss.NewStyle().Border(lipgloss.RoundedBorder()).BorderForeground(colWarn).Padding(0, 1)
 	styleFailBox  = lipgloss.NewStyle().Border(lipgloss.RoundedBorder()).BorderForeground(colFail).Padding(0, 1)
 	styleModal    = lipgloss.NewStyle().Border(lipgloss.DoubleBorder()).BorderForeground(colAccent).Padding(0, 1)
+	// stylePlaceholder is a form field's example, shown while it is empty
+	stylePlaceholder = lipgloss.NewStyle().Foreground(colDim).Italic(true)
 )
 
 // helpModel is the key help at the bottom of every screen.
@@ -57,6 +59,9 @@ func formTheme() huh.Theme {
 		t.Focused.ErrorMessage = t.Focused.ErrorMessage.Foreground(colFail)
 		t.Focused.ErrorIndicator = t.Focused.ErrorIndicator.Foreground(colFail)
 		t.Blurred.ErrorMessage = t.Blurred.ErrorMessage.Foreground(colFail)
+		// a placeholder is an example: dim and slanted, never like typed text
+		t.Focused.TextInput.Placeholder = stylePlaceholder
+		t.Blurred.TextInput.Placeholder = stylePlaceholder
 		return t
 	})
 }
