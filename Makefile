@@ -59,3 +59,4 @@ demo: deps build lab-image
 	@cp -n lab/lab.toml $(LAB_DIR)/demo.toml 2>/dev/null || true
 	@if [ -t 0 ] && [ -t 1 ]; then ./$(BIN) -f $(LAB_DIR)/demo.toml; \
 	else ./$(BIN) apply -f $(LAB_DIR)/demo.toml --yes; fi
+-include e2e/demo.mk

@@ -1,6 +1,8 @@
 package main
 
 import (
+	"os"
+	"path/filepath"
 	"strings"
 	"testing"
 	"time"
@@ -58,6 +60,30 @@ func TestScriptErrorsNameTheLine(t *testing.T) {
 		_, err := parseScript("s.txt", strings.NewReader(src), env)
 		if err == nil || !strings.Contains(err.Error(), want) {
 			t.Errorf("%q: %v, want %q", src, err, want)
+		}
+	}
+}
+
+// make demo's scripts are well formed (their steps are proven only on the lab).
+func TestDemoScriptsParse(t *testing.T) {
+	env := func(v string) (string, bool) { return "/var/tmp/scalestore-lab", v == "LAB_DIR" }
+	for _, name := range []string{"new-cluster.txt", "add-client.txt", "add-pair.txt"} {
+		f, err := os.Open(filepath.Join("..", "demo", name))
+		if err != nil {
+			t.Fatal(err)
+		}
+		steps, err := parseScript(name, f, env)
+		f.Close()
+		if err != nil {
+			t.Fatal(err)
+		}
+		// each ends by reading the run log's path off the done screen and quitting
+		var saved bool
+		for _, s := range steps {
+			saved = saved || (s.op == "save" && s.name == "runlog")
+		}
+		if !saved || steps[len(steps)-1].op != "exit" {
+			t.Errorf("%s does not save the run log's path, or does not end with exit", name)
 		}
 	}
 }
