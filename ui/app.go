@@ -268,7 +268,11 @@ func (a *app) Update(msg tea.Msg) (tea.Model, tea.Cmd) {
 	if cmd, ok := a.transition(msg); ok {
 		return a, cmd
 	}
-	return a, a.page().update(msg)
+	cmd := a.page().update(msg)
+	if _, ok := msg.(tea.KeyPressMsg); ok {
+		a.followCursor()
+	}
+	return a, cmd
 }
 
 // transition handles the messages that move between screens.
@@ -457,6 +461,7 @@ func (a *app) enter(s screen, cmd tea.Cmd) tea.Cmd {
 	a.screen = s
 	a.body.GotoTop()
 	a.resize()
+	a.followCursor()
 	return cmd
 }
 
@@ -558,6 +563,27 @@ func (a *app) scrollBody(k tea.KeyPressMsg) bool {
 		a.body.GotoBottom()
 	}
 	return true
+}
+
+// followCursor scrolls a body taller than the room so that the screen's
+// cursor (the line that starts with "> ") is in sight.
+func (a *app) followCursor() {
+	body, over := a.layoutBody()
+	if !over {
+		return
+	}
+	for i, l := range strings.Split(plain(body), "\n") {
+		if !strings.HasPrefix(l, "> ") {
+			continue
+		}
+		switch top, rows := a.body.YOffset(), a.body.Height(); {
+		case i < top:
+			a.body.SetYOffset(i)
+		case i >= top+rows:
+			a.body.SetYOffset(i - rows + 1)
+		}
+		return
+	}
 }
 
 // scrolled is the body's viewport and the line under it that says how much

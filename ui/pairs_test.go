@@ -55,3 +55,27 @@ func TestPairsColumnsLineUp(t *testing.T) {
 		})
 	}
 }
+
+// At 60x15 the pairs of an add-pair run do not fit: the cursor's row stays
+// in sight as it moves, from the first host to the last.
+func TestPairsCursorStaysInSight(t *testing.T) {
+	t.Chdir(filepath.Dir(copyFile(t, "grow.toml")))
+	h := newTestApp(t, "grow.toml", newFakeHosts(t)).resize(60, 15)
+	a := h.app()
+	h.keys("a", "tab")
+	h.waitFor("discovery", a.discover.ready)
+	h.keys("enter")
+	if s := h.screen(); !strings.Contains(s, "more lines") || !strings.Contains(s, "> storage2a") {
+		t.Fatalf("the cursor starts out of sight:\n%s", s)
+	}
+	for _, step := range []struct{ key, host string }{{"down", "storage2b"}, {"up", "storage2a"}} {
+		h.keys(step.key)
+		if s := h.screen(); !strings.Contains(s, "> "+step.host) {
+			t.Fatalf("after %s the cursor (%s) is out of sight:\n%s", step.key, step.host, s)
+		}
+	}
+	h.keys("s") // the disk picker of storage2a: its cursor is in sight too
+	if s := h.screen(); !strings.Contains(s, "> /dev/vdb") {
+		t.Fatalf("the disk cursor is out of sight:\n%s", s)
+	}
+}
