@@ -180,3 +180,17 @@ func readCast(t *testing.T, path string) (castHeader, []string) {
 	}
 	return hdr, out
 }
+
+// --pace spaces the keys typed (for a recording a person can follow): ten
+// keys 50ms apart take at least 450ms, and still arrive in order.
+func TestPaceSpacesTheKeys(t *testing.T) {
+	start := time.Now()
+	rc, out := drive(t, "wait /fake ready/ 20s\ntype abcdefghij\nwait /text: abcdefghij$/\nkey ctrl+c\nexit 20s\n",
+		[]string{"--pace", "50ms"}, fakeCmd(t, "keys"))
+	if rc != 0 {
+		t.Fatalf("exit %d:\n%s", rc, out)
+	}
+	if el := time.Since(start); el < 450*time.Millisecond {
+		t.Fatalf("ten keys at --pace 50ms took %s", el)
+	}
+}
