@@ -89,7 +89,7 @@ func Preflight(s *config.Spec, f *steps.Facts) []Result {
 		}
 	}
 	rs = append(rs, checkPairSizes(s, f)...)
-	rs = append(rs, checkFencing(s))
+	rs = append(rs, checkFencing(s, f)...)
 	return rs
 }
 
@@ -398,15 +398,6 @@ func diskOf(f *steps.Facts, h config.Half) *steps.Disk {
 		return hf.Disks[h.Disk]
 	}
 	return nil
-}
-
-func checkFencing(s *config.Spec) Result {
-	if s.Fencing.Agent == "none" {
-		return Result{Check: "fencing", Status: Warn,
-			Msg:  "FENCING IS OFF: a dead client freezes GFS2 on all others until it returns, and a cut replication link can split-brain a pair",
-			Hint: "set fencing.agent to a fence agent for production; \"none\" is for labs"}
-	}
-	return Result{Check: "fencing", Status: Pass, Msg: "fence agent " + s.Fencing.Agent}
 }
 
 // Failed reports whether any result is a failure.

@@ -72,6 +72,16 @@ type Query struct {
 	Peers    []Peer
 	// MountPoint (clients): what is mounted there and fstab's lines for it.
 	MountPoint string
+	// Agent is the fence agent's path, and Fence the targets it asks the
+	// power status of (FenceTargets of the host).
+	Agent string
+	Fence []FenceQuery
+}
+
+// FenceQuery is a fence target and the agent's options for it.
+type FenceQuery struct {
+	Target  string
+	Options map[string]string
 }
 
 // Peer is the other half of a pair, where its DRBD listens.
@@ -131,6 +141,17 @@ func DiscoverScript(q Query) remote.Cmd {
 		// awk on both files: CentOS 5 has no findmnt
 		b.WriteString("echo @@mounted; awk -v mp=" + mp + ` '$2 == mp { print $1, $3 }' /proc/mounts; echo "rc=$?"; ` +
 			"echo @@fstab; awk -v mp=" + mp + ` '$1 !~ /^#/ && $2 == mp { print $1, $3 }' /etc/fstab; echo "rc=$?"; `)
+	}
+	for _, fq := range q.Fence {
+		// the options on the agent's stdin, as the fence-peer handler
+		// gives them: nothing in argv
+		lines := []string{"action=status"}
+		for _, k := range sortedKeys(fq.Options) {
+			lines = append(lines, k+"="+fq.Options[k])
+		}
+		a := remote.Quote(q.Agent)
+		b.WriteString("echo @@fence " + remote.Quote(fq.Target) + "; if [ -x " + a + " ]; then printf '%s\\n' " + remote.Join(lines...) +
+			" | " + a + ` 2>&1; echo "rc=$?"; else echo ` + remote.Quote("not installed: "+q.Agent) + "; echo rc=127; fi; ")
 	}
 	b.WriteString("true")
 	return remote.Cmd{Script: b.String()}
@@ -300,6 +321,11 @@ func ParseDiscovery(out string, vg string, now time.Time) (*HostFacts, error) {
 				f.MountPoint.Fstab, f.MountPoint.Err = entries(text, "/etc/fstab")
 				f.MountPoint.Read = f.MountPoint.Err == nil
 			}
+		case strings.HasPrefix(section, "fence "):
+			if f.Fence == nil {
+				f.Fence = map[string]FenceStatus{}
+			}
+			f.Fence[strings.Trim(strings.TrimPrefix(section, "fence "), "'")] = ParseFenceStatus(text)
 		case strings.HasPrefix(section, "port "):
 			if f.Ports == nil {
 				f.Ports = map[string]string{}
@@ -560,7 +586,13 @@ func DiscoverHost(ctx context.Context, h remote.Host, s *config.Spec, mods, disk
 		vg = config.DefaultVG
 	}
 	q := Query{Profile: s.Cluster.Profile, Modules: mods, Disks: disks,
-		Packages: Packages(s.Cluster.Profile, role(s, h.Name())), Peers: peersOf(s, h.Name())}
+		Packages: HostPackages(s, role(s, h.Name())), Peers: peersOf(s, h.Name())}
+	if s.Fencing.On() {
+		q.Agent = AgentPath(s)
+		for _, t := range FenceTargets(s, h.Name()) {
+			q.Fence = append(q.Fence, FenceQuery{Target: t, Options: s.Fencing.Target(t)})
+		}
+	}
 	if role(s, h.Name()) == "client" {
 		q.MountPoint = s.Volume.MountPoint
 	}

@@ -190,3 +190,45 @@ func HostPackages(s *config.Spec, role string) []string {
 	}
 	return append(append([]string{}, pkgs...), AgentPackages(s)...)
 }
+
+// A fence target's power status, as the agent reported it in discovery.
+const (
+	FenceOn      = "on"
+	FenceOff     = "off"
+	FenceMissing = "missing" // the agent is not installed
+	FenceError   = "error"   // the agent failed: Msg says how
+)
+
+// FenceStatus is one "status" run of the agent on a target.
+type FenceStatus struct {
+	State string
+	Msg   string // the agent's last line, or why it did not run
+}
+
+// ParseFenceStatus reads the agent's "status" output, then "rc=N": fence
+// agents exit 0 for a target powered on, 2 for off, 1 when they failed;
+// 127 is discovery's "not installed".
+func ParseFenceStatus(text string) FenceStatus {
+	lines := strings.Split(strings.TrimSpace(text), "\n")
+	rc := strings.TrimPrefix(strings.TrimSpace(lines[len(lines)-1]), "rc=")
+	msg := ""
+	for _, l := range lines[:len(lines)-1] {
+		if l = strings.TrimSpace(l); l != "" {
+			msg = l
+		}
+	}
+	switch {
+	case rc == "0" && msg == "Status: ON":
+		return FenceStatus{State: FenceOn, Msg: msg}
+	case rc == "2" && msg == "Status: OFF":
+		return FenceStatus{State: FenceOff, Msg: msg}
+	case rc == "127":
+		return FenceStatus{State: FenceMissing, Msg: msg}
+	case msg == "":
+		msg = "no output"
+	}
+	if !strings.HasPrefix(lines[len(lines)-1], "rc=") {
+		return FenceStatus{State: FenceError, Msg: "the status query was cut short: " + msg}
+	}
+	return FenceStatus{State: FenceError, Msg: msg + " (exit " + rc + ")"}
+}

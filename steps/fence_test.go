@@ -309,3 +309,22 @@ func TestSplitBrainHandlerRecords(t *testing.T) {
 		t.Errorf("syslog: %q", r.log)
 	}
 }
+
+// The plan's warnings say what the lab measured: without fencing dlm does
+// not wait for a lost client (no freeze), so a cut-off client corrupts
+// GFS2; with an agent, they say how the pairs are fenced.
+func TestWarningsSayWhatHappens(t *testing.T) {
+	none := strings.Join(Build(loadLab(t, "lab.toml"), nil).Warnings, "\n")
+	for _, want := range []string{"Fencing is OFF", "dlm does not wait for it", "corrupts GFS2", "split-brains"} {
+		if !strings.Contains(none, want) {
+			t.Errorf("agent none: warnings lack %q:\n%s", want, none)
+		}
+	}
+	if strings.Contains(none, "freeze") {
+		t.Errorf("agent none: a lost client does not freeze GFS2 (dlm recovers without fencing):\n%s", none)
+	}
+	on := strings.Join(Build(fencedLab(t, config.ProfileDebian12), nil).Warnings, "\n")
+	if strings.Contains(on, "OFF") || !strings.Contains(on, "powered the other off through fence_ipmilan (the b-half waits 10 s") {
+		t.Errorf("agent set:\n%s", on)
+	}
+}

@@ -3,6 +3,7 @@
 package steps
 
 import (
+	"fmt"
 	"io/fs"
 	"sort"
 	"time"
@@ -124,6 +125,9 @@ type HostFacts struct {
 	Ports map[string]string
 	// MountPoint is what a client has at the spec's mount point.
 	MountPoint MountPointFacts
+	// Fence is what the fence agent said of each target's power status
+	// (FenceTargets of the host); nil without an agent.
+	Fence map[string]FenceStatus
 }
 
 // MountPointFacts: what is mounted at the mount point and fstab's entries
@@ -153,14 +157,18 @@ func Build(s *config.Spec, f *Facts) *Plan {
 
 func warnings(s *config.Spec) []string {
 	var w []string
-	if s.Fencing.Agent == "none" {
+	if !s.Fencing.On() {
 		w = append(w,
-			"Fencing is OFF (fencing.agent = \"none\"). If a client dies, DLM and GFS2 freeze on every other client until it is back; "+
-				"if the replication link breaks while both halves export, the pair can split-brain and clients read different data. "+
-				"Use this only for a lab.")
+			"Fencing is OFF (fencing.agent = \"none\"). If a client is cut off from the others but keeps running (a broken link, a hung NIC), "+
+				"the other clients' dlm does not wait for it: they replay its journal and take its locks within seconds while it may still write "+
+				"to the shared LUNs, which corrupts GFS2. If the replication link of a pair breaks while both halves export, the pair "+
+				"split-brains and clients read different data. Use this only for a lab.")
+		w = append(w, "Both halves of every pair are primary and exported (the 2008 topology). Multipath uses failover grouping so each client writes through one half at a time; LINBIT advises DRBD fencing for production.")
+		return w
 	}
-	w = append(w, "Both halves of every pair are primary and exported (the 2008 topology). Multipath uses failover grouping so each client writes through one half at a time; LINBIT advises DRBD fencing for production.")
-	return w
+	return append(w, fmt.Sprintf("Both halves of every pair are primary and exported (the 2008 topology), with DRBD fencing: when a pair's link breaks, "+
+		"its I/O freezes until one half has powered the other off through %s (the b-half waits %d s, so the a-half wins when both are alive); "+
+		"a half whose agent cannot fence keeps its I/O frozen rather than split the data.", s.Fencing.Agent, s.Fencing.Delay()))
 }
 
 // small constructors keep the profile files readable.
