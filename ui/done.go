@@ -87,7 +87,7 @@ func (m *doneModel) setSize(w, h int) { m.width = w }
 
 func (m *doneModel) help() []key.Binding {
 	if m.checking {
-		return []key.Binding{keyCtrlC}
+		return []key.Binding{keyQuit}
 	}
 	return []key.Binding{keyAgain, keyQuit}
 }

@@ -122,8 +122,11 @@ func (m preflightModel) blocked() bool { return !m.running && checks.Failed(m.re
 
 func (m *preflightModel) help() []key.Binding {
 	var ks []key.Binding
-	if !m.running && !m.blocked() {
+	switch {
+	case !m.running && !m.blocked():
 		ks = append(ks, keyOnward)
+	case m.blocked():
+		ks = append(ks, key.NewBinding(key.WithKeys("enter"))) // says why not
 	}
 	if !m.running {
 		ks = append(ks, keyRecheck)
@@ -131,7 +134,11 @@ func (m *preflightModel) help() []key.Binding {
 	if !m.vp.AtTop() || !m.vp.AtBottom() {
 		ks = append(ks, keyUp, keyDown)
 	}
-	return append(ks, keyBack, keyCtrlC)
+	ks = append(ks, keyBack, keyCtrlC)
+	if !m.vp.AtTop() || !m.vp.AtBottom() {
+		ks = append(ks, keyPgDn, keyPgUp)
+	}
+	return ks
 }
 
 // verdict is the line (or box) that says whether the way is open.

@@ -184,9 +184,9 @@ func scroll(vp *viewport.Model, k tea.KeyPressMsg) bool {
 
 func (m *reviewModel) help() []key.Binding {
 	if m.showPlan {
-		return []key.Binding{keyUp, keyDown, keyPgDn, key.NewBinding(key.WithKeys("p"), key.WithHelp("p/esc", "summary")), keyApply}
+		return []key.Binding{keyUp, keyDown, keyPgDn, keyPgUp, key.NewBinding(key.WithKeys("p", "esc"), key.WithHelp("p/esc", "summary")), keyApply}
 	}
-	return []key.Binding{keyApply, keyPlan, keyUp, keyDown, keyBack, keyCtrlC}
+	return []key.Binding{keyApply, keyPlan, keyUp, keyDown, keyBack, keyCtrlC, keyPgDn, keyPgUp}
 }
 
 func (m *reviewModel) view(width, height int) string {

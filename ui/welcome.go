@@ -130,7 +130,13 @@ func (m *welcomeModel) update(msg tea.Msg) tea.Cmd {
 func (m *welcomeModel) setSize(int, int) {}
 
 func (m *welcomeModel) help() []key.Binding {
-	return []key.Binding{keyUp, keyDown, keyEnter, keyQuit}
+	ks := []key.Binding{keyUp, keyDown, keyEnter, keyQuit}
+	for _, c := range m.choices {
+		if c.key != "q" {
+			ks = append(ks, key.NewBinding(key.WithKeys(c.key))) // shown on the screen, with the choice
+		}
+	}
+	return ks
 }
 
 func (m *welcomeModel) view(width, height int) string {
