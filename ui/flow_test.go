@@ -228,12 +228,12 @@ func TestFencingNoneShowsTheRisk(t *testing.T) {
 	for i := 0; i < 7; i++ { // the volume group's fields, defaults kept
 		h.keys("enter")
 	}
-	if s := h.screen(); !strings.Contains(s, "Fencing") || strings.Contains(s, "Fencing is OFF") {
+	if s := h.screen(); !strings.Contains(s, "Fencing") || strings.Contains(s, "FENCING IS OFF") {
 		t.Fatalf("not at the fencing choice, or warned too early:\n%s", s)
 	}
 	h.keys("down") // none
 	s := h.screen()
-	if !strings.Contains(s, "Fencing is OFF") || !strings.Contains(s, "freezes on every other client") || !strings.Contains(s, "split-brain") {
+	if !strings.Contains(s, "FENCING IS OFF") || !strings.Contains(s, "corrupts the filesystem") || !strings.Contains(s, "split brain") {
 		t.Fatalf("no plain-words warning for fencing none:\n%s", s)
 	}
 	golden(t, "settings-fencing-none", s)

@@ -11,6 +11,7 @@ import (
 	"charm.land/huh/v2"
 	"charm.land/lipgloss/v2"
 
+	"scalestore/checks"
 	"scalestore/config"
 )
 
@@ -20,10 +21,9 @@ const (
 	fenceNone  = "none"
 )
 
-// fencingOffWarning says in plain words what running without fencing risks.
-const fencingOffWarning = "Fencing is OFF. If a client dies or hangs, the filesystem (DLM and GFS2) freezes on every other client until that client is back. " +
-	"If the link between the two halves of a pair breaks while both keep serving, the pair can split-brain: clients then read different data. " +
-	"Run without fencing only in a lab."
+// fencingOffWarning says in plain words what running without fencing
+// risks: what preflight says of it (measured on the lab), and where it may be.
+const fencingOffWarning = checks.FencingOffMsg + ". Run without fencing only in a lab."
 
 // settingsModel is the form of the volume, the filesystem and fencing.
 type settingsModel struct {
