@@ -150,6 +150,8 @@ func (t *term) stop() {
 		}
 	}
 	_ = t.ptmx.Close()
+	// The emulator is not closed: vt's Close races with the Read that
+	// copies its answers; that copy stays blocked until the process ends.
 }
 
 // framed draws the screen in a box, for messages.
