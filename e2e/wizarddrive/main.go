@@ -6,8 +6,8 @@
 //
 // It keeps a virtual screen of what the program prints (a terminal emulator)
 // and runs the script's steps in order: each wait step waits until the screen
-// shows its regexp, each type or key step sends keys. See parseScript for the
-// script's lines. On a step that times out, or a program that ends early, it
+// shows its regexp, each type or key step sends keys (scriptFormat, or -h,
+// lists the script's lines). On a step that times out, or a program that ends early, it
 // prints the step and the screen and exits 1; 2 is for bad usage or a bad
 // script.
 package main
@@ -51,7 +51,7 @@ func run(args []string, stderr io.Writer) int {
 	var o options
 	size := fs.String("size", "100x30", "the terminal's COLUMNSxROWS")
 	fs.DurationVar(&o.pace, "pace", 0, "time between two keys typed (for a watchable recording)")
-	fs.StringVar(&o.cast, "cast", "", "record the session with asciinema into this .cast file")
+	fs.StringVar(&o.cast, "cast", "", "record the session with asciinema into this .cast file (an exit step then checks asciinema's status)")
 	fs.BoolVar(&o.append, "append", false, "with --cast: append to the recording instead of overwriting it")
 	fs.StringVar(&o.title, "title", "", "with --cast: the recording's title")
 	fs.StringVar(&o.vars, "vars", "", "append each save step's NAME=VALUE to this file")
@@ -59,8 +59,12 @@ func run(args []string, stderr io.Writer) int {
 	fs.Usage = func() {
 		fmt.Fprintln(stderr, "usage: wizarddrive [flags] SCRIPT -- COMMAND [ARG...]")
 		fs.PrintDefaults()
+		fmt.Fprint(stderr, "\n"+scriptFormat)
 	}
 	if err := fs.Parse(args); err != nil {
+		if errors.Is(err, flag.ErrHelp) {
+			return 0
+		}
 		return 2
 	}
 	rest := fs.Args()

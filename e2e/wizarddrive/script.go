@@ -49,18 +49,20 @@ func keyOf(name string) (string, bool) {
 	return "", false
 }
 
-// parseScript reads a script: one step a line, blank lines and lines starting
-// with # skipped.
-//
-//	wait /REGEXP/ [TIMEOUT]     until the screen shows REGEXP (default 30s; ^ and $ match at
-//	                            each line of the screen, . does not match a newline)
-//	save NAME /REGEXP/ [TIMEOUT] as wait, then prints NAME=<REGEXP's first group>
-//	type TEXT                   types TEXT; ${VAR} is the environment's VAR
-//	key NAME...                 enter tab shift+tab esc space backspace delete up down
-//	                            left right home end pgup pgdown ctrl+a..ctrl+z, or one character
-//	exit [TIMEOUT]              waits until the program ends (default 30s); it must exit 0
-//
-// Every problem is reported with the script's name and line.
+// scriptFormat is a script's lines, for the usage message.
+const scriptFormat = `A script has one step a line; blank lines and lines starting with # are skipped:
+
+  wait /REGEXP/ [TIMEOUT]       until the screen shows REGEXP (default 30s; ^ and $ match at
+                                each line of the screen, . does not match a newline)
+  save NAME /REGEXP/ [TIMEOUT]  as wait, then prints NAME=<REGEXP's first group> (and to --vars)
+  type TEXT                     types TEXT; ${VAR} is the environment's VAR (unset: an error)
+  key NAME...                   enter tab shift+tab esc space backspace delete up down left
+                                right home end pgup pgdown ctrl+a..ctrl+z, or one character
+  exit [TIMEOUT]                waits until the program ends (default 30s); it must exit 0
+`
+
+// parseScript reads a script (scriptFormat). Every problem is reported with
+// the script's name and line.
 func parseScript(name string, r io.Reader, getenv func(string) (string, bool)) ([]step, error) {
 	var steps []step
 	sc := bufio.NewScanner(r)
