@@ -34,7 +34,10 @@ func Health(s *config.Spec, cs *steps.ClusterState) []Result {
 		add := func(r Result) { r.Host = h.Name; rs = append(rs, r) }
 		if role == "storage" {
 			p, _ := s.PairOf(h.Name)
-			add(drbdHealth(p, st))
+			add(drbdHealth(p, h.Name, st))
+			if at, ok := st.SplitBrain[p.Resource()]; ok {
+				add(splitBrainHealth(p, h.Name, at))
+			}
 			add(exportHealth(s, p, h.Name, st))
 			continue
 		}
@@ -58,14 +61,26 @@ func bool2(ok bool, check, good, bad, hint string) Result {
 	return Result{Check: check, Status: Fail, Msg: bad, Hint: hint}
 }
 
-func drbdHealth(p config.Pair, st *steps.HostState) Result {
+func drbdHealth(p config.Pair, host string, st *steps.HostState) Result {
 	r := Result{Check: "drbd " + p.Resource()}
+	res := p.Resource()
+	peer := p.A.Host
+	if peer == host {
+		peer = p.B.Host
+	}
 	for _, d := range st.DRBD {
 		if d.Minor != p.Num() {
 			continue
 		}
 		state := fmt.Sprintf("%s %s/%s %s/%s", d.CState, d.Role, d.PeerRole, d.DiskState, d.PeerDisk)
 		switch {
+		case d.FencingSuspended:
+			r.Status, r.Msg = Fail, "I/O FROZEN while fencing "+peer+" (suspended): "+state
+			r.Hint = "the fence-peer handler is powering " + peer + " off, or could not (journalctl -t scalestore); fix the fence device, " +
+				"or once " + peer + " is known to be powered off: drbdadm resume-io " + res
+		case d.Suspended:
+			r.Status, r.Msg = Fail, "I/O FROZEN (suspended): "+state
+			r.Hint = "drbdadm resume-io " + res + " once the reason is gone (dmesg | grep drbd)"
 		case d.CState == "Connected" && d.Role == "Primary" && d.PeerRole == "Primary" && d.DiskState == "UpToDate" && d.PeerDisk == "UpToDate":
 			r.Status, r.Msg = Pass, state
 		case strings.HasPrefix(d.CState, "Sync"):
@@ -73,14 +88,31 @@ func drbdHealth(p config.Pair, st *steps.HostState) Result {
 		case d.CState == "StandAlone":
 			r.Status, r.Msg = Fail, state
 			r.Hint = "DRBD gave up the connection (split brain? dmesg | grep drbd): pick the victim half, stop its export, " +
-				"drbdadm secondary " + p.Resource() + " && drbdadm connect --discard-my-data " + p.Resource() + " there, drbdadm connect " + p.Resource() + " on the other, then scalestore apply"
+				"drbdadm secondary " + res + " && drbdadm connect --discard-my-data " + res + " there, drbdadm connect " + res + " on the other, then scalestore apply"
+		case d.DiskState == "Outdated":
+			r.Status, r.Msg = Fail, "this half is Outdated (its data is behind "+peer+"'s; it must not serve): "+state
+			r.Hint = "it catches up by resync once connected to " + peer + " (drbdadm connect " + res + "), then scalestore apply makes it primary and exports it"
+		case d.PeerDisk == "Outdated" && d.DiskState == "UpToDate":
+			r.Status, r.Msg = Warn, "running alone: "+peer+" is fenced or Outdated: "+state
+			r.Hint = "bring " + peer + " back (power it on): it resyncs from this half; scalestore apply then makes it primary and exports it again"
 		default:
-			r.Status, r.Msg, r.Hint = Fail, state, "drbdadm status "+p.Resource()+"; a returning half rejoins with scalestore apply"
+			r.Status, r.Msg, r.Hint = Fail, state, "drbdadm status "+res+"; a returning half rejoins with scalestore apply"
 		}
 		return r
 	}
-	r.Status, r.Msg, r.Hint = Fail, p.Resource()+" is not configured", "scalestore apply brings it up"
+	r.Status, r.Msg, r.Hint = Fail, res+" is not configured", "scalestore apply brings it up"
 	return r
+}
+
+// splitBrainHealth: the split-brain handler recorded an unresolved split
+// brain of the pair on this half: the halves held different data.
+func splitBrainHealth(p config.Pair, host, at string) Result {
+	res := p.Resource()
+	file := steps.SplitBrainDir + "/split-brain-" + res
+	return Result{Check: "split-brain " + res, Status: Fail,
+		Msg: "DRBD found an unresolved split brain of " + res + " at " + at + ": the halves held different data",
+		Hint: "pick the half whose writes to keep; on the other: stop its export, drbdadm secondary " + res + " && drbdadm connect --discard-my-data " + res +
+			"; drbdadm connect " + res + " on the survivor; scalestore apply; then rm " + file + " on " + host}
 }
 
 func exportHealth(s *config.Spec, p config.Pair, host string, st *steps.HostState) Result {

@@ -20,10 +20,18 @@ type DRBDDevice struct {
 	HasSync    bool   // a resync is running and the progress fields are set
 	Finish     string // "0:00:31"
 	SpeedKiBps int64
+	// Suspended: the I/O flags start with "s" (not "r"): DRBD holds every
+	// request of the device. FencingSuspended: the "F" flag, suspended
+	// while the fence-peer handler runs or after it failed.
+	Suspended, FencingSuspended bool
 }
 
 var (
-	reProcDev    = regexp.MustCompile(`^\s*(\d+): cs:(\S+) (?:ro|st):(\S+)/(\S+) ds:(\S+)/(\S+)`) // "st:" before DRBD 8.3
+	reProcDev = regexp.MustCompile(`^\s*(\d+): cs:(\S+) (?:ro|st):(\S+)/(\S+) ds:(\S+)/(\S+)`) // "st:" before DRBD 8.3
+	// the I/O flags after the disk states and the protocol (none when
+	// StandAlone): r or s (suspended), then a, p, u, F (suspended for
+	// fencing, 8.4) and N, "-" for each one not set (drbd_proc.c)
+	reProcFlags  = regexp.MustCompile(` ds:\S+/\S+\s+(?:[ABC]\s+)?([rs])([-apuFN]*)\s*$`)
 	reProcUncfg  = regexp.MustCompile(`^\s*(\d+): cs:(Unconfigured)`)
 	reProcOOS    = regexp.MustCompile(`\boos:(\d+)`)
 	reProcSynced = regexp.MustCompile(`sync'ed:\s*([0-9.]+)%`)
@@ -43,6 +51,10 @@ func ParseProcDRBD(text string) []DRBDDevice {
 			minor, _ := strconv.Atoi(m[1])
 			out = append(out, DRBDDevice{Minor: minor, CState: m[2], Role: m[3], PeerRole: m[4], DiskState: m[5], PeerDisk: m[6]})
 			cur = &out[len(out)-1]
+			if f := reProcFlags.FindStringSubmatch(line); f != nil {
+				cur.Suspended = f[1] == "s"
+				cur.FencingSuspended = cur.Suspended && strings.Contains(f[2], "F")
+			}
 			continue
 		}
 		if m := reProcUncfg.FindStringSubmatch(line); m != nil {

@@ -2,6 +2,7 @@ package steps
 
 import (
 	"os"
+	"strings"
 	"testing"
 )
 
@@ -42,10 +43,15 @@ func TestParseProcDRBD(t *testing.T) {
 func FuzzParseProcDRBD(f *testing.F) {
 	f.Add(capture(f, "drbd-status-during-resync.txt"))
 	f.Add(capture(f, "rejoin.txt"))
+	f.Add(capture(f, "split-brain-test.txt"))
+	f.Add(" 0: cs:WFConnection ro:Primary/Unknown ds:UpToDate/DUnknown C s---F-\n")
 	f.Fuzz(func(t *testing.T, s string) {
 		for _, d := range ParseProcDRBD(s) {
 			if d.SyncedPct < 0 || d.SyncedPct > 100 {
 				t.Fatalf("percent out of range: %v", d.SyncedPct)
+			}
+			if d.FencingSuspended && !d.Suspended {
+				t.Fatalf("suspended for fencing but not suspended: %+v", d)
 			}
 		}
 	})
@@ -69,5 +75,55 @@ func TestParseProcDRBD82(t *testing.T) {
 		if devs[i] != want[i] {
 			t.Errorf("minor %d\ngot  %+v\nwant %+v", want[i].Minor, devs[i], want[i])
 		}
+	}
+}
+
+// The I/O flags of real /proc/drbd lines (running: "r-----", StandAlone
+// with no protocol letter) and of lines built from the real layout with
+// 8.4's suspended flags: "s" first, "F" when DRBD froze I/O to fence the
+// peer (drbd_proc.c; the kernel logs such a state as "s---F-").
+func TestParseProcDRBDSuspended(t *testing.T) {
+	sb := ParseProcDRBD(capture(t, "split-brain-test.txt"))
+	if len(sb) < 2 || sb[0].CState != "StandAlone" || sb[0].DiskState != "UpToDate" || sb[0].PeerDisk != "DUnknown" || sb[0].Suspended ||
+		sb[1].CState != "WFConnection" || sb[1].Suspended {
+		t.Fatalf("split-brain capture: %+v", sb)
+	}
+	for _, file := range []string{"proc-drbd-storage1a.txt", "drbd-status-during-resync.txt", "proc-drbd-8.2-layout.txt", "rejoin.txt"} {
+		for _, d := range ParseProcDRBD(capture(t, file)) {
+			if d.Suspended || d.FencingSuspended {
+				t.Errorf("%s: %+v read as suspended", file, d)
+			}
+		}
+	}
+	// the real WFConnection line of a half that lost its peer
+	const lost = " 0: cs:WFConnection ro:Primary/Unknown ds:UpToDate/DUnknown C r-----"
+	if !strings.Contains(capture(t, "split-brain-test.txt"), lost+"\n") {
+		t.Fatal("the capture no longer holds the line the cases are built from")
+	}
+	for _, c := range []struct {
+		from, to       string
+		susp, fen      bool
+		disk, peerDisk string
+	}{
+		{" r-----", " s---F-", true, true, "UpToDate", "DUnknown"},
+		{" r-----", " s-----", true, false, "UpToDate", "DUnknown"},
+		{"DUnknown C r-----", "Outdated C r-----", false, false, "UpToDate", "Outdated"},
+		{"UpToDate/DUnknown C r-----", "Outdated/DUnknown   r-----", false, false, "Outdated", "DUnknown"},
+	} {
+		line := strings.Replace(lost, c.from, c.to, 1)
+		d := ParseProcDRBD("version: 8.4.11 (api:1/proto:86-101)\n" + line + "\n")
+		if len(d) != 1 || d[0].Suspended != c.susp || d[0].FencingSuspended != c.fen || d[0].DiskState != c.disk || d[0].PeerDisk != c.peerDisk {
+			t.Errorf("%q: %+v", line, d)
+		}
+	}
+}
+
+func TestParseSplitBrainRecords(t *testing.T) {
+	got := ParseSplitBrain("r0 2026-12-02T14:42:53Z\nr12 2026-12-02T15:00:00Z\n\nnot-a-record\n")
+	if len(got) != 2 || got["r0"] != "2026-12-02T14:42:53Z" || got["r12"] != "2026-12-02T15:00:00Z" {
+		t.Errorf("%v", got)
+	}
+	if ParseSplitBrain("") != nil {
+		t.Error("no record read as one")
 	}
 }

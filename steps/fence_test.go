@@ -328,3 +328,28 @@ func TestWarningsSayWhatHappens(t *testing.T) {
 		t.Errorf("agent set:\n%s", on)
 	}
 }
+
+// status reads what the split-brain handler recorded: the handler and
+// StateScript run with dash on the same directory.
+func TestStatusReadsSplitBrainRecord(t *testing.T) {
+	dir := t.TempDir()
+	old := SplitBrainDir
+	SplitBrainDir = dir
+	defer func() { SplitBrainDir = old }()
+	s := fencedLab(t, config.ProfileDebian12)
+	r := runHandler(t, SplitBrainScript(s, "storage1a"), []string{"DRBD_RESOURCE=r1"}, nil, true, "StandAlone")
+	if r.exit != 0 {
+		t.Fatalf("handler: exit %d %s", r.exit, r.stderr)
+	}
+	out, err := exec.Command("dash", "-c", StateScript("storage").String()).Output()
+	if err != nil {
+		t.Fatal(err)
+	}
+	st, err := ParseState("storage", string(out))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(st.SplitBrain) != 1 || !regexp.MustCompile(`^\d{4}-\d\d-\d\dT`).MatchString(st.SplitBrain["r1"]) {
+		t.Errorf("records read: %v (script output %q)", st.SplitBrain, out)
+	}
+}

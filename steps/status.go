@@ -19,6 +19,8 @@ type HostState struct {
 	DRBD    []DRBDDevice
 	Targets []string // iSCSI target IQNs in configfs
 	LUNs    []string // targets that have LUN 0
+	// SplitBrain: the split-brain handler's records, resource → when.
+	SplitBrain map[string]string
 	// client
 	Sessions   []ISCSISession
 	Maps       []MultipathMap
@@ -33,7 +35,8 @@ func StateScript(role string) remote.Cmd {
 	if role == "storage" {
 		return remote.Cmd{Script: "echo @@drbd; cat /proc/drbd 2>/dev/null; " +
 			"echo @@targets; ls /sys/kernel/config/target/iscsi 2>/dev/null | grep '^iqn'; " +
-			"echo @@luns; for d in /sys/kernel/config/target/iscsi/iqn*/tpgt_1/lun/lun_0; do [ -d \"$d\" ] && echo \"$d\"; done; true"}
+			"echo @@luns; for d in /sys/kernel/config/target/iscsi/iqn*/tpgt_1/lun/lun_0; do [ -d \"$d\" ] && echo \"$d\"; done; " +
+			"echo @@splitbrain; for f in " + remote.Quote(SplitBrainDir) + "/split-brain-r*; do [ -f \"$f\" ] && echo \"${f##*/split-brain-} $(cat \"$f\")\"; done; true"}
 	}
 	return remote.Cmd{Script: "echo @@sessions; iscsiadm -m session 2>/dev/null; " +
 		"echo @@multipath; multipath -ll 2>/dev/null; " +
@@ -57,6 +60,7 @@ func ParseState(role, out string) (*HostState, error) {
 				st.LUNs = append(st.LUNs, parts[6])
 			}
 		}
+		st.SplitBrain = ParseSplitBrain(sections["splitbrain"])
 		return st, nil
 	}
 	st.Sessions = ParseISCSISessions(sections["sessions"])
@@ -71,6 +75,25 @@ func ParseState(role, out string) (*HostState, error) {
 	}
 	return st, nil
 }
+
+// ParseSplitBrain reads the records of the split-brain handler, one
+// "rN TIME" line each, into resource → time.
+func ParseSplitBrain(text string) map[string]string {
+	var out map[string]string
+	for _, l := range strings.Split(text, "\n") {
+		f := strings.Fields(l)
+		if len(f) == 0 || !reResource.MatchString(f[0]) {
+			continue
+		}
+		if out == nil {
+			out = map[string]string{}
+		}
+		out[f[0]] = strings.Join(f[1:], " ")
+	}
+	return out
+}
+
+var reResource = regexp.MustCompile(`^r[0-9]+$`)
 
 func splitSections(out string) map[string]string {
 	m := map[string]string{}
