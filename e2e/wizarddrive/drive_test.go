@@ -119,6 +119,19 @@ func TestCastIsAValidRecording(t *testing.T) {
 	}
 }
 
+// Under asciinema (which exits 0 whatever the program did) exit still sees
+// the program's own status.
+func TestCastKeepsTheExitStatus(t *testing.T) {
+	if _, err := exec.LookPath("asciinema"); err != nil {
+		t.Skip("asciinema is not installed (apt-get install asciinema): the recording cannot be tested")
+	}
+	cast := filepath.Join(t.TempDir(), "demo.cast")
+	rc, out := drive(t, "wait /going away/ 30s\nexit 30s\n", []string{"--cast", cast}, fakeCmd(t, "exit3"))
+	if rc != 1 || !strings.Contains(out, "script.txt:2: exit 30s: the program ended with exit status 3 (under asciinema)") {
+		t.Fatalf("exit %d:\n%s", rc, out)
+	}
+}
+
 type castHeader struct {
 	Version       int     `json:"version"`
 	Width         int     `json:"width"`

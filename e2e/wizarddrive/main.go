@@ -19,6 +19,7 @@ import (
 	"io"
 	"os"
 	"os/exec"
+	"path/filepath"
 	"strconv"
 	"strings"
 	"syscall"
@@ -51,7 +52,7 @@ func run(args []string, stderr io.Writer) int {
 	var o options
 	size := fs.String("size", "100x30", "the terminal's COLUMNSxROWS")
 	fs.DurationVar(&o.pace, "pace", 0, "time between two keys typed (for a watchable recording)")
-	fs.StringVar(&o.cast, "cast", "", "record the session with asciinema into this .cast file (an exit step then checks asciinema's status)")
+	fs.StringVar(&o.cast, "cast", "", "record the session with asciinema into this .cast file )")
 	fs.BoolVar(&o.append, "append", false, "with --cast: append to the recording instead of overwriting it")
 	fs.StringVar(&o.title, "title", "", "with --cast: the recording's title")
 	fs.StringVar(&o.vars, "vars", "", "append each save step's NAME=VALUE to this file")
@@ -106,13 +107,15 @@ func parseSize(s string) (w, h int, err error) {
 }
 
 // castArgv is argv run under asciinema rec, recording into o.cast; the
-// recording's idle pauses are cut to 2 s when played.
-func castArgv(argv []string, o options) []string {
+// recording's idle pauses are cut to 2 s when played. asciinema exits 0
+// whatever the program's status, so the program's goes to statusFile.
+func castArgv(argv []string, o options, statusFile string) []string {
 	mode := "--overwrite"
 	if o.append {
 		mode = "--append"
 	}
-	a := []string{"asciinema", "rec", mode, "-q", "-i", "2", "-c", remote.Join(argv...)}
+	sh := remote.Join(argv...) + "; echo $? >" + remote.Quote(statusFile)
+	a := []string{"asciinema", "rec", mode, "-q", "-i", "2", "-c", sh}
 	if o.title != "" {
 		a = append(a, "-t", o.title)
 	}
@@ -121,11 +124,18 @@ func castArgv(argv []string, o options) []string {
 
 // play runs argv and the script's steps against it.
 func play(name string, steps []step, argv []string, o options, stderr io.Writer) error {
+	var statusFile string
 	if o.cast != "" {
 		if _, err := exec.LookPath("asciinema"); err != nil {
 			return fmt.Errorf("--cast %s: asciinema is not installed (apt-get install asciinema)", o.cast)
 		}
-		argv = castArgv(argv, o)
+		dir, err := os.MkdirTemp("", "wizarddrive")
+		if err != nil {
+			return err
+		}
+		defer os.RemoveAll(dir)
+		statusFile = filepath.Join(dir, "status")
+		argv = castArgv(argv, o, statusFile)
 	}
 	var show io.Writer
 	if o.show {
@@ -166,7 +176,9 @@ func play(name string, steps []step, argv []string, o options, stderr io.Writer)
 		case "key":
 			err = t.send(st.keys, o.pace)
 		case "exit":
-			err = t.waitExit(st.timeout)
+			if err = t.waitExit(st.timeout); err == nil && statusFile != "" {
+				err = castStatus(statusFile)
+			}
 		}
 		if err != nil {
 			if errors.Is(err, errExited) {
@@ -174,6 +186,18 @@ func play(name string, steps []step, argv []string, o options, stderr io.Writer)
 			}
 			return fmt.Errorf("%s: %v; the screen (%dx%d):\n%s", where, err, o.w, o.h, t.framed())
 		}
+	}
+	return nil
+}
+
+// castStatus reads the exit status of the program recorded by asciinema.
+func castStatus(path string) error {
+	b, err := os.ReadFile(path)
+	if err != nil {
+		return fmt.Errorf("the program's exit status under asciinema is unknown: %w", err)
+	}
+	if st := strings.TrimSpace(string(b)); st != "0" {
+		return fmt.Errorf("the program ended with exit status %s (under asciinema)", st)
 	}
 	return nil
 }
