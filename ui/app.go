@@ -246,9 +246,13 @@ func (a *app) Update(msg tea.Msg) (tea.Model, tea.Cmd) {
 	case quitMsg:
 		return a, tea.Quit
 	}
-	// A question from SSH takes the keyboard until it is answered.
+	// A question from SSH takes the keyboard until it is answered (but for
+	// the keys that scroll it, when it is taller than the room).
 	if len(a.prompts) > 0 {
-		if _, ok := msg.(tea.KeyPressMsg); ok {
+		if k, ok := msg.(tea.KeyPressMsg); ok {
+			if a.scrollBody(k) {
+				return a, nil
+			}
 			var cmd tea.Cmd
 			a.prompts[0], cmd = a.prompts[0].Update(msg)
 			if a.prompts[0].done {

@@ -144,7 +144,7 @@ func (m promptModel) help() []key.Binding {
 	if m.q.hostKey {
 		return []key.Binding{keyTrust, keyRefuse}
 	}
-	return []key.Binding{keySend, keyCancel}
+	return []key.Binding{keySend, keyCancel, keyFormMoves} // the field moves with the arrows, home and end
 }
 
 func (m promptModel) View(width int) string {

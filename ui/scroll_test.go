@@ -1,11 +1,13 @@
 package ui
 
 import (
+	"context"
 	"fmt"
 	"os"
 	"path/filepath"
 	"strings"
 	"testing"
+	"time"
 
 	tea "charm.land/bubbletea/v2"
 
@@ -174,5 +176,39 @@ func TestSpecErrorsWrapAndScroll(t *testing.T) {
 				}
 			}
 		})
+	}
+}
+
+// An unknown host key's question at 60x15 is taller than the screen: it
+// scrolls (the fingerprint and what to compare it with can both be read),
+// and y still answers it.
+func TestHostKeyQuestionScrolls(t *testing.T) {
+	h := newTestApp(t, filepath.Join(t.TempDir(), "x.toml"), nil).resize(60, 15)
+	a := h.app()
+	got := make(chan bool, 1)
+	const fp = "SHA256:47DEQpj8HBSa+/TImW+5JCeuQeRkm5NMpJWZG3hSuFU"
+	go func() {
+		ok, _ := a.prompter.ConfirmHostKey(context.Background(), "storage0a", "127.0.0.1:2211", "ssh-ed25519", fp)
+		got <- ok
+	}()
+	h.waitFor("the question", func() bool { return len(a.prompts) > 0 })
+	s := h.screen()
+	if !strings.Contains(s, "more lines") || !strings.Contains(s, "scroll") {
+		t.Fatalf("the question is cut with no way to scroll:\n%s", s)
+	}
+	body := squeeze(strings.ReplaceAll(wholeBody(h, "down"), "║", "")) // the modal's border
+	for _, want := range []string{fp, "ssh-keygen -lf /etc/ssh/ssh_host_ed25519_key.pub", "Press y to trust it"} {
+		if !strings.Contains(body, squeeze(want)) {
+			t.Errorf("%q cannot be read:\n%s", want, wholeBody(h, "down"))
+		}
+	}
+	h.keys("y")
+	select {
+	case ok := <-got:
+		if !ok {
+			t.Fatal("y did not trust the key")
+		}
+	case <-time.After(10 * time.Second):
+		t.Fatal("no answer")
 	}
 }
