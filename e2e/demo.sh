@@ -21,7 +21,7 @@ DEMO_CAST=${DEMO_CAST:-docs/demo.cast}
 DEMO_SPEC=$DEMO_DIR/scalestore.toml
 SIZE=${DEMO_SIZE:-100x30}
 PACE=${DEMO_PACE:-40ms}
-export LAB_DIR DEMO_SPEC
+export LAB_DIR DEMO_SPEC PATH=$PATH:/usr/local/go/bin
 
 say()  { printf '[demo %s] %s\n' "$(date +%H:%M:%S)" "$*"; }
 fail() { printf '[demo %s] FAIL: %s\n' "$(date +%H:%M:%S)" "$*" >&2; exit 1; }
