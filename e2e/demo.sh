@@ -70,6 +70,13 @@ for l in $logs; do
   say "run log: $l ($(wc -l <"$l") events)"
 done
 
+# ---- what the wizard saved and built: client2 and pair r2 in the spec, every layer healthy
+grep -q '"client2"' "$DEMO_SPEC" || fail "the spec the wizard saved ($DEMO_SPEC) has no client2"
+grep -q '"storage2a"' "$DEMO_SPEC" || fail "the spec the wizard saved ($DEMO_SPEC) has no storage2a"
+./scalestore status -f "$DEMO_SPEC" >"$DEMO_DIR/status.log" 2>&1 ||
+  { cat "$DEMO_DIR/status.log"; fail "status after the demo: the cluster is not healthy ($DEMO_DIR/status.log)"; }
+say "status: every layer healthy on every host"
+
 mkdir -p "$(dirname "$DEMO_CAST")"
 cp "$CAST" "$DEMO_CAST"
 say "recorded $DEMO_CAST ($(du -h "$DEMO_CAST" | cut -f1)); play it with: asciinema play $DEMO_CAST"
