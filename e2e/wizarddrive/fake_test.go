@@ -3,6 +3,7 @@ package main
 import (
 	"fmt"
 	"os"
+	"path/filepath"
 	"strconv"
 	"strings"
 	"testing"
@@ -18,7 +19,11 @@ import (
 func TestMain(m *testing.M) {
 	switch os.Getenv("WIZARDDRIVE_FAKE") {
 	case "":
-		os.Exit(m.Run())
+		rc := m.Run()
+		if builtBin != "" {
+			os.RemoveAll(filepath.Dir(builtBin))
+		}
+		os.Exit(rc)
 	case "exit3":
 		fmt.Println("going away")
 		os.Exit(3)

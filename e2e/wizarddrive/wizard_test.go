@@ -15,7 +15,8 @@ var (
 	buildErr  string
 )
 
-// scalestoreBin builds the scalestore program once for the tests.
+// scalestoreBin builds the scalestore program once for the tests (TestMain
+// removes it).
 func scalestoreBin(t *testing.T) string {
 	t.Helper()
 	if testing.Short() {
