@@ -5,7 +5,7 @@ BIN := scalestore
 VERSION := $(shell git describe --always --dirty 2>/dev/null || echo dev)
 
 # Debian packages the tests need, and the lab's (lab/host-packages.txt).
-TEST_PACKAGES := openssh-server openssh-client dash e2fsprogs util-linux bc sudo procps fdisk lvm2 drbd-utils
+TEST_PACKAGES := openssh-server openssh-client dash e2fsprogs util-linux bc sudo procps fdisk lvm2 drbd-utils asciinema
 
 .PHONY: build vet unit test deps bench fuzz
 build:
