@@ -137,7 +137,7 @@ func (m *doneModel) view(width, height int) string {
 	b.WriteString("\n")
 	if o.err != nil {
 		if o.failure != nil {
-			b.WriteString(failureBox(o.failure, width, 8))
+			b.WriteString(failureBox(o.failure, width, 0)) // all of it: the body scrolls
 		} else if !o.stopped {
 			b.WriteString(verdictFail(wrap(o.err.Error(), width-2)) + "\n")
 		}

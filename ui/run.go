@@ -779,13 +779,24 @@ func (m *runModel) view(width, height int) string {
 }
 
 // failureBox shows a failed action: where, the command, its exit status
-// and the last lines of its stderr.
-func failureBox(ev *steps.Event, width, stderrLines int) string {
+// and its stderr. lines > 0 (the run screen, short of room) keeps the
+// command to that many lines and the stderr to its last ones; 0 shows all.
+func failureBox(ev *steps.Event, width, lines int) string {
 	w := min(width-4, 96)
 	var b strings.Builder
-	b.WriteString(styleDanger.Render(truncate(fmt.Sprintf("✗ %s failed on %s: %s", ev.Step, ev.Host, ev.Action), w)) + "\n")
+	head := fmt.Sprintf("✗ %s failed on %s: %s", ev.Step, ev.Host, ev.Action)
+	if lines > 0 {
+		head = truncate(head, w)
+	} else {
+		head = wrapIndent(head, w, 2)
+	}
+	b.WriteString(styleDanger.Render(head) + "\n")
 	if ev.Cmd != "" {
-		b.WriteString(clipLines(wrapIndent("command: "+ev.Cmd, w, 9), 3) + "\n")
+		cmd := wrapIndent("command: "+ev.Cmd, w, 9)
+		if lines > 0 {
+			cmd = clipLines(cmd, lines)
+		}
+		b.WriteString(cmd + "\n")
 		b.WriteString(fmt.Sprintf("exit status %d", ev.Code) + "\n")
 	} else if ev.Error != "" {
 		b.WriteString(wrap("error: "+ev.Error, w) + "\n")
@@ -796,8 +807,8 @@ func failureBox(ev *steps.Event, width, stderrLines int) string {
 			tail = append(tail, l)
 		}
 	}
-	if stderrLines > 0 && len(tail) > stderrLines {
-		tail = tail[len(tail)-stderrLines:]
+	if lines > 0 && len(tail) > lines {
+		tail = tail[len(tail)-lines:]
 	}
 	for _, l := range tail {
 		b.WriteString(styleWarn.Render(wrapIndent("stderr: "+l, w, 8)) + "\n")

@@ -12,6 +12,7 @@ import (
 	tea "charm.land/bubbletea/v2"
 
 	"scalestore/checks"
+	"scalestore/steps"
 )
 
 // sizes are the terminals every screen is tried at.
@@ -210,5 +211,33 @@ func TestHostKeyQuestionScrolls(t *testing.T) {
 		}
 	case <-time.After(10 * time.Second):
 		t.Fatal("no answer")
+	}
+}
+
+// After a failed run at 60x15, the done screen holds all of the failed
+// command and its stderr (the run screen cuts the command to three lines):
+// every part of it can be read by scrolling with the arrows.
+func TestDoneShowsTheWholeFailedCommand(t *testing.T) {
+	h := atRun(t).resize(60, 15)
+	a := h.app()
+	h.send(syncEvents(t, a.run.plan)[:4]...)
+	cmd := "set -e; if [ -n \"$(wipefs -n /dev/vdb)\" ]; then echo refusing to write /dev/vdb: it holds a signature, partition, mount or holder; exit 3; fi; drbdadm create-md --force r1; drbdadm up r1 && drbdadm primary --force r1 # the end of the command"
+	h.send(ev(steps.Failed, "drbd-metadata", func(e *steps.Event) {
+		e.Host, e.Action = "storage1b", "create DRBD metadata for r1 on /dev/vdb"
+		e.Cmd, e.Code, e.Stderr = cmd, 3, "refusing to write /dev/vdb: it holds a signature, partition, mount or holder"
+		e.Error = "exit status 3"
+	}))
+	h.send(runFinishedMsg{err: &steps.StepError{Step: "drbd-metadata", Host: "storage1b", Action: "create DRBD metadata"}})
+	if a.screen != scrDone {
+		t.Fatalf("screen %v", a.screen)
+	}
+	if s := h.screen(); !strings.Contains(s, "↑/↓ scroll") || !strings.Contains(s, "more lines") {
+		t.Fatalf("the failure does not fit, and nothing says so:\n%s", s)
+	}
+	body := squeeze(strings.ReplaceAll(wholeBody(h, "down"), "│", "")) // the box's border
+	for _, want := range []string{"command: " + cmd, "exit status 3", "stderr: refusing to write /dev/vdb"} {
+		if !strings.Contains(body, squeeze(want)) {
+			t.Errorf("%q cannot be read:\n%s", want, wholeBody(h, "down"))
+		}
 	}
 }
