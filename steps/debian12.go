@@ -32,6 +32,7 @@ func (debian12) steps(s *config.Spec, f *Facts) []Step {
 		debDRBDWaitSync(s),
 		debDRBDPrimary(s),
 		debExport(s),
+		debStorageBoot(s),
 		debImport(s),
 		debMultipath(s),
 		debLVMConfig(s, f),
