@@ -8,6 +8,8 @@ import (
 	"strconv"
 	"strings"
 	"testing"
+
+	"scalestore/config"
 )
 
 // holdsWith runs a probe on the stub host as holds does, with the file
@@ -85,6 +87,8 @@ var probeTable = []probeRow{
 	{match: `^export: save the LIO config`, built: hostState{captures: map[string]string{"/etc/rtslib-fb-target/saveconfig.json": "saveconfig-storage1a.json"}},
 		blank: hostState{absent: []string{"/etc/rtslib-fb-target/saveconfig.json"}}}, // never saved
 	{match: `^(import|multipath|cluster|lv-boot): start `, built: hostState{captures: builtUnits}, blank: hostState{captures: blankUnits}},
+	{match: `^storage-boot: start `, built: no("systemctl show of scalestore-drbd.service on a storage half built with a fence agent"),
+		blank: hostState{captures: blankUnits}},
 	{match: `^import: log in to `, built: hostState{captures: map[string]string{"/sys/class/iscsi_session/": "iscsi-targetnames-client0.txt"}},
 		blank: hostState{absent: []string{"/sys/class/iscsi_session/"}}}, // no session
 	{match: `^multipath: mpath[0-9]+ has both paths`, built: hostState{captures: map[string]string{"multipathd": "multipathd-paths-client0.txt"}},
@@ -135,46 +139,49 @@ func (st hostState) on(t *testing.T, probe string) (*stubHost, string) {
 // whose listing has no capture yet is listed (go test -v shows them), not
 // skipped in silence; a probe no row covers fails the test.
 func TestEveryProbeOnBuiltAndBlankHosts(t *testing.T) {
-	p := Build(loadLab(t, "lab-grow.toml"), nil)
 	var waiting []string
 	ran := 0
-	for _, host := range []string{"storage1a", "client0"} {
-		for _, st := range p.Steps {
-			for _, a := range st.Actions {
-				pr := probeOf(a)
-				if a.Host != host || pr == nil {
-					continue
-				}
-				name := st.ID + ": " + a.Desc
-				var rows []probeRow
-				for _, r := range probeTable {
-					if regexp.MustCompile(r.match).MatchString(name) {
-						rows = append(rows, r)
-					}
-				}
-				if len(rows) != 1 {
-					t.Errorf("%s on %s: %d rows of probeTable cover its probe, want 1\n%s", name, host, len(rows), pr)
-					continue
-				}
-				r := rows[0]
-				if r.file {
-					ran++
-					checkFileProbe(t, host, a)
-					continue
-				}
-				for _, side := range []struct {
-					state hostState
-					built bool
-				}{{r.built, true}, {r.blank, false}} {
-					which := map[bool]string{true: "built", false: "blank"}[side.built]
-					if side.state.noCapture != "" {
-						waiting = append(waiting, fmt.Sprintf("%-9s %s %-60.60s %s", host, which, name, side.state.noCapture))
+	// the lab's plan, and the same with a fence agent (fence handlers,
+	// storage boot unit)
+	for _, p := range []*Plan{Build(loadLab(t, "lab-grow.toml"), nil), Build(fencedLab(t, config.ProfileDebian12), nil)} {
+		for _, host := range []string{"storage1a", "client0"} {
+			for _, st := range p.Steps {
+				for _, a := range st.Actions {
+					pr := probeOf(a)
+					if a.Host != host || pr == nil {
 						continue
 					}
-					ran++
-					h, text := side.state.on(t, pr.String())
-					if got := h.holdsWith(text, side.state.paths); got != side.built {
-						t.Errorf("%s on a %s %s: the probe holds = %v, want %v\n%s", name, which, host, got, side.built, text)
+					name := st.ID + ": " + a.Desc
+					var rows []probeRow
+					for _, r := range probeTable {
+						if regexp.MustCompile(r.match).MatchString(name) {
+							rows = append(rows, r)
+						}
+					}
+					if len(rows) != 1 {
+						t.Errorf("%s on %s: %d rows of probeTable cover its probe, want 1\n%s", name, host, len(rows), pr)
+						continue
+					}
+					r := rows[0]
+					if r.file {
+						ran++
+						checkFileProbe(t, host, a)
+						continue
+					}
+					for _, side := range []struct {
+						state hostState
+						built bool
+					}{{r.built, true}, {r.blank, false}} {
+						which := map[bool]string{true: "built", false: "blank"}[side.built]
+						if side.state.noCapture != "" {
+							waiting = append(waiting, fmt.Sprintf("%-9s %s %-60.60s %s", host, which, name, side.state.noCapture))
+							continue
+						}
+						ran++
+						h, text := side.state.on(t, pr.String())
+						if got := h.holdsWith(text, side.state.paths); got != side.built {
+							t.Errorf("%s on a %s %s: the probe holds = %v, want %v\n%s", name, which, host, got, side.built, text)
+						}
 					}
 				}
 			}
