@@ -103,7 +103,7 @@ func (m reviewModel) content() string {
 	if len(sum.destructive) > 0 {
 		b.WriteString(wrap(styleDanger.Render(fmt.Sprintf("Destructive actions: %d", len(sum.destructive)))+styleDim.Render(" (they write over a disk or a device; each runs only where its probe finds it not done)"), w) + "\n")
 		for _, d := range sum.destructive {
-			b.WriteString(truncate("  "+styleFail.Render("!")+" "+d, w) + "\n")
+			b.WriteString(wrapIndent("  "+styleFail.Render("!")+" "+d, w, 4) + "\n")
 		}
 		if len(in.spec.Wipe.Devices) > 0 {
 			b.WriteString(styleDanger.Render(wrap("  Disks WIPED (data erased): "+strings.Join(in.spec.Wipe.Devices, ", "), w)) + "\n")
@@ -201,7 +201,7 @@ func (m *reviewModel) view(width, height int) string {
 	}
 	b.WriteString("\n")
 	if m.saveErr != nil {
-		b.WriteString(verdictFail(truncate("not saved, nothing ran: "+m.saveErr.Error(), m.width)) + "\n")
+		b.WriteString(styleFail.Render(wrapIndent("✗ not saved, nothing ran: "+m.saveErr.Error(), m.width, 2)) + "\n")
 	}
 	b.WriteString(m.vp.View())
 	return b.String()

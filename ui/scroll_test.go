@@ -241,3 +241,28 @@ func TestDoneShowsTheWholeFailedCommand(t *testing.T) {
 		}
 	}
 }
+
+// The review lists each destructive action in full, wrapped, at 80 and at
+// 60 columns: an operator reads what will be overwritten before saying yes.
+func TestReviewShowsEachDestructiveActionInFull(t *testing.T) {
+	s := onePairSpec("x.toml")
+	if err := s.Validate(); err != nil {
+		t.Fatal(err)
+	}
+	p := steps.Build(s, labFacts(t))
+	sum := summarize(p)
+	for _, sz := range sizes {
+		m := newReviewModel(reviewInput{plan: p, spec: s, path: "x.toml"}, sz[0]-2, sz[1]-4)
+		content := plain(m.content())
+		for _, l := range strings.Split(content, "\n") {
+			if strings.Contains(l, "…") {
+				t.Errorf("at %d columns a line is cut: %q", sz[0], l)
+			}
+		}
+		for _, d := range sum.destructive {
+			if !strings.Contains(squeeze(content), squeeze("! "+d)) {
+				t.Errorf("at %d columns the review does not show %q in full:\n%s", sz[0], d, content)
+			}
+		}
+	}
+}
