@@ -161,7 +161,7 @@ func sortedDisks(hf *steps.HostFacts) []*steps.Disk {
 func (m *discoverModel) view(width, height int) string {
 	var b strings.Builder
 	b.WriteString(styleTitle.Render("Discovering the hosts") + "\n")
-	b.WriteString(styleDim.Render(truncate("Each host is read once over SSH (read-only): OS, kernel, modules, disks.", width)) + "\n\n")
+	b.WriteString(styleDim.Render(wrap("Each host is read once over SSH (read-only): OS, kernel, modules, disks.", width)) + "\n\n")
 	nameW := 4
 	for _, n := range m.names {
 		nameW = max(nameW, len(n))
@@ -180,19 +180,14 @@ func (m *discoverModel) view(width, height int) string {
 			line = styleFail.Render("✗ ") + label + styleFail.Render(m.errs[n].Error())
 		case m.facts[n] != nil:
 			first, second := hostSummary(m.facts[n])
-			line = stylePass.Render("✓ ") + label + first + "\n" + truncate(strings.Repeat(" ", nameW+4)+styleDim.Render(second), width)
+			line = stylePass.Render("✓ ") + label + first + "\n" + wrapIndent(strings.Repeat(" ", nameW+4)+styleDim.Render(second), width, nameW+4)
 		default:
 			line = "  " + label
 		}
-		if m.errs[n] != nil {
-			// errors are worth reading in full
-			b.WriteString(wrapIndent(line, width, nameW+4) + "\n")
-		} else {
-			first, rest, _ := strings.Cut(line, "\n")
-			b.WriteString(truncate(first, width) + "\n")
-			if rest != "" {
-				b.WriteString(rest + "\n")
-			}
+		first, rest, _ := strings.Cut(line, "\n")
+		b.WriteString(wrapIndent(first, width, nameW+4) + "\n")
+		if rest != "" {
+			b.WriteString(rest + "\n")
 		}
 	}
 	b.WriteString("\n")

@@ -108,3 +108,23 @@ func TestEscFromDiscoveryOpensTheHostsList(t *testing.T) {
 		t.Fatalf("the hosts list did not go on to discovery with the host added (%v, %d hosts):\n%s", a.screen, len(a.spec.Hosts), h.screen())
 	}
 }
+
+// At 60 columns a host's OS, kernel and disks do not fit on a line: they
+// wrap under the host, never cut.
+func TestDiscoveredHostWrapsAt60Columns(t *testing.T) {
+	h, _ := atDiscovery(t, nil)
+	h.resize(60, 15)
+	a := h.app()
+	a.discover.pending = map[string]bool{"storage0a": true, "storage0b": true, "client0": true, "client1": true}
+	a.discover.errs = map[string]error{}
+	h.send(hostDiscoveredMsg{host: "storage0a", facts: facts(t, readTestdata(t, "discover-storage-disks.txt"), "storage0a")})
+	whole := wholeBody(h, "down")
+	if strings.Contains(strings.ReplaceAll(whole, "connecting…", ""), "…") {
+		t.Fatalf("a line is cut:\n%s", whole)
+	}
+	for _, want := range []string{"✓ storage0a Debian GNU/Linux 12 (bookworm), kernel 6.1.0-56-amd64", "disks: vda 20 GiB, vdb 64 MiB, vdc 1 GiB"} {
+		if !strings.Contains(squeeze(whole), squeeze(want)) {
+			t.Errorf("%q cannot be read:\n%s", want, whole)
+		}
+	}
+}
