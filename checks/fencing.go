@@ -52,8 +52,12 @@ func checkFencing(s *config.Spec, f *steps.Facts) []Result {
 			case st.State == steps.FenceOff:
 				r.Status, r.Msg = Pass, fmt.Sprintf("%s reaches %s, which is powered off", agent, target)
 			case st.State == steps.FenceMissing && installable(s, hf):
+				pkgs := strings.Join(steps.AgentPackages(s), ", ")
+				if pkgs == "" {
+					pkgs = "the stack's packages, which bring it"
+				}
 				r.Status = Warn
-				r.Msg = fmt.Sprintf("%s is not installed yet (apply installs %s): that it reaches %s is not proven", agent, strings.Join(steps.AgentPackages(s), ", "), target)
+				r.Msg = fmt.Sprintf("%s is not installed yet (apply installs %s): that it reaches %s is not proven", agent, pkgs, target)
 				r.Hint = "run scalestore check again after apply"
 			case st.State == steps.FenceMissing:
 				r.Status, r.Msg = Fail, fmt.Sprintf("%s is not installed, and apt has no %s", agent, strings.Join(steps.AgentPackages(s), ", "))
@@ -72,7 +76,8 @@ func checkFencing(s *config.Spec, f *steps.Facts) []Result {
 // reached reports whether discovery reached host over SSH.
 func reached(f *steps.Facts, host string) bool { return f.Errors[host] == nil && f.Hosts[host] != nil }
 
-// installable: every package of the agent is installed or apt has it.
+// installable: every package of the agent is installed or apt has it (a
+// profile whose stack's packages bring the agent names none).
 func installable(s *config.Spec, hf *steps.HostFacts) bool {
 	for _, p := range steps.AgentPackages(s) {
 		if st := hf.Packages[p]; st != steps.PkgInstalled && st != steps.PkgInstallable {

@@ -101,3 +101,18 @@ func TestFencingAgentToBeInstalled(t *testing.T) {
 		t.Errorf("%+v", r)
 	}
 }
+
+// CentOS 5's agents come with cman, one of the stack's packages.
+func TestFencingAgentComesWithTheStack(t *testing.T) {
+	s, f := fencedFacts(t, map[string]string{"client1": "missing"})
+	s.Cluster.Profile = config.ProfileCentOS5
+	for _, r := range checkFencing(s, f) {
+		if r.Host == "client0" && r.Check == "fence client1" {
+			if r.Status != Warn || !strings.Contains(r.Msg, "apply installs the stack's packages, which bring it") {
+				t.Errorf("%+v", r)
+			}
+			return
+		}
+	}
+	t.Error("no result for client0's target client1")
+}
