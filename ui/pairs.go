@@ -516,7 +516,7 @@ func (m *pairsModel) view(width, height int) string {
 			default:
 				state = styleWarn.Render(state)
 			}
-			b.WriteString(truncate(fmt.Sprintf("%s%s %9s  %s", cur, path, sizeText(d.size), state), width) + "\n")
+			b.WriteString(wrapIndent(fmt.Sprintf("%s%s %9s  %s", cur, path, sizeText(d.size), state), width, 24) + "\n") // under the state
 		}
 		if len(m.disks) > 0 {
 			d := m.disks[m.diskCursor]
@@ -583,10 +583,10 @@ func (m pairsModel) summary(width int) string {
 		if p.locked {
 			line = styleDim.Render(line)
 		}
-		b.WriteString(truncate(line, width) + "\n")
+		b.WriteString(wrapIndent(line, width, 11) + "\n")
 	}
 	if len(m.as.clients) > 0 {
-		b.WriteString(truncate("  clients  "+strings.Join(m.as.clients, ", "), width) + "\n")
+		b.WriteString(wrapIndent("  clients  "+strings.Join(m.as.clients, ", "), width, 11) + "\n")
 	}
 	return b.String()
 }

@@ -79,3 +79,30 @@ func TestPairsCursorStaysInSight(t *testing.T) {
 		t.Fatalf("the disk cursor is out of sight:\n%s", s)
 	}
 }
+
+// At 60 columns the disk picker's states (a DRBD disk, one held by a
+// running resource: real captures) wrap under their column, never cut.
+func TestDiskPickerWrapsAt60Columns(t *testing.T) {
+	for _, c := range []string{"discover-storage0a-drbd-ext4-foreign.txt", "discover-storage0a-drbd-attached.txt"} {
+		f := newFakeHosts(t)
+		f.disks["storage0a"] = capture(t, c)
+		h, _ := atDiscovery(t, f)
+		h.resize(60, 24)
+		a := h.app()
+		h.waitFor("every host read", a.discover.ready)
+		h.keys("enter", "s")
+		if a.pairs.picking != "storage0a" {
+			t.Fatalf("%s: no picker:\n%s", c, h.screen())
+		}
+		s := h.screen()
+		body := s[:strings.LastIndex(s, "\n")] // the key-hint bar may cut its end
+		if strings.Contains(body, "…") {
+			t.Errorf("%s: a line is cut:\n%s", c, s)
+		}
+		for _, d := range a.pairs.disks {
+			if !strings.Contains(squeeze(body), squeeze(d.path+" "+sizeText(d.size)+" "+d.label())) {
+				t.Errorf("%s: %s's state %q cannot be read:\n%s", c, d.path, d.label(), s)
+			}
+		}
+	}
+}
