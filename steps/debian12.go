@@ -481,7 +481,8 @@ func DLMConf(s *config.Spec) string {
 	var b strings.Builder
 	b.WriteString(comment("#", header(s, "dlm_controld settings")))
 	if s.Fencing.Agent == "none" {
-		b.WriteString("# fencing.agent = \"none\": a dead node freezes DLM/GFS2 until it returns.\nenable_fencing=0\n")
+		b.WriteString("# fencing.agent = \"none\": dlm does not fence. It recovers a lost node's locks within seconds\n" +
+			"# without waiting: a node cut off but still running can write to GFS2 meanwhile and corrupt it.\nenable_fencing=0\n")
 		return b.String()
 	}
 	b.WriteString("enable_fencing=1\n")
