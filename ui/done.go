@@ -125,7 +125,7 @@ func (m *doneModel) view(width, height int) string {
 	b.WriteString("\n")
 	if slow := slowest(o.sum.StepTimes, 3); len(slow) > 0 && o.sum.Elapsed > time.Second {
 		for _, st := range slow {
-			b.WriteString(truncate(styleDim.Render(fmt.Sprintf("  %7s  %s (%d changed)", st.Elapsed.Round(100*time.Millisecond), st.Title, st.Changed)), width) + "\n")
+			b.WriteString(styleDim.Render(wrapIndent(fmt.Sprintf("  %7s  %s (%d changed)", st.Elapsed.Round(100*time.Millisecond), st.Title, st.Changed), width, 11)) + "\n")
 		}
 	}
 	switch {

@@ -166,7 +166,7 @@ func (m *preflightModel) view(width, height int) string {
 	var b strings.Builder
 	b.WriteString(styleTitle.Render("Preflight checks") + "\n")
 	if m.running {
-		b.WriteString(styleDim.Render(truncate("Every host is read again and checked before anything changes.", width)) + "\n\n")
+		b.WriteString(styleDim.Render(wrap("Every host is read again and checked before anything changes.", width)) + "\n\n")
 		b.WriteString(m.spin.View() + " reading the hosts and checking…\n")
 		return b.String()
 	}

@@ -266,3 +266,26 @@ func TestReviewShowsEachDestructiveActionInFull(t *testing.T) {
 		}
 	}
 }
+
+// At 60 columns the preflight's opening line and the done screen's
+// slowest steps (the plan's own titles) wrap, never cut.
+func TestPreflightAndDoneWrapAt60Columns(t *testing.T) {
+	pf := newPreflightModel(onePairSpec("x.toml"), false, 58)
+	pf.running = true
+	if v := plain(pf.view(58, 11)); strings.Contains(strings.ReplaceAll(v, "checking…", ""), "…") {
+		t.Errorf("preflight cuts a line:\n%s", v)
+	}
+	s, p := growPlan(t)
+	var times []steps.StepTime // the three longest titles are the slowest
+	for _, st := range p.Steps {
+		times = append(times, steps.StepTime{ID: st.ID, Title: st.Title, Elapsed: time.Duration(len(st.Title)) * time.Second, Changed: 1})
+	}
+	times = slowest(times, 3)
+	m := newDoneModel(s, runOutcome{sum: steps.Summary{Elapsed: time.Minute, StepTimes: times}}, nil, "grow.toml", 58)
+	v := plain(m.view(58, 11))
+	for _, st := range times {
+		if !strings.Contains(squeeze(v), squeeze(st.Title+" (1 changed)")) {
+			t.Errorf("the slow step %q is cut:\n%s", st.Title, v)
+		}
+	}
+}
