@@ -176,9 +176,10 @@ type app struct {
 	run       *runModel
 	done      *doneModel
 
-	help   help.Model
-	body   viewport.Model // the body, when it is taller than the room
-	result error          // what Run returns
+	help    help.Model
+	body    viewport.Model // the body, when it is taller than the room
+	allKeys bool           // ? shows every key of the screen
+	result  error          // what Run returns
 }
 
 func newApp(ctx context.Context, o Options) *app {
@@ -264,6 +265,10 @@ func (a *app) Update(msg tea.Msg) (tea.Model, tea.Cmd) {
 	if k, ok := msg.(tea.KeyPressMsg); ok {
 		if k.String() == "ctrl+c" && a.screen != scrRun {
 			return a, tea.Quit
+		}
+		if a.allKeys || (key.Matches(k, keyAllKeys) && !a.typing()) {
+			a.allKeys = !a.allKeys // any key closes the list
+			return a, nil
 		}
 		if a.scrollBody(k) {
 			return a, nil
@@ -509,6 +514,47 @@ func (a *app) hints(over bool) []key.Binding {
 	return out
 }
 
+// keyAllKeys lists every key of the screen when the bar cannot hold them.
+var keyAllKeys = key.NewBinding(key.WithKeys("?"), key.WithHelp("?", "all keys"))
+
+// footer is the key-hint bar. When its keys do not fit, it shows those
+// that do and then "? all keys" (but for a screen whose fields take text:
+// there ? is typed).
+func (a *app) footer(over bool) string {
+	ks := a.hints(over)
+	bar := a.help.ShortHelpView(ks)
+	if !strings.HasSuffix(strings.TrimSpace(plain(bar)), "…") || a.typing() {
+		return bar
+	}
+	for n := len(ks) - 1; n > 0; n-- {
+		if bar := a.help.ShortHelpView(append(ks[:n:n], keyAllKeys)); !strings.HasSuffix(strings.TrimSpace(plain(bar)), "…") {
+			return bar
+		}
+	}
+	return bar
+}
+
+// typing reports whether the screen (or the question on it) has a field
+// that takes text: those screens list keyFormMoves.
+func (a *app) typing() bool {
+	for _, k := range a.keys() {
+		if slices.Equal(k.Keys(), keyFormMoves.Keys()) {
+			return true
+		}
+	}
+	return false
+}
+
+// keyList is the body ? shows: every key of the screen and what it does.
+func (a *app) keyList() string {
+	var b strings.Builder
+	b.WriteString(styleTitle.Render("Keys") + styleDim.Render("  (any key goes back)") + "\n\n")
+	for _, k := range a.hints(false) {
+		b.WriteString("  " + styleKey.Render(k.Help().Key) + "  " + k.Help().Desc + "\n")
+	}
+	return b.String()
+}
+
 // scrollKey is how the body scrolls on this screen.
 func (a *app) scrollKey() key.Binding {
 	for _, k := range a.keys() {
@@ -523,9 +569,12 @@ func (a *app) scrollKey() key.Binding {
 // body's viewport (over is then true).
 func (a *app) layoutBody() (body string, over bool) {
 	w, h := a.bodySize()
-	if len(a.prompts) > 0 {
+	switch {
+	case len(a.prompts) > 0:
 		body = a.prompts[0].View(w)
-	} else {
+	case a.allKeys:
+		body = a.keyList()
+	default:
 		body = a.page().view(w, h)
 	}
 	body = strings.TrimRight(body, "\n")
@@ -662,8 +711,7 @@ func (a *app) View() tea.View {
 	if pad := h - lipgloss.Height(body); pad > 0 {
 		body += strings.Repeat("\n", pad)
 	}
-	foot := a.help.ShortHelpView(a.hints(over))
-	content := styleApp.Render(a.header() + "\n\n" + body + "\n" + truncate(foot, w))
+	content := styleApp.Render(a.header() + "\n\n" + body + "\n" + truncate(a.footer(over), w))
 	v := tea.NewView(content)
 	v.AltScreen = true
 	v.WindowTitle = "scalestore"

@@ -106,3 +106,26 @@ func TestDiskPickerWrapsAt60Columns(t *testing.T) {
 		}
 	}
 }
+
+// The pairs' keys do not all fit in the key-hint bar at 80 columns: the
+// bar ends with "? all keys" (not "…"), ? lists every key with what it
+// does, and the next key goes back to the screen.
+func TestAllKeysWhenTheBarIsFull(t *testing.T) {
+	h := atPairs(t)
+	a := h.app()
+	bar := func() string { s := strings.Split(h.screen(), "\n"); return s[len(s)-1] }
+	if b := bar(); strings.Contains(b, "…") || !strings.Contains(b, "? all keys") {
+		t.Fatalf("the key-hint bar is cut with no way to see the rest: %q", b)
+	}
+	h.keys("?")
+	s := h.screen()
+	for _, k := range a.pairs.help() {
+		if k.Help().Key != "" && !strings.Contains(s, k.Help().Key+"  "+k.Help().Desc) {
+			t.Errorf("? does not list %q:\n%s", k.Help().Key+" "+k.Help().Desc, s)
+		}
+	}
+	h.keys("down")
+	if s := h.screen(); !strings.Contains(s, "Pairs and clients") || a.pairs.cursor != 0 {
+		t.Fatalf("the key after ? did not go back to the screen (or moved its cursor):\n%s", s)
+	}
+}
