@@ -385,6 +385,9 @@ func (m *hostsModel) setSize(w, h int) {
 // fit gives the form the rows its title, the problems and the field errors
 // leave, so that the errors show under it.
 func (m *hostsModel) fit() {
+	if m.height <= 0 {
+		return // not sized yet
+	}
 	m.form, m.formHeight = fitForm(m.form, m.formHeight, m.height-lipgloss.Height(m.head())-lineCount(formErrors(m.form, m.width)))
 }
 

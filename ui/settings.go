@@ -196,6 +196,9 @@ func (m *settingsModel) setSize(w, h int) {
 // fit gives the form the rows its title, the problems, the fencing warning
 // and the field errors leave, so that the errors show under it.
 func (m *settingsModel) fit() {
+	if m.height <= 0 {
+		return // not sized yet
+	}
 	m.form, m.formHeight = fitForm(m.form, m.formHeight, m.height-lipgloss.Height(m.head())-lineCount(formErrors(m.form, m.width)))
 }
 
