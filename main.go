@@ -11,6 +11,7 @@ import (
 	"fmt"
 	"io"
 	"io/fs"
+	"log/slog"
 	"os"
 
 	"github.com/spf13/cobra"
@@ -58,7 +59,12 @@ runs it with live logs.`,
 	var specPath string
 	root.Flags().StringVarP(&specPath, "file", "f", "", "cluster spec to open or create (default ./"+ui.DefaultSpecPath+")")
 	root.RunE = func(cmd *cobra.Command, args []string) error {
-		return ui.Run(cmd.Context(), ui.Options{SpecPath: specPath})
+		o := ui.Options{SpecPath: specPath}
+		if verbose, _ := cmd.Flags().GetBool("verbose"); verbose {
+			// the screen is stdout's: -v's lines go to stderr (2>FILE keeps them)
+			o.Logger = slog.New(slog.NewTextHandler(cmd.ErrOrStderr(), &slog.HandlerOptions{Level: slog.LevelDebug}))
+		}
+		return ui.Run(cmd.Context(), o)
 	}
 	root.SetFlagErrorFunc(func(c *cobra.Command, err error) error { return badInput{err} })
 	root.Args = noArgs

@@ -10,6 +10,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"log/slog"
 	"os"
 	"slices"
 	"strings"
@@ -43,6 +44,9 @@ type Options struct {
 	// Width and Height set the initial window size when Out is not a
 	// terminal (tests); 0 lets the terminal tell.
 	Width, Height int
+
+	// Logger gets the SSH layer's debug records (main's -v); nil: none.
+	Logger *slog.Logger
 
 	// connect opens the SSH side; nil means connectSSH (tests script it).
 	connect connectFunc
@@ -188,7 +192,7 @@ func newApp(ctx context.Context, o Options) *app {
 		a.specPath = DefaultSpecPath
 	}
 	if a.connect == nil {
-		a.connect = connectSSH
+		a.connect = connectSSH(o.Logger)
 	}
 	if o.Width > 0 {
 		a.width, a.height = o.Width, o.Height

@@ -28,7 +28,7 @@ func TestFloodOnTheLab(t *testing.T) {
 	}
 	ctx, cancel := context.WithCancel(context.Background())
 	defer cancel()
-	src, closeSrc := connectSSH(s, nil)
+	src, closeSrc := connectSSH(nil)(s, nil)
 	defer closeSrc()
 	a, fa, p, keys, done, t0 := runFloodApp(ctx, specPath, src)
 	defer keys.Close()

@@ -2,6 +2,7 @@ package ui
 
 import (
 	"context"
+	"log/slog"
 
 	"scalestore/config"
 	"scalestore/remote"
@@ -14,11 +15,14 @@ import (
 type connectFunc func(s *config.Spec, p remote.Prompter) (steps.HostSource, func())
 
 // connectSSH is the real connectFunc: steps.Connect, asking the wizard's
-// Prompter for passwords and new host keys. A host whose SSH settings are
-// wrong fails when it is read, with the others going on.
-func connectSSH(s *config.Spec, p remote.Prompter) (steps.HostSource, func()) {
-	src, closePool, _ := steps.Connect(s, false, remote.Options{Prompter: p})
-	return src, closePool
+// Prompter for passwords and new host keys, the SSH layer's debug records
+// going to log (nil: none). A host whose SSH settings are wrong fails when
+// it is read, with the others going on.
+func connectSSH(log *slog.Logger) connectFunc {
+	return func(s *config.Spec, p remote.Prompter) (steps.HostSource, func()) {
+		src, closePool, _ := steps.Connect(s, false, remote.Options{Prompter: p, Logger: log})
+		return src, closePool
+	}
 }
 
 // wizardModules are the kernel modules discovery looks for on a host whose
