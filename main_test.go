@@ -2,6 +2,7 @@ package main
 
 import (
 	"bytes"
+	"fmt"
 	"os"
 	"path/filepath"
 	"strings"
@@ -47,11 +48,13 @@ func TestBadInputExits2(t *testing.T) {
 	bad := filepath.Join(dir, "bad.toml")
 	data, _ := os.ReadFile("sample.toml")
 	os.WriteFile(bad, []byte(strings.Replace(string(data), `disk = "/dev/sdb" }`, `disk = "sdb" }`, 1)), 0o644)
+	// the line the error must name: the first pair's a-half
+	line := 1 + strings.Count(string(data[:strings.Index(string(data), `disk = "/dev/sdb" }`)]), "\n")
 	cases := []struct {
 		args []string
 		want string
 	}{
-		{[]string{"plan", "-f", bad}, bad + `:56: pair[0].a.disk: "sdb" is not an absolute /dev/... device path`},
+		{[]string{"plan", "-f", bad}, fmt.Sprintf(`%s:%d: pair[0].a.disk: "sdb" is not an absolute /dev/... device path`, bad, line)},
 		{[]string{"plan", "-f", filepath.Join(dir, "missing.toml")}, "no such file"},
 		{[]string{"plan", "--frobnicate"}, "unknown flag: --frobnicate"},
 		{[]string{"frobnicate"}, `unknown command "frobnicate"`},
