@@ -2,6 +2,7 @@ package ui
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"sort"
 	"strings"
@@ -107,6 +108,11 @@ func (m *doneModel) view(width, height int) string {
 			m.spec.Volume.MountPoint, strings.Join(m.spec.ClientHosts(), ", "), m.path), width) + "\n")
 	case o.stopped:
 		b.WriteString(styleTitle.Render("Stopped on request") + "\n")
+	case lockRefused(o.err):
+		b.WriteString(styleWarn.Render("Refused: another run is changing cluster "+m.spec.Cluster.Name) + "\n\n")
+		b.WriteString(verdictFail(wrap(o.err.Error(), width-2)) + "\n\n")
+		b.WriteString(wrap("Nothing was changed. Wait for the other run to end (or stop it), then press a to apply.", width) + "\n")
+		return b.String()
 	default:
 		b.WriteString(styleDanger.Render("The apply failed") + "\n")
 	}
@@ -152,6 +158,13 @@ func (m *doneModel) view(width, height int) string {
 	b.WriteString(styleBold.Render("Postflight") + "\n")
 	b.WriteString(renderResults(m.post, width, true))
 	return b.String()
+}
+
+// lockRefused reports a run refused by the cluster's lock (this machine's
+// or a host's): it changed nothing.
+func lockRefused(err error) bool {
+	var le *config.LockedError
+	return errors.As(err, &le) || errors.Is(err, steps.ErrHostLocked)
 }
 
 // slowest returns the n longest steps.

@@ -297,6 +297,11 @@ func TestRunRefusedWhileTheClusterIsLocked(t *testing.T) {
 	if !errors.As(a.done.out.err, &le) || !strings.Contains(h.screen(), "is being changed by another scalestore run") {
 		t.Errorf("err %v; screen:\n%s", a.done.out.err, h.screen())
 	}
+	// a refusal, not a failure: nothing ran, nothing is to resume
+	if s := h.screen(); !strings.Contains(s, "Refused: another run is changing cluster lab") || strings.Contains(s, "The apply failed") ||
+		!strings.Contains(s, "Nothing was changed") || strings.Contains(s, "resumes where this run stopped") {
+		t.Errorf("the refusal is not titled as one:\n%s", s)
+	}
 	if len(f.acted) > 0 || f.locks > 0 {
 		t.Errorf("a refused run acted (%v) or locked hosts (%d)", f.acted, f.locks)
 	}
