@@ -257,6 +257,7 @@ phase "client1 rebooted: left cleanly, came back mounted without apply"
 on client2 "dpkg -r --force-depends gfs2-utils >/dev/null 2>&1; $(go run ./e2e/probecapture client)" > "$CAP/probes-client2-gfs2-utils-removed.txt"
 awk '$0 == "@@dpkg-query" {on=1; next} on && /^rc=/ {rc=substr($0, 4); on=0} on {n++; if ($1 == "ii") ii++} END {exit !(rc != 0 || ii < n)}' \
   "$CAP/probes-client2-gfs2-utils-removed.txt" || fail "dpkg-query still says every client package is installed on client2 after removing gfs2-utils"
+on storage2b "dpkg -r --force-depends targetcli-fb >/dev/null 2>&1; $(go run ./e2e/probecapture storage r2)" > "$CAP/probes-storage2b-targetcli-removed.txt"
 
 say "timings:"
 printf '  %s\n' "${TIMES[@]}"

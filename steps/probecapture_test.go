@@ -103,10 +103,11 @@ func loadProbeCapture(t *testing.T, file string) *probeCapture {
 // cat answering /etc/fstab, and the captured tree under a temporary root. It
 // returns the host and a function that points a probe's paths at that tree
 // and answers its test -b of block devices as the capture has them.
-func (pc *probeCapture) host(t *testing.T) (*stubHost, func(probe string) string) {
+func (pc *probeCapture) host(t *testing.T, captures map[string]string) (*stubHost, func(probe string) string) {
 	t.Helper()
-	h := newStubHost(t, nil)
+	h := newStubHost(t, captures)
 	progs := map[string][]string{} // program → its case arms
+	var catArms []string           // files cat answers, before the stub host's own
 	names := make([]string, 0, len(pc.runs))
 	for n := range pc.runs {
 		names = append(names, n)
@@ -119,10 +120,15 @@ func (pc *probeCapture) host(t *testing.T) (*stubHost, func(probe string) string
 			t.Fatal(err)
 		}
 		replay := fmt.Sprintf("/bin/cat '%s'; exit %d", f, r.rc)
+		if n == "fstab" {
+			n = "/etc/fstab"
+		}
+		if strings.HasPrefix(n, "/") { // a file: cat answers it
+			catArms = append(catArms, "  '"+n+"') "+replay+" ;;\n")
+			continue
+		}
 		prog, sub, _ := strings.Cut(n, " ")
 		switch prog {
-		case "fstab":
-			prog, sub = "cat", "/etc/fstab"
 		case "stat":
 			sub = "-f" // only `stat -f` is captured; the file probes' stat -c is the real one
 		}
@@ -132,10 +138,24 @@ func (pc *probeCapture) host(t *testing.T) (*stubHost, func(probe string) string
 		}
 		progs[prog] = append(progs[prog], "  "+pat+") "+replay+" ;;\n")
 	}
+	if len(catArms) > 0 {
+		cat := filepath.Join(h.dir, "cat")
+		b, err := os.ReadFile(cat)
+		if err != nil {
+			t.Fatal(err)
+		}
+		const arms = "case \"$1\" in\n"
+		if !strings.Contains(string(b), arms) {
+			t.Fatalf("the stub host's cat has no %q", arms)
+		}
+		if err := os.WriteFile(cat, []byte(strings.Replace(string(b), arms, arms+strings.Join(catArms, ""), 1)), 0o755); err != nil {
+			t.Fatal(err)
+		}
+	}
 	for prog, arms := range progs {
 		fallback := "echo \"stub " + prog + ": $* was not captured in " + pc.file + "\" >&2; exit 127"
-		if real, ok := map[string]string{"cat": "/bin/cat", "stat": "/usr/bin/stat"}[prog]; ok {
-			fallback = "exec " + real + " \"$@\""
+		if prog == "stat" {
+			fallback = "exec /usr/bin/stat \"$@\""
 		}
 		script := "#!/bin/sh\ncase \"$*\" in\n" + strings.Join(arms, "") + "  *) " + fallback + " ;;\nesac\n"
 		if err := os.WriteFile(filepath.Join(h.dir, prog), []byte(script), 0o755); err != nil {

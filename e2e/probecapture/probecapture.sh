@@ -1,7 +1,8 @@
 # e2e/probecapture/probecapture.sh — run ON a lab host (sh; the e2e sends it with ROLE and R set): prints,
 # as @@-headed sections, what the plan's probes read there, for the unit test that runs every
 # probe against a built and a blank host (steps/probetruth_test.go).
-#   @@NAME          the stdout of one command the probes run, then "rc=N" (its exit code)
+#   @@NAME          the stdout of one command the probes run, then "rc=N" (its exit code);
+#                   @@/PATH is a file the probes read
 #   @@tree          "TYPE SIZE PATH" (find's %Y: d dir, f file, b block device, after links)
 #                   of the paths probes test with test -d/-e/-b/-s or a glob
 # ROLE is storage or client; R is the storage half's DRBD resource (r1, r2, …); PKGS the
@@ -10,6 +11,7 @@ sec() { n=$1; shift; echo "@@$n"; "$@" 2>/dev/null; echo "rc=$?"; }
 tree() { find -L "$@" -printf '%Y %s %p\n' 2>/dev/null; }
 if [ "$ROLE" = storage ]; then
   sec dpkg-query dpkg-query -W -f '${db:Status-Abbrev}\n' $PKGS
+  sec /proc/drbd cat /proc/drbd
   sec 'drbdadm dstate' drbdadm dstate "$R"
   echo '@@drbdadm dump-md'; drbdadm dump-md "$R" >/dev/null 2>&1; echo "rc=$?"
   echo '@@drbdadm adjust'; drbdadm -d adjust "$R" 2>&1; echo "rc=$?"
