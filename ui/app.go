@@ -348,7 +348,9 @@ func (a *app) transition(msg tea.Msg) (tea.Cmd, bool) {
 	case preflightDoneMsg:
 		plan := steps.Build(a.spec, a.pre.facts)
 		a.review = newReviewModel(a.reviewInput(plan), a.width, a.height)
-		return a.enter(scrReview, nil), true
+		return a.enter(scrReview, a.review.probe(a.ctx, a.hostsSource())), true
+	case reprobeMsg:
+		return a.review.probe(a.ctx, a.hostsSource()), true
 	case applyMsg:
 		return a.save(), true
 	case savedMsg:

@@ -10,8 +10,11 @@ import (
 	"testing"
 	"time"
 
+	tea "charm.land/bubbletea/v2"
+
 	"scalestore/checks"
 	"scalestore/config"
+	"scalestore/remote"
 	"scalestore/steps"
 )
 
@@ -265,10 +268,10 @@ func TestFenceAgentNeedsAValidName(t *testing.T) {
 }
 
 // atPreflight is the wizard past the settings, with preflight's answer
-// not in yet.
+// not in yet; its hosts are blank.
 func atPreflight(t *testing.T) (*harness, string) {
 	path := filepath.Join(t.TempDir(), "scalestore.toml")
-	h := newTestApp(t, path, nil)
+	h := newTestApp(t, path, newFakeHosts(t))
 	h.keys("n")
 	s := onePairSpec(path)
 	if err := s.Validate(); err != nil {
@@ -313,6 +316,7 @@ func TestPreflightFailureBlocksTheReview(t *testing.T) {
 	if a.screen != scrReview {
 		t.Fatalf("screen %v\n%s", a.screen, h.screen())
 	}
+	h.waitFor("the probes", func() bool { return !a.review.probing })
 	s = h.screen()
 	for _, want := range []string{"Destructive actions", "Fencing is OFF", "Both halves of every pair are primary", "saved to"} {
 		if !strings.Contains(s+a.review.content(), want) {
@@ -353,7 +357,21 @@ func TestNewClusterSavedBeforeTheRun(t *testing.T) {
 	if a.screen != scrReview {
 		t.Fatalf("%v\n%s", a.screen, h.screen())
 	}
-	h.keys("enter") // save and apply
+	h.waitFor("the probes", func() bool { return !a.review.probing })
+	// blank hosts: the destructive actions run, so enter asks for the name
+	h.keys("enter")
+	if s := h.screen(); !a.review.confirming || !strings.Contains(squeeze(s), squeeze("Type the cluster's name, lab, and press enter")) || !strings.Contains(s, "storage0a: create DRBD metadata for r0") {
+		t.Fatalf("enter did not ask for the cluster's name with the destructive actions listed:\n%s", s)
+	}
+	h.typ("lba\n")
+	if s := h.screen(); a.screen != scrReview || !strings.Contains(s, `"lba" is not the cluster's name (lab): nothing ran`) {
+		t.Fatalf("a wrong name was not refused:\n%s", s)
+	}
+	if _, err := os.Stat(path); err == nil {
+		t.Fatal("a wrong name saved the spec")
+	}
+	h.keys("backspace", "backspace", "backspace")
+	h.typ("lab\n") // save and apply
 	h.waitFor("the run to end", func() bool { return a.screen == scrDone })
 	loaded, err := config.Load(path)
 	if err != nil {
@@ -425,11 +443,35 @@ func TestAddPairAppendsKeepingComments(t *testing.T) {
 	}
 	h.keys("down", "s", "down", "enter", "enter")
 	h.waitFor("preflight", func() bool { return a.screen == scrPreflight && !a.preflight.running })
+	f.expect(a.spec) // the review probes the grown spec's plan before it is saved
 	h.keys("enter")
 	if a.screen != scrReview || !strings.Contains(a.review.content(), "The new pair r2 (storage2a + storage2b)") {
 		t.Fatalf("%v\n%s", a.screen, a.review.content())
 	}
+	h.waitFor("the probes", func() bool { return !a.review.probing })
+	// only what will change: the new pair's metadata, not the built pairs'
+	// (on the scripted built hosts every probe holds, the clients' for r2 too)
+	review := plain(a.review.content())
+	for _, want := range []string{"storage2a: create DRBD metadata for r2", "storage2b: create DRBD metadata for r2", "Will change: 29 of the plan's 171 actions, on 2 hosts"} {
+		if !strings.Contains(squeeze(review), squeeze(want)) {
+			t.Errorf("the review does not list %q:\n%s", want, review)
+		}
+	}
+	for _, built := range []string{"! storage0a:", "! storage0b:", "! storage1a:", "! storage1b:", "mpath0 a physical", "mpath1 a physical", "mkfs.gfs2"} {
+		if strings.Contains(review, built) {
+			t.Errorf("the review lists %q, which the probes found done:\n%s", built, review)
+		}
+	}
+	if d := len(a.review.destructive()); d != 3 || !strings.Contains(review, fmt.Sprintf("Destructive actions: %d", d)) {
+		t.Errorf("%d destructive actions counted, want 3 (r2's metadata twice, its initial sync):\n%s", d, review)
+	}
+	golden(t, "review-add-pair", h.screen())
 	h.keys("enter")
+	golden(t, "review-confirm", h.screen())
+	h.send(tea.WindowSizeMsg{Width: 60, Height: 15})
+	golden(t, "review-confirm-60x15", h.screen())
+	h.send(tea.WindowSizeMsg{Width: 80, Height: 24})
+	h.typ("lab\n")
 	h.waitFor("the run to end", func() bool { return a.screen == scrDone })
 
 	after, _ := os.ReadFile(path)
@@ -575,4 +617,64 @@ func onePairSpec(path string) *config.Spec {
 	s.Clients = []config.Client{{Host: "client0"}, {Host: "client1"}}
 	s.Fencing.Agent = "none"
 	return s
+}
+
+// Applying again on a built cluster: the probes find nothing to change, so
+// nothing destructive will run and enter goes on without a typed name.
+func TestReviewWithNothingDestructiveRunsOnEnter(t *testing.T) {
+	path := copyFile(t, "grow.toml")
+	f := newFakeHosts(t)
+	for _, built := range []string{"storage0a", "storage0b", "storage1a", "storage1b", "client0", "client1", "storage2a", "storage2b", "spare"} {
+		f.built[built] = true
+	}
+	h := newTestApp(t, path, f)
+	a := h.app()
+	h.keys("r")
+	h.waitFor("preflight", func() bool { return !a.preflight.running })
+	h.keys("enter")
+	if a.screen != scrReview {
+		t.Fatalf("%v\n%s", a.screen, h.screen())
+	}
+	h.waitFor("the probes", func() bool { return !a.review.probing })
+	if s := h.screen(); !strings.Contains(s, "Nothing to change") || strings.Contains(s, "Destructive actions") {
+		t.Fatalf("the review of a built cluster:\n%s", s)
+	}
+	h.keys("enter")
+	h.waitFor("the run to end", func() bool { return a.screen == scrDone })
+	if a.review.confirming || a.done.out.err != nil || a.done.out.sum.Changed != 0 {
+		t.Fatalf("confirming %v, run %+v", a.review.confirming, a.done.out)
+	}
+}
+
+// The review says it is probing and enter waits for the probes; when they
+// cannot answer, it says why and counts every destructive action of the
+// plan, and r probes again.
+func TestReviewWaitsForTheProbes(t *testing.T) {
+	s, p := growPlan(t)
+	m := newReviewModel(reviewInput{plan: p, spec: s, path: "grow.toml"}, 78, 20)
+	m.probe(context.Background(), nil) // its command is not run here
+	if c := plain(m.content()); !strings.Contains(c, "Probing the hosts") || strings.Contains(c, "Destructive actions") {
+		t.Fatalf("while probing:\n%s", c)
+	}
+	if cmd := m.update(press("enter")); cmd != nil || m.confirming || m.saving {
+		t.Fatal("enter went on before the probes answered")
+	}
+	unreachable := func(ctx context.Context, name string) (remote.Host, error) {
+		return nil, fmt.Errorf("dial tcp 10.0.0.11:22: connect: no route to host")
+	}
+	_, err := steps.Review(context.Background(), p, unreachable)
+	if err == nil {
+		t.Fatal("probed unreachable hosts")
+	}
+	m.update(reviewProbedMsg{err: err})
+	c := plain(m.content())
+	if all := len(summarize(p).destructive); !strings.Contains(c, "the hosts could not be probed") || !strings.Contains(c, "no route to host") ||
+		!strings.Contains(c, fmt.Sprintf("Destructive actions: %d", all)) {
+		t.Fatalf("after the probes failed:\n%s", c)
+	}
+	if cmd := m.update(press("r")); cmd == nil {
+		t.Fatal("r does not probe again")
+	} else if _, ok := cmd().(reprobeMsg); !ok {
+		t.Fatal("r does not ask for the probes again")
+	}
 }

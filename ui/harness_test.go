@@ -330,6 +330,7 @@ type fakeHosts struct {
 	files  map[string]string // host + path: written
 	state  map[string]string // host → its answer to steps.StateScript (none: empty)
 	spec   *config.Spec      // the spec of the last connect
+	next   *config.Spec      // a spec not saved yet whose probes the review asks (expect)
 	closed bool
 }
 
@@ -346,6 +347,21 @@ func (f *fakeHosts) learn(s *config.Spec) {
 	if saved, err := config.Load(s.Path); err == nil {
 		s = saved
 	}
+	f.learnPlan(s)
+	if f.next != nil {
+		f.learnPlan(f.next)
+	}
+}
+
+// expect tells the hosts of a spec the wizard has not saved yet (a pair
+// added): the review probes its plan before the save.
+func (f *fakeHosts) expect(s *config.Spec) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	f.next = s
+}
+
+func (f *fakeHosts) learnPlan(s *config.Spec) {
 	for _, st := range steps.Build(s, nil).Steps {
 		for _, a := range st.Actions {
 			if a.Kind == steps.Run && a.Unless != nil {

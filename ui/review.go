@@ -1,12 +1,16 @@
 package ui
 
 import (
+	"context"
 	"fmt"
 	"strings"
 
 	"charm.land/bubbles/v2/key"
+	"charm.land/bubbles/v2/spinner"
+	"charm.land/bubbles/v2/textinput"
 	"charm.land/bubbles/v2/viewport"
 	tea "charm.land/bubbletea/v2"
+	"charm.land/lipgloss/v2"
 
 	"scalestore/checks"
 	"scalestore/config"
@@ -50,8 +54,17 @@ func summarize(p *steps.Plan) planSummary {
 	return s
 }
 
-// reviewModel shows the plan, its destructive actions and its warnings,
-// and saves and runs only on the operator's word.
+// reviewProbedMsg is what the probes said will really change
+// (steps.Review); err is why they could not say.
+type reviewProbedMsg struct {
+	changes []steps.Change
+	err     error
+}
+
+// reviewModel probes the hosts first (as apply --dry-run does), then shows
+// what will really change, its destructive actions and the warnings, and
+// saves and runs only on the operator's word: with destructive actions,
+// the cluster's name typed.
 type reviewModel struct {
 	in       reviewInput
 	vp       viewport.Model
@@ -60,26 +73,71 @@ type reviewModel struct {
 	saveErr  error
 	width    int
 	height   int
+
+	probing  bool
+	changes  []steps.Change
+	probeErr error
+	spin     spinner.Model
+
+	confirming bool // the typed confirmation is asked
+	confirm    textinput.Model
+	wrongName  string // what was typed instead of the cluster's name
 }
 
 var (
-	keyApply = key.NewBinding(key.WithKeys("enter"), key.WithHelp("enter", "save and apply"))
-	keyPlan  = key.NewBinding(key.WithKeys("p"), key.WithHelp("p", "full plan"))
-	keyPgUp  = key.NewBinding(key.WithKeys("pgup", "b"), key.WithHelp("pgup", "page up"))
-	keyPgDn  = key.NewBinding(key.WithKeys("pgdown", "f", "space"), key.WithHelp("pgdn", "page down"))
+	keyApply   = key.NewBinding(key.WithKeys("enter"), key.WithHelp("enter", "save and apply"))
+	keyConfirm = key.NewBinding(key.WithKeys("enter"), key.WithHelp("enter", "confirm"))
+	keyReprobe = key.NewBinding(key.WithKeys("r"), key.WithHelp("r", "probe again"))
+	keyPlan    = key.NewBinding(key.WithKeys("p"), key.WithHelp("p", "full plan"))
+	keyPgUp    = key.NewBinding(key.WithKeys("pgup", "b"), key.WithHelp("pgup", "page up"))
+	keyPgDn    = key.NewBinding(key.WithKeys("pgdown", "f", "space"), key.WithHelp("pgdn", "page down"))
 )
 
 func newReviewModel(in reviewInput, width, height int) *reviewModel {
-	m := &reviewModel{in: in, vp: viewport.New()}
+	m := &reviewModel{in: in, vp: viewport.New(), spin: spinner.New(spinner.WithSpinner(spinner.MiniDot))}
+	m.confirm = textinput.New()
+	m.confirm.Prompt = "> "
+	m.confirm.SetWidth(34)
 	m.setSize(width, height)
 	return m
+}
+
+// probe asks the hosts what the plan will really change: a dry run, in a
+// command. Enter does nothing until they have answered.
+func (m *reviewModel) probe(ctx context.Context, src steps.HostSource) tea.Cmd {
+	m.probing, m.probeErr, m.changes = true, nil, nil
+	m.vp.SetContent(m.content())
+	plan := m.in.plan
+	return tea.Batch(m.spin.Tick, func() tea.Msg {
+		cs, err := steps.Review(ctx, plan, src)
+		return reviewProbedMsg{changes: cs, err: err}
+	})
+}
+
+// destructive lists the destructive actions that will run ("host: what"):
+// those the probes found to do, or, when the probes could not answer,
+// every destructive action of the plan.
+func (m *reviewModel) destructive() []string {
+	if m.probeErr != nil {
+		return summarize(m.in.plan).destructive
+	}
+	var out []string
+	for _, c := range steps.Destructive(m.changes) {
+		out = append(out, c.Host+": "+c.Action)
+	}
+	return out
 }
 
 func (m *reviewModel) setSize(w, h int) {
 	m.width, m.height = w, h
 	m.vp.SetWidth(w)
-	m.vp.SetHeight(max(h-2, 4))
 	m.vp.SetContent(m.content())
+	m.layout()
+}
+
+// layout gives the viewport the rows the lines above it leave.
+func (m *reviewModel) layout() {
+	m.vp.SetHeight(max(m.height-lipgloss.Height(m.head()), 4))
 }
 
 func (m reviewModel) content() string {
@@ -90,20 +148,41 @@ func (m reviewModel) content() string {
 	}
 	w := m.width
 	in := m.in
+	if m.confirming {
+		return m.confirmContent()
+	}
 	sum := summarize(in.plan)
 	var b strings.Builder
 	b.WriteString(topology(in.spec, w) + "\n\n")
-	b.WriteString(wrap(styleBold.Render("Plan")+fmt.Sprintf(": %d steps, %d actions on %d hosts. ", sum.steps, sum.actions, len(sum.hosts))+
-		styleDim.Render("Each action first probes its host and runs only if it is not done yet."), w) + "\n")
+	switch {
+	case m.probing:
+		b.WriteString(wrap(m.spin.View()+" "+styleBold.Render("Probing the hosts")+fmt.Sprintf(": which of the plan's %d actions on %d hosts are not done yet (nothing is changed)…", sum.actions, len(sum.hosts)), w) + "\n")
+	case m.probeErr != nil:
+		b.WriteString(styleFail.Render(wrapIndent("✗ the hosts could not be probed: "+m.probeErr.Error(), w, 2)) + "\n")
+		b.WriteString(wrap(styleBold.Render("Plan")+fmt.Sprintf(": %d steps, %d actions on %d hosts; each first probes its host and runs only if it is not done yet. Press r to probe again.", sum.steps, sum.actions, len(sum.hosts)), w) + "\n")
+	case len(m.changes) == 0:
+		b.WriteString(wrap(styleBold.Render("Nothing to change")+fmt.Sprintf(": the probes say all %d actions of the plan are already so.", sum.actions), w) + "\n")
+	default:
+		hosts := map[string]bool{}
+		for _, c := range m.changes {
+			hosts[c.Host] = true
+		}
+		b.WriteString(wrap(styleBold.Render("Will change")+fmt.Sprintf(": %d of the plan's %d actions, on %d hosts; the probes say the other %d are already so.",
+			len(m.changes), sum.actions, len(hosts), sum.actions-len(m.changes)), w) + "\n")
+	}
 	if in.newPair != nil {
 		b.WriteString(wrap(fmt.Sprintf("The new pair r%d (%s + %s) is built, imported on every client as %s, added to %s and %s and GFS2 grow online; what exists is left as it is.",
 			in.newPair.Num(), in.newPair.A.Host, in.newPair.B.Host, in.newPair.Alias(), in.spec.Volume.VG, in.spec.LVPath()), w) + "\n")
 	}
 	b.WriteString("\n")
-	if len(sum.destructive) > 0 {
-		b.WriteString(wrap(styleDanger.Render(fmt.Sprintf("Destructive actions: %d", len(sum.destructive)))+styleDim.Render(" (they write over a disk or a device; each runs only where its probe finds it not done)"), w) + "\n")
-		for _, d := range sum.destructive {
-			b.WriteString(wrapIndent("  "+styleFail.Render("!")+" "+d, w, 4) + "\n")
+	if d := m.destructive(); len(d) > 0 && !m.probing {
+		note := " (they write over a disk or a device; the run asks for the cluster's name)"
+		if m.probeErr != nil {
+			note = " (every one of the plan: the probes could not say which will run)"
+		}
+		b.WriteString(wrap(styleDanger.Render(fmt.Sprintf("Destructive actions: %d", len(d)))+styleDim.Render(note), w) + "\n")
+		for _, x := range d {
+			b.WriteString(wrapIndent("  "+styleFail.Render("!")+" "+x, w, 4) + "\n")
 		}
 		if len(in.spec.Wipe.Devices) > 0 {
 			b.WriteString(styleDanger.Render(wrap("  Disks WIPED (data erased): "+strings.Join(in.spec.Wipe.Devices, ", "), w)) + "\n")
@@ -133,10 +212,45 @@ func (m reviewModel) content() string {
 	return b.String()
 }
 
+// confirmContent lists, under the typed confirmation, what it confirms.
+func (m *reviewModel) confirmContent() string {
+	var b strings.Builder
+	for _, x := range m.destructive() {
+		b.WriteString(wrapIndent("  "+styleFail.Render("!")+" "+x, m.width, 4) + "\n")
+	}
+	if len(m.in.spec.Wipe.Devices) > 0 {
+		b.WriteString(styleDanger.Render(wrap("  Disks WIPED (data erased): "+strings.Join(m.in.spec.Wipe.Devices, ", "), m.width)) + "\n")
+	}
+	return b.String()
+}
+
+func (m *reviewModel) refresh() {
+	m.vp.SetContent(m.content())
+	m.layout()
+}
+
 func (m *reviewModel) update(msg tea.Msg) tea.Cmd {
+	switch msg := msg.(type) {
+	case reviewProbedMsg:
+		m.probing = false
+		m.changes, m.probeErr = msg.changes, msg.err
+		m.refresh()
+		return nil
+	case spinner.TickMsg:
+		if !m.probing {
+			return nil
+		}
+		var cmd tea.Cmd
+		m.spin, cmd = m.spin.Update(msg)
+		m.vp.SetContent(m.content())
+		return cmd
+	}
 	k, ok := msg.(tea.KeyPressMsg)
 	if !ok {
 		return nil
+	}
+	if m.confirming {
+		return m.updateConfirm(k)
 	}
 	switch {
 	case key.Matches(k, keyBack):
@@ -151,17 +265,63 @@ func (m *reviewModel) update(msg tea.Msg) tea.Cmd {
 		m.showPlan = !m.showPlan
 		m.vp.SetContent(m.content())
 		m.vp.GotoTop()
+	case key.Matches(k, keyReprobe) && m.probeErr != nil:
+		return emit(reprobeMsg{})
 	case key.Matches(k, keyApply):
-		if m.saving {
+		if m.saving || m.probing {
 			return nil
 		}
-		m.saving = true
-		m.saveErr = nil
-		return emit(applyMsg{})
+		if len(m.destructive()) > 0 {
+			m.confirming, m.showPlan, m.wrongName = true, false, ""
+			m.confirm.SetValue("")
+			m.refresh()
+			m.vp.GotoTop()
+			return m.confirm.Focus()
+		}
+		return m.apply()
 	default:
 		scroll(&m.vp, k)
 	}
 	return nil
+}
+
+// reprobeMsg asks the app to probe the hosts again.
+type reprobeMsg struct{}
+
+func (m *reviewModel) apply() tea.Cmd {
+	m.saving = true
+	m.saveErr = nil
+	return emit(applyMsg{})
+}
+
+// updateConfirm takes the keys of the typed confirmation: the cluster's
+// name and enter run; esc goes back to the review.
+func (m *reviewModel) updateConfirm(k tea.KeyPressMsg) tea.Cmd {
+	switch {
+	case key.Matches(k, keyCancel):
+		m.confirming = false
+		m.confirm.Blur()
+		m.refresh()
+		return nil
+	case key.Matches(k, keyConfirm):
+		if m.saving {
+			return nil
+		}
+		if typed := strings.TrimSpace(m.confirm.Value()); typed != m.in.spec.Cluster.Name {
+			m.wrongName = typed
+			m.layout()
+			return nil
+		}
+		m.wrongName = ""
+		return m.apply()
+	case k.String() == "pgup" || k.String() == "pgdown": // b, f and space are typed
+
+		scroll(&m.vp, k)
+		return nil
+	}
+	var cmd tea.Cmd
+	m.confirm, cmd = m.confirm.Update(k)
+	return cmd
 }
 
 // scroll moves a screen's viewport for the up/down/page keys, and says
@@ -183,19 +343,34 @@ func scroll(vp *viewport.Model, k tea.KeyPressMsg) bool {
 }
 
 func (m *reviewModel) help() []key.Binding {
+	if m.confirming {
+		return []key.Binding{keyConfirm, key.NewBinding(key.WithKeys("esc"), key.WithHelp("esc", "back to the review")), keyCtrlC, keyFormMoves,
+			key.NewBinding(key.WithKeys("pgup", "pgdown"), key.WithHelp("pgup/pgdn", "scroll"))}
+	}
+	if m.probing {
+		return []key.Binding{keyPlan, keyUp, keyDown, keyBack, keyCtrlC, keyPgDn, keyPgUp}
+	}
+	if m.probeErr != nil {
+		return []key.Binding{keyApply, keyReprobe, keyPlan, keyUp, keyDown, keyBack, keyCtrlC, keyPgDn, keyPgUp}
+	}
 	if m.showPlan {
 		return []key.Binding{keyUp, keyDown, keyPgDn, keyPgUp, key.NewBinding(key.WithKeys("p", "esc"), key.WithHelp("p/esc", "summary")), keyApply}
 	}
 	return []key.Binding{keyApply, keyPlan, keyUp, keyDown, keyBack, keyCtrlC, keyPgDn, keyPgUp}
 }
 
-func (m *reviewModel) view(width, height int) string {
+// head is what the review shows above its viewport: the title, a save
+// error, and the typed confirmation.
+func (m *reviewModel) head() string {
 	var b strings.Builder
 	title := "Review"
-	if m.showPlan {
+	switch {
+	case m.confirming:
+		title = fmt.Sprintf("Confirm: %d destructive actions on cluster %s", len(m.destructive()), m.in.spec.Cluster.Name)
+	case m.showPlan:
 		title = "The full plan (every command, file and probe)"
 	}
-	b.WriteString(styleTitle.Render(title))
+	b.WriteString(styleTitle.Render(wrap(title, m.width)))
 	if !m.vp.AtBottom() {
 		b.WriteString(styleDim.Render("  (↓ more below)"))
 	}
@@ -203,8 +378,18 @@ func (m *reviewModel) view(width, height int) string {
 	if m.saveErr != nil {
 		b.WriteString(styleFail.Render(wrapIndent("✗ not saved, nothing ran: "+m.saveErr.Error(), m.width, 2)) + "\n")
 	}
-	b.WriteString(m.vp.View())
+	if m.confirming {
+		b.WriteString(wrap("They write over the disks and devices below. Type the cluster's name, "+styleBold.Render(m.in.spec.Cluster.Name)+", and press enter to save and run:", m.width) + "\n")
+		b.WriteString(m.confirm.View() + "\n")
+		if m.wrongName != "" {
+			b.WriteString(styleFail.Render(wrapIndent(fmt.Sprintf("✗ %q is not the cluster's name (%s): nothing ran", m.wrongName, m.in.spec.Cluster.Name), m.width, 2)) + "\n")
+		}
+	}
 	return b.String()
+}
+
+func (m *reviewModel) view(width, height int) string {
+	return m.head() + m.vp.View()
 }
 
 // wrapPlan wraps the plan's text to the screen, each continuation line

@@ -251,8 +251,16 @@ func TestReviewShowsEachDestructiveActionInFull(t *testing.T) {
 	}
 	p := steps.Build(s, labFacts(t))
 	sum := summarize(p)
+	// blank hosts: every destructive action of the plan will run
+	f := newFakeHosts(t)
+	src, _ := f.connect(s, nil)
+	changes, err := steps.Review(context.Background(), p, src)
+	if err != nil {
+		t.Fatal(err)
+	}
 	for _, sz := range sizes {
 		m := newReviewModel(reviewInput{plan: p, spec: s, path: "x.toml"}, sz[0]-2, sz[1]-4)
+		m.update(reviewProbedMsg{changes: changes})
 		content := plain(m.content())
 		for _, l := range strings.Split(content, "\n") {
 			if strings.Contains(l, "…") {
