@@ -9,6 +9,7 @@ import (
 	"github.com/spf13/cobra"
 
 	"scalestore/checks"
+	"scalestore/config"
 	"scalestore/remote"
 	"scalestore/steps"
 )
@@ -127,6 +128,12 @@ func runApply(cmd *cobra.Command, o applyOpts) (err error) {
 			fmt.Fprintf(out, "dry run: %d action(s) would change, %d already done\n", sum.WouldChange, sum.Unchanged)
 		}
 		return nil
+	}
+	// the spec as applied, for the next run's "changed since" (the wizard's too)
+	if path, err := config.SaveApplied(s, time.Now()); err != nil {
+		pr.note("not recorded as the last applied spec: %v", err)
+	} else {
+		ss.logger.Info("applied spec recorded", "path", path)
 	}
 	// Postflight: every layer healthy on every host, and data written on
 	// one client reads back the same on the others.

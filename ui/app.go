@@ -159,10 +159,14 @@ type app struct {
 	spec    *config.Spec
 	loaded  *config.Spec
 	loadErr error
-	added   []config.Host // add-pair: hosts appended with the pair
-	newPair *config.Pair  // add-pair: the pair appended
-	facts   *steps.Facts  // the wizard's discovery (every disk of every host)
-	pre     preflightResult
+	// lastApplied is the spec of the last apply recorded on this machine
+	// (config.SaveApplied; nil: none), appliedErr why it could not be read.
+	lastApplied *config.Spec
+	appliedErr  error
+	added       []config.Host // add-pair: hosts appended with the pair
+	newPair     *config.Pair  // add-pair: the pair appended
+	facts       *steps.Facts  // the wizard's discovery (every disk of every host)
+	pre         preflightResult
 
 	src      steps.HostSource
 	closeSrc func()
@@ -203,8 +207,20 @@ func newApp(ctx context.Context, o Options) *app {
 	} else if !errors.Is(err, os.ErrNotExist) {
 		a.loadErr = err
 	}
-	a.welcome = newWelcome(a.specPath, a.loaded, a.loadErr)
+	if a.loaded != nil {
+		a.lastApplied, a.appliedErr = config.LoadApplied(a.loaded.Cluster.Name)
+	}
+	a.welcome = a.newWelcome()
 	return a
+}
+
+// newWelcome is the welcome screen of the spec as the file holds it, with
+// what changed since the last apply recorded on this machine.
+func (a *app) newWelcome() *welcomeModel {
+	m := newWelcome(a.specPath, a.loaded, a.loadErr)
+	m.applied, m.appliedErr = a.lastApplied != nil, a.appliedErr
+	m.changes = config.Changes(a.lastApplied, a.loaded)
+	return m
 }
 
 func (a *app) close() {
@@ -365,10 +381,14 @@ func (a *app) transition(msg tea.Msg) (tea.Cmd, bool) {
 		a.loaded = msg.spec
 		plan := steps.Build(a.spec, a.pre.facts)
 		a.run = newRunModel(plan, a.width, a.height)
+		a.run.spec = a.spec
 		return a.enter(scrRun, a.run.start(a.ctx, a.hostsSource())), true
 	case recheckMsg:
 		return a.startPreflight(), true
 	case runEndedMsg:
+		if msg.err == nil && msg.recordErr == nil {
+			a.lastApplied, a.appliedErr = a.spec, nil
+		}
 		a.result = nil
 		if msg.err != nil {
 			a.result = fmt.Errorf("%w: %v", ErrApplyFailed, msg.err)
@@ -449,7 +469,7 @@ func (a *app) save() tea.Cmd {
 func (a *app) back() tea.Cmd {
 	switch a.screen {
 	case scrHosts:
-		a.welcome = newWelcome(a.specPath, a.loaded, a.loadErr)
+		a.welcome = a.newWelcome()
 		return a.enter(scrWelcome, nil)
 	case scrDiscover:
 		return a.enter(scrHosts, a.hosts.reopenAtHosts())

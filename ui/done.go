@@ -140,6 +140,9 @@ func (m *doneModel) view(width, height int) string {
 	case o.logErr != nil:
 		b.WriteString(styleWarn.Render(wrap("no run log: "+o.logErr.Error(), width)) + "\n")
 	}
+	if o.recordErr != nil {
+		b.WriteString(styleWarn.Render(wrap("not recorded as the last applied spec (the welcome screen's \"changed since\" will be off): "+o.recordErr.Error(), width)) + "\n")
+	}
 	b.WriteString("\n")
 	if o.err != nil {
 		if o.failure != nil {

@@ -345,6 +345,7 @@ func TestSummarizePlan(t *testing.T) {
 }
 
 func TestNewClusterSavedBeforeTheRun(t *testing.T) {
+	t.Setenv("XDG_STATE_HOME", t.TempDir())
 	f := newFakeHosts(t)
 	path := filepath.Join(t.TempDir(), "scalestore.toml")
 	h := newTestApp(t, path, f)
@@ -380,6 +381,10 @@ func TestNewClusterSavedBeforeTheRun(t *testing.T) {
 	if loaded.Cluster.Name != "lab" || len(loaded.Pairs) != 1 || loaded.Fencing.Agent != "none" {
 		t.Fatalf("%+v", loaded)
 	}
+	// the run ended well: the spec is recorded as the last applied one
+	if rec, err := config.LoadApplied("lab"); err != nil || rec == nil || len(config.Changes(rec, loaded)) != 0 {
+		t.Fatalf("the applied spec is not recorded as saved (%v): %+v", err, rec)
+	}
 	h.waitFor("postflight", func() bool { return !a.done.checking })
 	// the scripted hosts answer nothing to the state probes: unhealthy
 	if s := h.screen(); !strings.Contains(s, "Postflight") || !strings.Contains(s, "not healthy") || !strings.Contains(s, "✗ FAIL  storage0a  drbd r0") {
@@ -401,6 +406,7 @@ func TestNewClusterSavedBeforeTheRun(t *testing.T) {
 }
 
 func TestAddPairAppendsKeepingComments(t *testing.T) {
+	t.Setenv("XDG_STATE_HOME", t.TempDir()) // no other test's record of the last apply
 	t.Chdir(filepath.Dir(copyFile(t, "grow.toml")))
 	path := "grow.toml"
 	before, _ := os.ReadFile(path)
@@ -622,6 +628,7 @@ func onePairSpec(path string) *config.Spec {
 // Applying again on a built cluster: the probes find nothing to change, so
 // nothing destructive will run and enter goes on without a typed name.
 func TestReviewWithNothingDestructiveRunsOnEnter(t *testing.T) {
+	t.Setenv("XDG_STATE_HOME", t.TempDir()) // no other test's record of the last apply
 	path := copyFile(t, "grow.toml")
 	f := newFakeHosts(t)
 	for _, built := range []string{"storage0a", "storage0b", "storage1a", "storage1b", "client0", "client1", "storage2a", "storage2b", "spare"} {
@@ -677,4 +684,36 @@ func TestReviewWaitsForTheProbes(t *testing.T) {
 	} else if _, ok := cmd().(reprobeMsg); !ok {
 		t.Fatal("r does not ask for the probes again")
 	}
+}
+
+// The welcome screen of an existing spec says what changed since the last
+// apply recorded on this machine, at 80x24 and at 60x15.
+func TestWelcomeSaysWhatChangedSinceTheLastApply(t *testing.T) {
+	t.Setenv("XDG_STATE_HOME", t.TempDir())
+	t.Chdir(filepath.Dir(copyFile(t, "grow.toml")))
+	path := "grow.toml"
+	h := newTestApp(t, path, nil)
+	if s := h.screen(); !strings.Contains(s, "No apply of this cluster is recorded on this machine yet") {
+		t.Fatalf("with no record:\n%s", s)
+	}
+	last, err := config.Load(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	last.Pairs = last.Pairs[:1]     // pair r1 came later,
+	last.Clients = last.Clients[:1] // and client1,
+	last.Volume.Journals = 2        // and a journal more now
+	if _, err := config.SaveApplied(last, time.Now()); err != nil {
+		t.Fatal(err)
+	}
+	h = newTestApp(t, path, nil)
+	s := h.screen()
+	for _, want := range []string{"Changed since the last apply (3):", "• pair r1 added (storage1a, storage1b)", "• client client1 added", "• volume.journals 2 → 4"} {
+		if !strings.Contains(s, want) {
+			t.Errorf("the welcome screen does not say %q:\n%s", want, s)
+		}
+	}
+	golden(t, "welcome-changed", s)
+	h.send(tea.WindowSizeMsg{Width: 60, Height: 15})
+	golden(t, "welcome-changed-60x15", h.screen())
 }

@@ -18,6 +18,7 @@ import (
 	tea "charm.land/bubbletea/v2"
 	"github.com/charmbracelet/x/ansi"
 
+	"scalestore/config"
 	"scalestore/steps"
 )
 
@@ -29,6 +30,9 @@ type engineEventMsg struct{ ev steps.Event }
 type runFinishedMsg struct {
 	sum steps.Summary
 	err error
+	// recordErr is why the applied spec could not be recorded
+	// (config.SaveApplied) after a run that ended well.
+	recordErr error
 }
 
 // feedLines is how many log lines wait for the screen at most. The lines a
@@ -302,8 +306,9 @@ type runModel struct {
 
 	ctx     context.Context
 	feed    *feed
-	logPath string // the run log: every event, none skipped
-	logErr  error  // why there is no run log
+	spec    *config.Spec // recorded as the last applied spec after a run that ends well (nil: not)
+	logPath string       // the run log: every event, none skipped
+	logErr  error        // why there is no run log
 	stop    chan struct{}
 	cancel  context.CancelFunc
 
@@ -347,7 +352,7 @@ func newRunModel(p *steps.Plan, width, height int) *runModel {
 func (m *runModel) start(ctx context.Context, src steps.HostSource) tea.Cmd {
 	runCtx, cancel := context.WithCancel(ctx)
 	m.ctx, m.cancel = ctx, cancel
-	f, stop, plan := m.feed, m.stop, m.plan
+	f, stop, plan, spec := m.feed, m.stop, m.plan, m.spec
 	launch := func() tea.Msg {
 		go func() {
 			defer cancel()
@@ -377,7 +382,11 @@ func (m *runModel) start(ctx context.Context, src steps.HostSource) tea.Cmd {
 			if err := log.close(); err != nil {
 				f.logFailed(fmt.Errorf("run log: %w", err))
 			}
-			f.finish(runFinishedMsg{sum: sum, err: err})
+			done := runFinishedMsg{sum: sum, err: err}
+			if err == nil && spec != nil {
+				_, done.recordErr = config.SaveApplied(spec, time.Now())
+			}
+			f.finish(done)
 		}()
 		return nil
 	}
@@ -842,9 +851,11 @@ type runOutcome struct {
 	stopped bool
 	logPath string // the run log ("" when there is none: logErr says why)
 	logErr  error
+	// recordErr: the applied spec could not be recorded
+	recordErr error
 }
 
 func (m runModel) outcome(f runFinishedMsg) runOutcome {
 	return runOutcome{sum: f.sum, err: f.err, failure: m.failure, stopped: errors.Is(f.err, steps.ErrStopped),
-		logPath: m.logPath, logErr: m.logErr}
+		logPath: m.logPath, logErr: m.logErr, recordErr: f.recordErr}
 }

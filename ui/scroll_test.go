@@ -79,6 +79,7 @@ func squeeze(s string) string { return strings.Join(strings.Fields(s), "") }
 // does not fit at 80x24 nor at 60x15: the screen says how much is hidden,
 // the key hints say how to scroll, and every row can be read in full.
 func TestWelcomeStatusScrolls(t *testing.T) {
+	t.Setenv("XDG_STATE_HOME", t.TempDir()) // no other test's record of the last apply
 	for _, sz := range sizes {
 		t.Run(fmt.Sprintf("%dx%d", sz[0], sz[1]), func(t *testing.T) {
 			f := newFakeHosts(t)

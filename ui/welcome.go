@@ -23,6 +23,11 @@ type welcomeModel struct {
 	choices []choice
 	cursor  int
 
+	// what changed since the last apply recorded on this machine
+	applied    bool // one is recorded
+	appliedErr error
+	changes    []string
+
 	statusRunning bool
 	status        []checks.Result
 	spin          spinner.Model
@@ -71,6 +76,24 @@ func newWelcome(path string, s *config.Spec, loadErr error) *welcomeModel {
 		}
 	}
 	return m
+}
+
+// changesView says what changed in the spec since the last apply.
+func (m *welcomeModel) changesView(width int) string {
+	switch {
+	case m.appliedErr != nil:
+		return styleWarn.Render(wrap("The last applied spec cannot be read: "+m.appliedErr.Error(), width)) + "\n\n"
+	case !m.applied:
+		return styleDim.Render(wrap("No apply of this cluster is recorded on this machine yet.", width)) + "\n\n"
+	case len(m.changes) == 0:
+		return styleDim.Render(wrap("Unchanged since the last apply.", width)) + "\n\n"
+	}
+	var b strings.Builder
+	b.WriteString(styleBold.Render(fmt.Sprintf("Changed since the last apply (%d):", len(m.changes))) + "\n")
+	for _, c := range m.changes {
+		b.WriteString(wrapIndent("  • "+c, width, 4) + "\n")
+	}
+	return b.String() + "\n"
 }
 
 func (m *welcomeModel) choose(i int) tea.Cmd {
@@ -151,6 +174,7 @@ func (m *welcomeModel) view(width, height int) string {
 	case m.spec != nil:
 		b.WriteString(wrap(styleTitle.Render(fmt.Sprintf("Cluster %q", m.spec.Cluster.Name))+styleDim.Render("  "+m.path+" · profile "+m.spec.Cluster.Profile), width) + "\n\n")
 		b.WriteString(topology(m.spec, width) + "\n\n")
+		b.WriteString(m.changesView(width))
 	default:
 		b.WriteString(styleTitle.Render("Build shared cluster storage") + "\n\n")
 		b.WriteString(wrap("scalestore turns ordinary Linux servers into shared storage over SSH: storage servers in DRBD-mirrored pairs, each half exported over iSCSI, every client importing all of them, multipath joining each pair, shared LVM on top and GFS2 mounted on every client.", width) + "\n\n")
