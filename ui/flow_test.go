@@ -717,3 +717,41 @@ func TestWelcomeSaysWhatChangedSinceTheLastApply(t *testing.T) {
 	h.send(tea.WindowSizeMsg{Width: 60, Height: 15})
 	golden(t, "welcome-changed-60x15", h.screen())
 }
+
+// With a fence agent the settings ask each storage half's and client's
+// fence target, and the spec they make validates and goes to preflight; a
+// host left without one is named.
+func TestFenceAgentWithEachHostsTarget(t *testing.T) {
+	for _, sz := range sizes {
+		t.Run(fmt.Sprintf("%dx%d", sz[0], sz[1]), func(t *testing.T) {
+			h := atSettings(t)
+			h.send(tea.WindowSizeMsg{Width: sz[0], Height: sz[1]})
+			a := h.app()
+			for i := 0; i < 7; i++ {
+				h.keys("enter")
+			}
+			h.keys("enter") // a fence agent
+			h.typ("fence_ipmilan\n")
+			h.typ("username=admin lanplus=1 password_script=/root/fence-pw\n")
+			if s := h.screen(); !strings.Contains(s, "storage0a's fence target") {
+				t.Fatalf("no fence target asked:\n%s", s)
+			}
+			golden(t, fmt.Sprintf("settings-fence-target-%dx%d", sz[0], sz[1]), h.screen())
+			h.typ("ip=10.0.1.11\n").typ("ip=10.0.1.12\n").typ("ip=10.0.1.21\n").typ("\n") // client1 left without one
+			if s := h.screen(); a.screen != scrSettings || !strings.Contains(squeeze(s), squeeze("client1 has no fence target")) {
+				t.Fatalf("a host without a fence target went through:\n%s", s)
+			}
+			// the form starts again with the values kept: on to client1's field
+			for i := 0; i < 7+1+2+3; i++ {
+				h.keys("enter")
+			}
+			h.typ("ip=10.0.1.22\n")
+			h.waitFor("preflight", func() bool { return a.screen == scrPreflight })
+			f := a.spec.Fencing
+			if err := a.spec.Validate(); err != nil || f.Agent != "fence_ipmilan" || f.Options["username"] != "admin" ||
+				f.HostOptions["storage0b"]["ip"] != "10.0.1.12" || f.HostOptions["client1"]["ip"] != "10.0.1.22" {
+				t.Fatalf("the spec (validate: %v): %+v", err, f)
+			}
+		})
+	}
+}

@@ -3,6 +3,7 @@ package ui
 import (
 	"errors"
 	"fmt"
+	"sort"
 	"strconv"
 	"strings"
 
@@ -41,6 +42,10 @@ type settingsValues struct {
 	skipSync                                   bool
 	fencing, agent, agentOpts                  string
 	noFencingOK                                bool
+	// targets are each fenced host's own options (fencing.host_options),
+	// name=value, for every storage half and client
+	targetHosts []string
+	targets     map[string]*string
 }
 
 func newSettingsModel(s *config.Spec, width int) *settingsModel {
@@ -72,7 +77,18 @@ func newSettingsModel(s *config.Spec, width int) *settingsModel {
 	for k, val := range s.Fencing.Options {
 		opts = append(opts, k+"="+val)
 	}
+	sort.Strings(opts)
 	v.agentOpts = strings.Join(opts, " ")
+	v.targets = map[string]*string{}
+	for _, h := range append(s.StorageHosts(), s.ClientHosts()...) {
+		var kv []string
+		for k, val := range s.Fencing.HostOptions[h] {
+			kv = append(kv, k+"="+val)
+		}
+		sort.Strings(kv)
+		t := strings.Join(kv, " ")
+		v.targetHosts, v.targets[h] = append(v.targetHosts, h), &t
+	}
 	m := &settingsModel{base: s, v: v, width: width}
 	m.reopen()
 	return m
@@ -97,29 +113,60 @@ func (m settingsModel) spec() (*config.Spec, error) {
 		}
 	}
 	s.DRBD.SkipInitialSync = v.skipSync
-	s.Fencing = config.Fencing{Agent: strings.TrimSpace(v.agent)}
+	s.Fencing = config.Fencing{Agent: strings.TrimSpace(v.agent), StorageDelay: m.base.Fencing.StorageDelay}
 	if v.fencing == fenceNone {
 		s.Fencing.Agent = "none"
-	} else if t := strings.TrimSpace(v.agentOpts); t != "" {
-		s.Fencing.Options = map[string]string{}
-		for _, kv := range strings.Fields(t) {
-			k, val, ok := strings.Cut(kv, "=")
-			if !ok {
-				return nil, fmt.Errorf("fencing.options: write each option as name=value (%q)", kv)
+		return s, nil
+	}
+	if s.Fencing.Options, err = fenceOptions("fencing.options", v.agentOpts); err != nil {
+		return nil, err
+	}
+	for _, h := range v.targetHosts {
+		opts, err := fenceOptions("fencing.host_options."+h, *v.targets[h])
+		if err != nil {
+			return nil, err
+		}
+		if opts != nil {
+			if s.Fencing.HostOptions == nil {
+				s.Fencing.HostOptions = map[string]map[string]string{}
 			}
-			s.Fencing.Options[k] = val
+			s.Fencing.HostOptions[h] = opts
 		}
 	}
 	return s, nil
+}
+
+// fenceOptions parses "name=value …" (nil when empty); key names the
+// spec's key in errors.
+func fenceOptions(key, text string) (map[string]string, error) {
+	if strings.TrimSpace(text) == "" {
+		return nil, nil
+	}
+	opts := map[string]string{}
+	for _, kv := range strings.Fields(text) {
+		k, val, ok := strings.Cut(kv, "=")
+		if !ok {
+			return nil, fmt.Errorf("%s: write each option as name=value (%q)", key, kv)
+		}
+		opts[k] = val
+	}
+	return opts, nil
 }
 
 // validate checks a field: its value in the spec, through config.
 func (m settingsModel) validate(set func(*settingsValues, string), prefix string) func(string) error {
 	return func(val string) error {
 		saved := *m.v
+		targets := map[string]string{}
+		for h, t := range m.v.targets {
+			targets[h] = *t
+		}
 		set(m.v, val)
 		s, err := m.spec()
 		*m.v = saved
+		for h, t := range targets {
+			*m.v.targets[h] = t
+		}
 		if err != nil {
 			if strings.HasPrefix(err.Error(), prefix) {
 				return err
@@ -149,10 +196,10 @@ func (m settingsModel) buildForm() *huh.Form {
 		).Title("Volume and filesystem"),
 		huh.NewGroup(
 			huh.NewSelect[string]().Title("Fencing").
-				Description("Fencing cuts a dead node off so the survivors can go on safely.").
+				Description("With an agent, a storage half powers its pair's other half off when their link breaks, and the clients power off a client they lost, before going on.").
 				Options(
 					huh.NewOption("use a fence agent (production)", fenceAgent),
-					huh.NewOption("none: no fencing (lab only)", fenceNone),
+					huh.NewOption("none: nobody is powered off; a cut-off host can corrupt the data (lab only)", fenceNone),
 				).Value(&v.fencing),
 		).Title("Fencing"),
 		huh.NewGroup(
@@ -162,6 +209,9 @@ func (m settingsModel) buildForm() *huh.Form {
 				Value(&v.agentOpts).
 				Validate(m.validate(func(v *settingsValues, s string) { v.agentOpts = s }, "fencing.options")),
 		).Title("Fence agent").WithHideFunc(func() bool { return v.fencing != fenceAgent }),
+		huh.NewGroup(m.targetFields()...).Title("Fence targets").
+			Description("Each host's own options: how the agent reaches the power of that host.").
+			WithHideFunc(func() bool { return v.fencing != fenceAgent || len(v.targetHosts) == 0 }),
 		huh.NewGroup(
 			huh.NewConfirm().Title("Run without fencing?").
 				Description("Read the warning above: it is what running without fencing risks.").
@@ -177,6 +227,20 @@ func (m settingsModel) buildForm() *huh.Form {
 	).WithTheme(formTheme()).WithKeyMap(formKeyMap()).WithShowHelp(false).WithShowErrors(false).
 		WithWidth(min(max(m.width-2, 40), 100))
 	return f
+}
+
+// targetFields are the fence target inputs, one per storage half and
+// client.
+func (m settingsModel) targetFields() []huh.Field {
+	var fs []huh.Field
+	for _, h := range m.v.targetHosts {
+		key := "fencing.host_options." + h
+		fs = append(fs, huh.NewInput().Title(h+"'s fence target").
+			Description("name=value, e.g. ip=<the address of its BMC>, or plug=<its outlet> on a shared power switch").
+			Value(m.v.targets[h]).
+			Validate(m.validate(func(v *settingsValues, s string) { *v.targets[h] = s }, key)))
+	}
+	return fs
 }
 
 func (m *settingsModel) Init() tea.Cmd { return m.form.Init() }
