@@ -89,9 +89,10 @@ func Run(ctx context.Context, o Options) error {
 type mode int
 
 const (
-	modeNew     mode = iota // build a new cluster
-	modeAddPair             // add a storage pair to an existing spec
-	modeApply               // apply an existing spec again
+	modeNew       mode = iota // build a new cluster
+	modeAddPair               // add a storage pair to an existing spec
+	modeApply                 // apply an existing spec again
+	modeAddClient             // add a client to an existing spec
 )
 
 // screen names the wizard's screens, in order.
@@ -113,12 +114,13 @@ var screenNames = [...]string{"Welcome", "Hosts", "Discovery", "Pairs", "Setting
 
 // Transitions: the screens ask the app to move on with these messages.
 type (
-	startNewMsg     struct{}
-	startAddPairMsg struct{}
-	startApplyMsg   struct{}
-	backMsg         struct{}
-	quitMsg         struct{}
-	hostsDoneMsg    struct {
+	startNewMsg       struct{}
+	startAddPairMsg   struct{}
+	startAddClientMsg struct{}
+	startApplyMsg     struct{}
+	backMsg           struct{}
+	quitMsg           struct{}
+	hostsDoneMsg      struct {
 		spec  *config.Spec
 		added []config.Host
 	}
@@ -163,9 +165,10 @@ type app struct {
 	// (config.SaveApplied; nil: none), appliedErr why it could not be read.
 	lastApplied *config.Spec
 	appliedErr  error
-	added       []config.Host // add-pair: hosts appended with the pair
-	newPair     *config.Pair  // add-pair: the pair appended
-	facts       *steps.Facts  // the wizard's discovery (every disk of every host)
+	added       []config.Host   // add-pair: hosts appended with the pair
+	newPair     *config.Pair    // add-pair: the pair appended
+	newClients  []config.Client // add-client: the clients appended
+	facts       *steps.Facts    // the wizard's discovery (every disk of every host)
 	pre         preflightResult
 
 	src      steps.HostSource
@@ -318,6 +321,12 @@ func (a *app) transition(msg tea.Msg) (tea.Cmd, bool) {
 		a.added = nil
 		a.hosts = newHostsModel(a.spec, true, a.width)
 		return a.enter(scrHosts, a.hosts.Init()), true
+	case startAddClientMsg:
+		a.mode = modeAddClient
+		a.spec = cloneSpec(a.loaded)
+		a.added, a.newClients = nil, nil
+		a.hosts = newClientHostsModel(a.spec, a.width)
+		return a.enter(scrHosts, a.hosts.Init()), true
 	case startApplyMsg:
 		a.mode = modeApply
 		a.spec = a.loaded
@@ -337,13 +346,18 @@ func (a *app) transition(msg tea.Msg) (tea.Cmd, bool) {
 		return readStatus(a.ctx, a.hostsSource(), msg.spec), true
 	case discoverDoneMsg:
 		a.facts = msg.facts
-		a.pairs = newPairsModel(a.spec, a.facts, a.mode == modeAddPair, a.discoverNames())
+		a.pairs = newPairsModel(a.spec, a.facts, a.mode == modeAddPair || a.mode == modeAddClient, a.discoverNames())
+		a.pairs.as.client = a.mode == modeAddClient
 		return a.enter(scrPairs, nil), true
 	case pairsDoneMsg:
 		s := cloneSpec(a.spec)
 		s.Pairs, s.Clients = msg.pairs, msg.clients
 		s.Wipe.Devices = msg.wipe
 		a.spec = s
+		if a.mode == modeAddClient {
+			a.newClients = msg.clients[len(a.loaded.Clients):]
+			return a.startPreflight(), true
+		}
 		if a.mode == modeAddPair {
 			np := msg.pairs[len(msg.pairs)-1]
 			a.newPair = &np
@@ -411,7 +425,7 @@ func (a *app) transition(msg tea.Msg) (tea.Cmd, bool) {
 func (a *app) discoverNames() []string {
 	var out []string
 	for _, h := range a.spec.Hosts {
-		if a.mode == modeAddPair && steps.Role(a.spec, h.Name) != "" {
+		if (a.mode == modeAddPair || a.mode == modeAddClient) && steps.Role(a.spec, h.Name) != "" {
 			continue
 		}
 		out = append(out, h.Name)
@@ -435,6 +449,12 @@ func (a *app) reviewInput(plan *steps.Plan) reviewInput {
 	case modeAddPair:
 		in.saveNote = fmt.Sprintf("Pair r%d is appended to %s (its comments and the rest of it are kept) before anything runs.", a.newPair.Num(), a.specPath)
 		in.newPair = a.newPair
+	case modeAddClient:
+		var names []string
+		for _, c := range a.newClients {
+			names = append(names, c.Host)
+		}
+		in.saveNote = fmt.Sprintf("Client %s is appended to %s (its comments and the rest of it are kept) before anything runs.", strings.Join(names, ", "), a.specPath)
 	case modeApply:
 		in.saveNote = "The spec in " + a.specPath + " is used as it is."
 	}
@@ -449,7 +469,7 @@ func (a *app) save() tea.Cmd {
 	if a.newPair != nil {
 		pair = *a.newPair
 	}
-	added := a.added
+	added, clients := a.added, a.newClients
 	return func() tea.Msg {
 		var err error
 		switch m {
@@ -457,6 +477,15 @@ func (a *app) save() tea.Cmd {
 			err = s.Save(path)
 		case modeAddPair:
 			err = config.AppendPair(path, pair, added...)
+		case modeAddClient:
+			for i, c := range clients {
+				if i > 0 {
+					added = nil // with the first
+				}
+				if err = config.AppendClient(path, c, added...); err != nil {
+					break
+				}
+			}
 		}
 		if err != nil {
 			return savedMsg{err: err}
@@ -482,7 +511,7 @@ func (a *app) back() tea.Cmd {
 		case modeNew:
 			a.settings.reopen()
 			return a.enter(scrSettings, a.settings.Init())
-		case modeAddPair:
+		case modeAddPair, modeAddClient:
 			return a.enter(scrPairs, nil)
 		}
 		return a.enter(scrWelcome, nil)
@@ -684,6 +713,8 @@ func (a *app) header() string {
 		what = ""
 	case a.mode == modeAddPair:
 		what = "add a storage pair"
+	case a.mode == modeAddClient:
+		what = "add a client"
 	case a.mode == modeApply:
 		what = "apply"
 	}
@@ -720,7 +751,7 @@ func (a *app) header() string {
 // visits reports whether the current mode passes through a screen.
 func (a *app) visits(s screen) bool {
 	switch a.mode {
-	case modeAddPair:
+	case modeAddPair, modeAddClient:
 		return s != scrSettings
 	case modeApply:
 		return s >= scrPreflight

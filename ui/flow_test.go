@@ -755,3 +755,80 @@ func TestFenceAgentWithEachHostsTarget(t *testing.T) {
 		})
 	}
 }
+
+// Adding a client from the welcome screen: the new host in the hosts form,
+// discovery of it alone, marked a client, preflight, a review of what will
+// change, the typed confirmation if any is destructive, and the client
+// appended to the spec, its comments kept.
+func TestAddClientAppendsIt(t *testing.T) {
+	t.Setenv("XDG_STATE_HOME", t.TempDir())
+	t.Chdir(filepath.Dir(copyFile(t, "grow.toml")))
+	path := "grow.toml"
+	before, _ := os.ReadFile(path)
+	f := newFakeHosts(t)
+	for _, built := range []string{"storage0a", "storage0b", "storage1a", "storage1b", "client0", "client1"} {
+		f.built[built] = true
+	}
+	h := newTestApp(t, path, f)
+	a := h.app()
+	if !strings.Contains(h.screen(), "c  Add a client") {
+		t.Fatalf("no add-a-client choice:\n%s", h.screen())
+	}
+	h.keys("c")
+	if a.screen != scrHosts || !strings.Contains(h.screen(), "The new client's host") {
+		t.Fatalf("%s", h.screen())
+	}
+	golden(t, "add-client-hosts", h.screen())
+	h.typ("client2 10.0.0.23").keys("tab")
+	if a.screen != scrDiscover {
+		t.Fatalf("%v\n%s", a.screen, h.screen())
+	}
+	h.waitFor("discovery", a.discover.ready)
+	if names := strings.Join(a.discover.names, " "); !strings.Contains(names, "client2") || strings.Contains(names, "client0") {
+		t.Fatalf("discovered %s, want the free hosts only", names)
+	}
+	h.keys("enter")
+	for i, n := range a.pairs.hosts {
+		if n == "client2" {
+			a.pairs.cursor = i
+		}
+	}
+	// no storage half when adding a client
+	if err := a.pairs.as.addHalf("storage2a", diskState{path: "/dev/vdb"}, false); err == nil || !strings.Contains(err.Error(), "adding a client keeps the pairs") {
+		t.Fatalf("a storage half while adding a client: %v", err)
+	}
+	h.keys("c")
+	if a.pairs.as.roleOf("client2") != "client" {
+		t.Fatalf("client2 not marked a client:\n%s", h.screen())
+	}
+	golden(t, "add-client-pairs", h.screen())
+	h.keys("enter")
+	h.waitFor("preflight", func() bool { return a.screen == scrPreflight && !a.preflight.running })
+	f.expect(a.spec)
+	h.keys("enter")
+	if a.screen != scrReview {
+		t.Fatalf("%v\n%s", a.screen, h.screen())
+	}
+	h.waitFor("the probes", func() bool { return !a.review.probing })
+	if c := plain(a.review.content()); !strings.Contains(squeeze(c), squeeze("Client client2 is appended to grow.toml")) {
+		t.Fatalf("%s", c)
+	}
+	h.keys("enter")
+	if a.review.confirming {
+		h.typ("lab\n")
+	}
+	h.waitFor("the run to end", func() bool { return a.screen == scrDone })
+	after, _ := os.ReadFile(path)
+	loaded, err := config.Load(path)
+	if err != nil || len(loaded.Clients) != 3 || loaded.Clients[2].Host != "client2" || loaded.Host("client2") == nil {
+		t.Fatalf("the spec after adding client2 (%v):\n%s", err, after)
+	}
+	if !strings.Contains(string(after), "# A two-pair test cluster") || len(after) <= len(before) {
+		t.Fatalf("the file was not added to:\n%s", after)
+	}
+	for _, c := range f.actions() {
+		if host, _, _ := strings.Cut(c, ": "); f.built[host] {
+			t.Errorf("an action ran on the built host %s: %s", host, c)
+		}
+	}
+}

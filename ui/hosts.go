@@ -21,6 +21,7 @@ import (
 type hostsModel struct {
 	base   *config.Spec // the spec the form starts from
 	adding bool
+	client bool // adding a client, not a pair
 	v      *hostsValues
 	form   *huh.Form
 	width  int
@@ -65,6 +66,15 @@ func newHostsModel(s *config.Spec, adding bool, width int) *hostsModel {
 		v.hostLines = hostLinesOf(s.Hosts)
 	}
 	m := &hostsModel{base: s, adding: adding, v: v, width: width}
+	m.reopen()
+	return m
+}
+
+// newClientHostsModel is the hosts form of adding a client: only the new
+// host(s).
+func newClientHostsModel(s *config.Spec, width int) *hostsModel {
+	m := newHostsModel(s, true, width)
+	m.client = true
 	m.reopen()
 	return m
 }
@@ -291,12 +301,17 @@ func (m hostsModel) buildForm() *huh.Form {
 			}
 		}
 		desc := "The new pair needs two storage servers the cluster does not use yet."
+		example := examplePlaceholder("storage2a 10.0.0.15", "storage2b 10.0.0.16")
+		if m.client {
+			desc = "The new client is a host the cluster does not use yet."
+			example = examplePlaceholder("client2 10.0.0.23")
+		}
 		if len(spare) > 0 {
 			desc += " Already listed and free: " + strings.Join(spare, ", ") + "."
 		}
-		desc += " Add any other servers here (or leave this empty)."
+		desc += " Add any other hosts here (or leave this empty)."
 		hostsField.Title("Hosts to add").Description(desc + "\nOne per line: NAME ADDRESS [SSH-ADDRESS][:PORT]").
-			Placeholder(examplePlaceholder("storage2a 10.0.0.15", "storage2b 10.0.0.16"))
+			Placeholder(example)
 		groups = append(groups, huh.NewGroup(hostsField))
 	} else {
 		groups = append(groups,
@@ -476,6 +491,9 @@ func (m *hostsModel) head() string {
 	title := "Cluster, SSH and hosts"
 	if m.adding {
 		title = "New storage servers"
+	}
+	if m.client {
+		title = "The new client's host"
 	}
 	return styleTitle.Render(title) + problemLines(m.problems, m.width)
 }

@@ -83,6 +83,7 @@ type assignment struct {
 	clients []string
 	locked  map[string]bool // hosts whose role is fixed by the spec
 	adding  bool            // add-pair: one new pair, clients kept
+	client  bool            // add-client (with adding): new clients only, pairs kept
 	nextID  int
 	oldWipe []string
 	oldCli  []config.Client
@@ -140,6 +141,9 @@ func (a *assignment) half(host string) *halfPick {
 func (a *assignment) addHalf(host string, ds diskState, wipe bool) error {
 	if a.locked[host] {
 		return fmt.Errorf("%s is already %s in the spec; that stays as it is", host, a.roleOf(host))
+	}
+	if a.client {
+		return errors.New("adding a client keeps the pairs as they are: mark the new client (c)")
 	}
 	if r := a.roleOf(host); r != "" {
 		return fmt.Errorf("%s is already %s: clear it first (x)", host, r)
@@ -221,8 +225,11 @@ func (a *assignment) renumber() {
 
 // toggleClient makes a host a client, or takes that away.
 func (a *assignment) toggleClient(host string) error {
-	if a.adding {
+	if a.adding && !a.client {
 		return errors.New("adding a pair keeps the clients as they are")
+	}
+	if a.locked[host] {
+		return fmt.Errorf("%s is already %s in the spec; that stays as it is", host, a.roleOf(host))
 	}
 	if a.roleOf(host) == "client" {
 		return a.clear(host)
@@ -237,6 +244,9 @@ func (a *assignment) toggleClient(host string) error {
 // result is the pairs, clients and wipe list for the spec, or what is
 // still missing.
 func (a *assignment) result() ([]config.Pair, []config.Client, []string, error) {
+	if a.client {
+		return a.clientResult()
+	}
 	var pairs []config.Pair
 	var wipe []string
 	newPairs := 0
@@ -275,6 +285,25 @@ func (a *assignment) result() ([]config.Pair, []config.Client, []string, error) 
 		clients = append(clients, config.Client{Host: c})
 	}
 	return pairs, clients, wipe, nil
+}
+
+// clientResult is add-client's result: the pairs as they are, the clients
+// with the new ones after them.
+func (a *assignment) clientResult() ([]config.Pair, []config.Client, []string, error) {
+	var pairs []config.Pair
+	for _, p := range a.pairs {
+		pairs = append(pairs, p.pair)
+	}
+	clients := append([]config.Client(nil), a.oldCli...)
+	for _, c := range a.clients {
+		if !a.locked[c] {
+			clients = append(clients, config.Client{Host: c})
+		}
+	}
+	if len(clients) == len(a.oldCli) {
+		return nil, nil, nil, errors.New("no new client yet: mark the host that joins as a client (c)")
+	}
+	return pairs, clients, a.oldWipe, nil
 }
 
 // pairsModel is the screen where hosts become pair halves (with a disk
@@ -450,8 +479,11 @@ func (m *pairsModel) help() []key.Binding {
 	if m.picking != "" {
 		return []key.Binding{keyUp, keyDown, keyPick, keyWipe, keyClose}
 	}
-	ks := []key.Binding{keyUp, keyDown, keyStorage}
-	if !m.as.adding {
+	ks := []key.Binding{keyUp, keyDown}
+	if !m.as.client {
+		ks = append(ks, keyStorage)
+	}
+	if !m.as.adding || m.as.client {
 		ks = append(ks, keyClient)
 	}
 	return append(ks, keyClear, keyOnward, keyBack)
@@ -461,6 +493,9 @@ func (m *pairsModel) view(width, height int) string {
 	var b strings.Builder
 	if m.picking != "" {
 		b.WriteString(styleTitle.Render("Pick the disk "+m.picking+" mirrors") + "\n\n")
+	} else if m.as.client {
+		b.WriteString(styleTitle.Render("The new client") + "\n")
+		b.WriteString(wrap("Mark the host that joins as a client (c): it imports every pair and mounts the filesystem. The pairs and the other clients stay as they are.", width) + "\n\n")
 	} else if m.as.adding {
 		b.WriteString(styleTitle.Render("The new pair") + "\n")
 		b.WriteString(wrap("Pick the two new storage servers and the disk each one mirrors (s). The existing pairs and the clients stay as they are.", width) + "\n\n")

@@ -65,6 +65,7 @@ func newWelcome(path string, s *config.Spec, loadErr error) *welcomeModel {
 	case s != nil:
 		m.choices = []choice{
 			{"a", "Add a storage pair", "two more servers; the filesystem grows online", startAddPairMsg{}},
+			{"c", "Add a client", "one more host mounts the filesystem", startAddClientMsg{}},
 			{"r", "Apply again", "finish or repair; what is done stays as it is", startApplyMsg{}},
 			{"s", "Status", "read every layer on every host (read-only)", nil},
 			{"q", "Quit", "", quitMsg{}},
