@@ -802,6 +802,9 @@ func TestAddClientAppendsIt(t *testing.T) {
 		t.Fatalf("client2 not marked a client:\n%s", h.screen())
 	}
 	golden(t, "add-client-pairs", h.screen())
+	h.send(tea.WindowSizeMsg{Width: 60, Height: 15})
+	golden(t, "add-client-pairs-60x15", h.screen())
+	h.send(tea.WindowSizeMsg{Width: 80, Height: 24})
 	h.keys("enter")
 	h.waitFor("preflight", func() bool { return a.screen == scrPreflight && !a.preflight.running })
 	f.expect(a.spec)

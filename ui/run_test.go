@@ -302,6 +302,10 @@ func TestRunRefusedWhileTheClusterIsLocked(t *testing.T) {
 		!strings.Contains(s, "Nothing was changed") || strings.Contains(s, "resumes where this run stopped") {
 		t.Errorf("the refusal is not titled as one:\n%s", s)
 	}
+	h.send(tea.WindowSizeMsg{Width: 60, Height: 15})
+	if s := h.screen(); !strings.Contains(s, "Refused: another run is changing") {
+		t.Errorf("at 60x15 the refusal's title is not on the screen:\n%s", s)
+	}
 	if len(f.acted) > 0 || f.locks > 0 {
 		t.Errorf("a refused run acted (%v) or locked hosts (%d)", f.acted, f.locks)
 	}
