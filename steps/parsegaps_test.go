@@ -95,3 +95,75 @@ func TestStatusShortFields(t *testing.T) {
 		t.Fatalf("a LUN path of 6 parts read as %v (%v)", st.LUNs, err)
 	}
 }
+
+// Packages: one apt has no candidate for ("(none)", the real capture's
+// nfs-common) stays missing; given a candidate it becomes installable; an
+// installed one stays installed whatever apt says.
+func TestDiscoveryPackageCandidates(t *testing.T) {
+	out := capture(t, "discover-client0-pkg-missing.txt")
+	f, err := ParseDiscovery(out, "VG0", time.Now())
+	if err != nil {
+		t.Fatal(err)
+	}
+	if f.Packages["nfs-common"] != PkgMissing || f.Packages["corosync"] != PkgInstalled {
+		t.Fatalf("packages read as %v", f.Packages)
+	}
+	cand := strings.Replace(out, "nfs-common:\n  Installed: (none)\n  Candidate: (none)", "nfs-common:\n  Installed: (none)\n  Candidate: 1:2.6.2-4", 1)
+	cand = strings.Replace(cand, "@@candidates\n", "@@candidates\ncorosync:\n  Installed: 3.1.7-1\n  Candidate: 3.1.7-1\n", 1)
+	if cand == out {
+		t.Fatal("the capture's candidates are not as expected")
+	}
+	if f, err = ParseDiscovery(cand, "VG0", time.Now()); err != nil || f.Packages["nfs-common"] != PkgInstallable || f.Packages["corosync"] != PkgInstalled {
+		t.Fatalf("with candidates, packages read as %v (%v)", f.Packages, err)
+	}
+}
+
+// The host's own PVs are those of another VG: not ours, not a PV in no VG,
+// not an mpath map.
+func TestDiscoverySystemPVs(t *testing.T) {
+	pvs := `@@pvs
+  {
+      "report": [
+          {
+              "pv": [
+                  {"pv_name":"/dev/vda2", "vg_name":"system"},
+                  {"pv_name":"/dev/mapper/mpath0", "vg_name":"VG0"},
+                  {"pv_name":"/dev/mapper/mpath2", "vg_name":""},
+                  {"pv_name":"/dev/vdc", "vg_name":""}
+              ]
+          }
+      ]
+  }
+`
+	f, err := ParseDiscovery(pvs, "VG0", time.Now())
+	if err != nil {
+		t.Fatal(err)
+	}
+	if strings.Join(f.SystemPVs, ",") != "/dev/vda2" {
+		t.Fatalf("system PVs read as %v, want /dev/vda2", f.SystemPVs)
+	}
+}
+
+// lsblk's answer with no device (the disk vanished between the test and
+// the listing) is no disk, not a crash.
+func TestDiscoveryEmptyLsblk(t *testing.T) {
+	f, err := ParseDiscovery("@@disk /dev/vdb\n{\n   \"blockdevices\": [\n   ]\n}\n", "VG0", time.Now())
+	if err != nil || f.Disks["/dev/vdb"] == nil || f.Disks["/dev/vdb"].Exists {
+		t.Fatalf("an empty lsblk read as %+v (%v)", f.Disks["/dev/vdb"], err)
+	}
+}
+
+// drbdmeta get-gi, as captured: the four identifiers of real metadata, none
+// of a blank disk.
+func TestParseDRBDGICaptures(t *testing.T) {
+	gi, read := ParseDRBDGI(capture(t, "drbdmeta-get-gi-r0-storage0a.txt"))
+	if strings.Join(gi, ":") != "768E937C16207805:0000000000000000:5949ED0CA772E7A8:5948ED0CA772E7A9" {
+		t.Fatalf("r0's identifiers read as %v (%s)", gi, read)
+	}
+	if gi, read := ParseDRBDGI(capture(t, "drbdmeta-get-gi-blank.txt")); gi != nil || read == "" {
+		t.Fatalf("a blank disk's get-gi read as %v %q", gi, read)
+	}
+	if gi, _ := ParseDRBDGI(""); gi != nil {
+		t.Fatalf("no output read as %v", gi)
+	}
+}
