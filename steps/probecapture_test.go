@@ -100,14 +100,16 @@ func loadProbeCapture(t *testing.T, file string) *probeCapture {
 
 // host sets a stub host up with the capture: a stub program per captured
 // command (one dispatching on its subcommand where several were captured),
-// cat answering /etc/fstab, and the captured tree under a temporary root. It
+// and the captured files (/etc/fstab, /proc/drbd) and tree under a
+// temporary root. It
 // returns the host and a function that points a probe's paths at that tree
 // and answers its test -b of block devices as the capture has them.
 func (pc *probeCapture) host(t *testing.T, captures map[string]string) (*stubHost, func(probe string) string) {
 	t.Helper()
 	h := newStubHost(t, captures)
 	progs := map[string][]string{} // program → its case arms
-	var catArms []string           // files cat answers, before the stub host's own
+	var files []string             // captured files, as probes will find them
+	fileTexts := map[string]string{}
 	names := make([]string, 0, len(pc.runs))
 	for n := range pc.runs {
 		names = append(names, n)
@@ -123,8 +125,11 @@ func (pc *probeCapture) host(t *testing.T, captures map[string]string) (*stubHos
 		if n == "fstab" {
 			n = "/etc/fstab"
 		}
-		if strings.HasPrefix(n, "/") { // a file: cat answers it
-			catArms = append(catArms, "  '"+n+"') "+replay+" ;;\n")
+		if strings.HasPrefix(n, "/") { // a file (cat's output): under the root, if cat read it
+			files = append(files, n)
+			if r.rc == 0 {
+				fileTexts[n] = r.out
+			}
 			continue
 		}
 		prog, sub, _ := strings.Cut(n, " ")
@@ -138,20 +143,6 @@ func (pc *probeCapture) host(t *testing.T, captures map[string]string) (*stubHos
 		}
 		progs[prog] = append(progs[prog], "  "+pat+") "+replay+" ;;\n")
 	}
-	if len(catArms) > 0 {
-		cat := filepath.Join(h.dir, "cat")
-		b, err := os.ReadFile(cat)
-		if err != nil {
-			t.Fatal(err)
-		}
-		const arms = "case \"$1\" in\n"
-		if !strings.Contains(string(b), arms) {
-			t.Fatalf("the stub host's cat has no %q", arms)
-		}
-		if err := os.WriteFile(cat, []byte(strings.Replace(string(b), arms, arms+strings.Join(catArms, ""), 1)), 0o755); err != nil {
-			t.Fatal(err)
-		}
-	}
 	for prog, arms := range progs {
 		fallback := "echo \"stub " + prog + ": $* was not captured in " + pc.file + "\" >&2; exit 127"
 		if prog == "stat" {
@@ -163,6 +154,14 @@ func (pc *probeCapture) host(t *testing.T, captures map[string]string) (*stubHos
 		}
 	}
 	root := t.TempDir()
+	for path, text := range fileTexts {
+		if err := os.MkdirAll(filepath.Dir(root+path), 0o755); err != nil {
+			t.Fatal(err)
+		}
+		if err := os.WriteFile(root+path, []byte(text), 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
 	blocks := map[string]bool{}
 	for _, e := range pc.tree {
 		p := filepath.Join(root, e.path)
@@ -188,7 +187,7 @@ func (pc *probeCapture) host(t *testing.T, captures map[string]string) (*stubHos
 			sm := reBlock.FindStringSubmatch(m)
 			return strconv.FormatBool(blocks[sm[2]]) + sm[3]
 		})
-		for _, r := range treeRoots {
+		for _, r := range append(files, treeRoots...) {
 			probe = strings.ReplaceAll(probe, r, root+r)
 		}
 		return probe

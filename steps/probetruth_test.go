@@ -33,6 +33,9 @@ type hostState struct {
 	sections map[string][2]string
 	paths    map[string]bool
 	absent   []string
+	// probes are the probe captures (e2e/probecapture) of this side, by
+	// host of the plan: a host without one is listed as waiting for it.
+	probes map[string]string
 	// noCapture, when set, is why this side is not run: the lab commands
 	// whose output would let it run.
 	noCapture string
@@ -62,28 +65,34 @@ var (
 	builtMounts = map[string]string{"/proc/mounts": "proc-mounts-client0.txt"}
 	blankMounts = map[string]string{"/proc/mounts": "proc-mounts-storage0a.txt"} // no GFS2 mounted
 	builtPVs    = map[string]string{"pvs": "pvs-segments-client0.txt"}
-	noBlankPVs  = no("pvs --noheadings --segments --separator : -o vg_name,pv_name,vg_free_count,lv_full_name on a client before apply")
+	// what the plan's probes read on a built storage half and client at the
+	// end of the e2e, and on the spares before apply (e2e/probecapture)
+	builtProbes = map[string]string{"storage1a": "probes-built-storage1a.txt", "client0": "probes-built-client0.txt"}
+	blankProbes = map[string]string{"storage1a": "probes-blank-storage2a.txt", "client0": "probes-blank-client2.txt"}
 )
 
 var probeTable = []probeRow{
 	{match: `: write /`, file: true},
-	{match: `^packages: install `, built: no("dpkg-query -W -f '${db:Status-Abbrev}\\n' <the role's packages> on a built host"),
-		blank: no("the same on a host before apply (discovery's @@packages has another format)")},
-	{match: `^modules: load `, built: no("ls -d /sys/module/<each module> on a built host (discovery's @@modules also lists modules not loaded)"),
-		blank: no("the same after a fresh boot, before apply")},
+	{match: `^packages: install .*(dbus|gfs2-utils)$`, built: hostState{probes: builtProbes},
+		blank: hostState{probes: map[string]string{"client0": "probes-client2-gfs2-utils-removed.txt", "storage1a": ""}}}, // the e2e makes probes-storage2b-targetcli-removed.txt since ae8b67c
+	// with a fence agent: the lab's hosts have none, so they are the blank side
+	{match: `^packages: install .* fence-agents ipmitool$`, built: no("dpkg-query -W of the role's packages and fence-agents, ipmitool on a host built with a fence agent"),
+		blank: hostState{probes: builtProbes}},
+	{match: `^modules: load `, built: hostState{probes: builtProbes}, blank: hostState{probes: blankProbes}},
 	{match: `^drbd-metadata: create DRBD metadata`, built: hostState{captures: builtDRBD},
-		blank: no("drbdadm dstate r1; drbdadm dump-md r1 on a half with a blank disk")},
-	{match: `^drbd-up: attach and connect`, built: no("drbdadm -d adjust r1 on a built half (the probe needs it to print nothing)"),
+		blank: hostState{probes: blankProbes, absent: []string{"/proc/drbd"}}}, // DRBD not loaded yet there
+	{match: `^drbd-up: attach and connect`, built: hostState{probes: builtProbes},
 		blank: hostState{captures: blankDRBD, paths: map[string]bool{"/sys/block/drbd1": false}}},
 	{match: `^drbd-initial-sync: wait until .* is connected`, built: hostState{captures: builtDRBD}, blank: hostState{captures: blankDRBD}},
 	{match: `^drbd-initial-sync: (mark|make) `, built: hostState{captures: builtDRBD},
-		blank: no("drbdadm dstate r1 on a half with fresh metadata, resource down")},
+		blank: hostState{probes: blankProbes, absent: []string{"/proc/drbd"}}},
 	{match: `^drbd-sync: wait until `, built: hostState{captures: builtDRBD}, blank: hostState{captures: blankDRBD}},
 	{match: `^drbd-primary-[ab]: make `, built: hostState{captures: builtDRBD}, blank: hostState{captures: blankDRBD}},
-	{match: `^export: disable the boot-time restore`, built: no("ls /etc/systemd/system/*.wants/ on a built storage host"),
-		blank: no("the same with targetcli-fb installed, before apply")},
-	{match: `^export: (create|allow) `, built: no("find /sys/kernel/config/target/core /sys/kernel/config/target/iscsi -maxdepth 6 -type d on a built storage host"),
-		blank: no("the same with the modules loaded, before apply")},
+	{match: `^export: disable the boot-time restore`, built: hostState{probes: builtProbes},
+		// the lab's image never enabled it (probes-blank-storage2a.txt has no
+		// rtslib-fb-targetctl.service in any .wants): there the probe holds, rightly
+		blank: no("ls /etc/systemd/system/*.wants/ on a host where installing targetcli-fb enabled rtslib-fb-targetctl.service")},
+	{match: `^export: (create|allow) `, built: hostState{probes: builtProbes}, blank: hostState{probes: blankProbes}},
 	{match: `^export: save the LIO config`, built: hostState{captures: map[string]string{"/etc/rtslib-fb-target/saveconfig.json": "saveconfig-storage1a.json"}},
 		blank: hostState{absent: []string{"/etc/rtslib-fb-target/saveconfig.json"}}}, // never saved
 	{match: `^(import|multipath|cluster|lv-boot): start `, built: hostState{captures: builtUnits}, blank: hostState{captures: blankUnits}},
@@ -93,28 +102,32 @@ var probeTable = []probeRow{
 		blank: hostState{absent: []string{"/sys/class/iscsi_session/"}}}, // no session
 	{match: `^multipath: mpath[0-9]+ has both paths`, built: hostState{captures: map[string]string{"multipathd": "multipathd-paths-client0.txt"}},
 		blank: hostState{paths: map[string]bool{"/dev/mapper/mpath0": false, "/dev/mapper/mpath1": false, "/dev/mapper/mpath2": false}}},
-	{match: `^cluster-key: generate the corosync authkey`, built: no("stat -c '%s %a' /etc/corosync/authkey on a built client"),
-		blank: no("the same with corosync installed, before apply")},
+	{match: `^cluster-key: generate the corosync authkey`, built: hostState{probes: builtProbes}, blank: hostState{probes: blankProbes}},
 	{match: `^cluster: wait until the cluster is quorate`, built: hostState{sections: map[string][2]string{"corosync-quorumtool": {"state-client0-healthy.txt", "@@quorum"}}},
-		blank: no("corosync-quorumtool -s on a client whose corosync is not started")},
-	{match: `^(vg|lv|grow-lv): `, built: hostState{captures: builtPVs}, blank: noBlankPVs},
-	{match: `^vg-lock: start `, built: no("lvmlockctl --info on a built client (status captures dlm_tool ls instead)"),
-		blank: no("the same with lvmlockd running, before the VG's lockspace is started")},
-	{match: `^lv-activate: activate `, built: no("ls -l /dev/VG0/LV0 on a built client"), blank: no("the same before lvchange -ay")},
-	{match: `^gfs2: mkfs.gfs2 `, built: no("blkid -p -o value -s TYPE /dev/VG0/LV0 on a built client"), blank: no("the same on the new LV before mkfs")},
-	{match: `^journals: add journals`, built: no("gfs2_edit -p jindex /dev/VG0/LV0 on a built client"), blank: no("the same right after a 1-journal mkfs")},
+		blank: hostState{probes: blankProbes}},
+	{match: `^(vg|lv|grow-lv): `, built: hostState{captures: builtPVs}, blank: hostState{probes: blankProbes}},
+	{match: `^vg-lock: start `, built: hostState{probes: builtProbes}, blank: hostState{probes: blankProbes}},
+	{match: `^lv-activate: activate `, built: hostState{probes: builtProbes}, blank: hostState{probes: blankProbes}},
+	{match: `^gfs2: mkfs.gfs2 `, built: hostState{probes: builtProbes}, blank: hostState{probes: blankProbes}},
+	{match: `^journals: add journals`, built: hostState{probes: builtProbes}, blank: hostState{probes: blankProbes}},
 	{match: `^mount: create /mnt/gfs2`, built: hostState{paths: map[string]bool{"/mnt/gfs2": true}}, // proc-mounts-client0.txt has GFS2 mounted there
 		blank: hostState{paths: map[string]bool{"/mnt/gfs2": false}}},
-	{match: `^mount: set the fstab entry`, built: no("cat /etc/fstab on a built client"), blank: no("the same before apply")},
+	{match: `^mount: set the fstab entry`, built: hostState{probes: builtProbes}, blank: hostState{probes: blankProbes}},
 	{match: `^mount: mount /mnt/gfs2`, built: hostState{captures: builtMounts}, blank: hostState{captures: blankMounts}},
-	{match: `^grow-fs: grow GFS2`, built: no("blockdev --getsize64 /dev/VG0/LV0; stat -f -c '%b * %S' /mnt/gfs2 on a built client"),
-		blank: no("the same after lvextend, before gfs2_grow")},
+	{match: `^grow-fs: grow GFS2`, built: hostState{probes: builtProbes}, blank: hostState{probes: blankProbes}},
 }
 
 // on sets a stub host up as the side says; it returns the probe text to run
 // (file tests answered, absent files moved where nothing is).
-func (st hostState) on(t *testing.T, probe string) (*stubHost, string) {
-	h := newStubHost(t, st.captures)
+func (st hostState) on(t *testing.T, host, probe string) (*stubHost, string) {
+	var h *stubHost
+	if f := st.probes[host]; f != "" {
+		var points func(string) string
+		h, points = loadProbeCapture(t, f).host(t, st.captures)
+		probe = points(probe)
+	} else {
+		h = newStubHost(t, st.captures)
+	}
 	for prog, sec := range st.sections {
 		abs, err := filepath.Abs(filepath.Join("testdata", "captures", sec[0]))
 		if err != nil {
@@ -173,12 +186,16 @@ func TestEveryProbeOnBuiltAndBlankHosts(t *testing.T) {
 						built bool
 					}{{r.built, true}, {r.blank, false}} {
 						which := map[bool]string{true: "built", false: "blank"}[side.built]
-						if side.state.noCapture != "" {
-							waiting = append(waiting, fmt.Sprintf("%-9s %s %-60.60s %s", host, which, name, side.state.noCapture))
+						why := side.state.noCapture
+						if side.state.probes != nil && side.state.probes[host] == "" {
+							why = "no probe capture of a " + which + " " + map[bool]string{true: "client", false: "storage"}[host == "client0"] + " host yet"
+						}
+						if why != "" {
+							waiting = append(waiting, fmt.Sprintf("%-9s %s %-60.60s %s", host, which, name, why))
 							continue
 						}
 						ran++
-						h, text := side.state.on(t, pr.String())
+						h, text := side.state.on(t, host, pr.String())
 						if got := h.holdsWith(text, side.state.paths); got != side.built {
 							t.Errorf("%s on a %s %s: the probe holds = %v, want %v\n%s", name, which, host, got, side.built, text)
 						}
