@@ -117,11 +117,6 @@ func (pc *probeCapture) host(t *testing.T, captures map[string]string) (*stubHos
 	sort.Strings(names)
 	for _, n := range names {
 		r := pc.runs[n]
-		f := filepath.Join(h.dir, "run-"+strings.ReplaceAll(n, " ", "-")+".out")
-		if err := os.WriteFile(f, []byte(r.out), 0o644); err != nil {
-			t.Fatal(err)
-		}
-		replay := fmt.Sprintf("/bin/cat '%s'; exit %d", f, r.rc)
 		if n == "fstab" {
 			n = "/etc/fstab"
 		}
@@ -132,6 +127,11 @@ func (pc *probeCapture) host(t *testing.T, captures map[string]string) (*stubHos
 			}
 			continue
 		}
+		f := filepath.Join(h.dir, "run-"+strings.ReplaceAll(n, " ", "-")+".out")
+		if err := os.WriteFile(f, []byte(r.out), 0o644); err != nil {
+			t.Fatal(err)
+		}
+		replay := fmt.Sprintf("/bin/cat '%s'; exit %d", f, r.rc)
 		prog, sub, _ := strings.Cut(n, " ")
 		switch prog {
 		case "stat":

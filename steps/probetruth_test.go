@@ -74,7 +74,7 @@ var (
 var probeTable = []probeRow{
 	{match: `: write /`, file: true},
 	{match: `^packages: install .*(dbus|gfs2-utils)$`, built: hostState{probes: builtProbes},
-		blank: hostState{probes: map[string]string{"client0": "probes-client2-gfs2-utils-removed.txt", "storage1a": ""}}}, // the e2e makes probes-storage2b-targetcli-removed.txt since ae8b67c
+		blank: hostState{probes: map[string]string{"client0": "probes-client2-gfs2-utils-removed.txt", "storage1a": "probes-storage2b-targetcli-removed.txt"}}},
 	// with a fence agent: the lab's hosts have none, so they are the blank side
 	{match: `^packages: install .* fence-agents ipmitool$`, built: no("dpkg-query -W of the role's packages and fence-agents, ipmitool on a host built with a fence agent"),
 		blank: hostState{probes: builtProbes}},
