@@ -1,6 +1,8 @@
 package main
 
 import (
+	"context"
+
 	"github.com/spf13/cobra"
 
 	"scalestore/checks"
@@ -8,11 +10,21 @@ import (
 )
 
 func newCheckCmd() *cobra.Command {
+	return readOnlyCmd("check [-f FILE]", "Run the preflight checks against the hosts; change nothing",
+		func(ctx context.Context, ss *session) (string, []checks.Result) {
+			return "preflight:", checks.Preflight(ss.spec, steps.Discover(ctx, ss.spec, ss.hosts, 0))
+		}, refusal)
+}
+
+// readOnlyCmd is a command that reads the hosts and changes nothing (check,
+// status): it opens a read-only session, reads with Ctrl-C honoured, prints
+// the results under their title and exits as verdict says.
+func readOnlyCmd(use, short string, read func(ctx context.Context, ss *session) (string, []checks.Result), verdict func([]checks.Result) error) *cobra.Command {
 	var file string
 	var asJSON bool
 	c := &cobra.Command{
-		Use:   "check [-f FILE]",
-		Short: "Run the preflight checks against the hosts; change nothing",
+		Use:   use,
+		Short: short,
 		Args:  noArgs,
 		RunE: func(cmd *cobra.Command, args []string) (err error) {
 			ss, err := readOnlySession(cmd, file)
@@ -22,13 +34,12 @@ func newCheckCmd() *cobra.Command {
 			defer func() { ss.end(err) }()
 			ir := newInterrupts(cmd.Context())
 			defer ir.release()
-			facts := steps.Discover(ir.ctx, ss.spec, ss.hosts, 0)
+			title, rs := read(ir.ctx, ss)
 			if err := ir.err(); err != nil {
 				return err
 			}
-			rs := checks.Preflight(ss.spec, facts)
-			newPrinter(cmd.OutOrStdout(), asJSON, ss.log).checks(rs)
-			return refusal(rs)
+			newPrinter(cmd.OutOrStdout(), asJSON, ss.log).checksTitled(title, rs)
+			return verdict(rs)
 		},
 	}
 	specFlag(c, &file)

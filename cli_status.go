@@ -1,6 +1,7 @@
 package main
 
 import (
+	"context"
 	"errors"
 
 	"github.com/spf13/cobra"
@@ -10,32 +11,10 @@ import (
 )
 
 func newStatusCmd() *cobra.Command {
-	var file string
-	var asJSON bool
-	c := &cobra.Command{
-		Use:   "status [-f FILE]",
-		Short: "Show each layer's health on every host; exit 1 when anything is degraded, 4 when a host could not be read",
-		Args:  noArgs,
-		RunE: func(cmd *cobra.Command, args []string) (err error) {
-			ss, err := readOnlySession(cmd, file)
-			if err != nil {
-				return err
-			}
-			defer func() { ss.end(err) }()
-			ir := newInterrupts(cmd.Context())
-			defer ir.release()
-			state := steps.ReadState(ir.ctx, ss.spec, ss.hosts)
-			if err := ir.err(); err != nil {
-				return err
-			}
-			rs := checks.Health(ss.spec, state)
-			newPrinter(cmd.OutOrStdout(), asJSON, ss.log).checksTitled("status of cluster "+ss.spec.Cluster.Name+":", rs)
-			return healthVerdict(rs)
-		},
-	}
-	specFlag(c, &file)
-	c.Flags().BoolVar(&asJSON, "json", false, "print the results as JSON lines")
-	return c
+	return readOnlyCmd("status [-f FILE]", "Show each layer's health on every host; exit 1 when anything is degraded, 4 when a host could not be read",
+		func(ctx context.Context, ss *session) (string, []checks.Result) {
+			return "status of cluster " + ss.spec.Cluster.Name + ":", checks.Health(ss.spec, steps.ReadState(ctx, ss.spec, ss.hosts))
+		}, healthVerdict)
 }
 
 // healthVerdict: degraded (exit 1) when any layer that was read is not
