@@ -69,6 +69,7 @@ runs it with live logs.`,
 	root.SetFlagErrorFunc(func(c *cobra.Command, err error) error { return badInput{err} })
 	root.Args = noArgs
 	root.AddCommand(newInitCmd(), newPlanCmd(), newApplyCmd(), newCheckCmd(), newStatusCmd(), newVersionCmd())
+	completeCmd(root)
 	return root
 }
 
