@@ -64,6 +64,11 @@ type Step struct {
 	Title   string
 	Layer   string
 	Actions []Action
+	// Needs names the earlier steps this one waits for when the plan runs
+	// as a graph (Engine.Graph): "export" (all its hosts), "import@host"
+	// (the same host), "drbd-sync@pair" (the same DRBD pair). Nil: the
+	// needs table's (SetNeeds, graph.go).
+	Needs []string
 }
 
 // Hosts lists the step's hosts in first-seen order.

@@ -38,6 +38,12 @@ type Engine struct {
 	// NoPrefetch turns off the batched probes (one command per host that
 	// answers every probe of the plan before the first step).
 	NoPrefetch bool
+	// Graph runs the plan as its graph (schedule.go): each step on each
+	// host as soon as what it needs is done, not step after step.
+	Graph bool
+	// Concurrency caps the nodes (a step on one host) running at once in
+	// a Graph run (0: Parallel; 0 there too: no cap).
+	Concurrency int
 
 	mu       sync.Mutex
 	prefetch map[string]bool // "step/action" → its probe held before the run
@@ -108,7 +114,11 @@ func (e *Engine) Run(ctx context.Context, p *Plan) (Summary, error) {
 		e.prefetch = e.prefetchProbes(ctx, p)
 	}
 	var runErr error
-	for si, st := range p.Steps {
+	sequence := p.Steps
+	if e.Graph {
+		runErr, sequence = e.runGraph(ctx, p, &sum), nil
+	}
+	for si, st := range sequence {
 		if e.stopped() {
 			runErr = ErrStopped
 			break
