@@ -440,6 +440,7 @@ func (a *app) startPreflight() tea.Cmd {
 
 func (a *app) reviewInput(plan *steps.Plan) reviewInput {
 	in := reviewInput{plan: plan, spec: a.spec, path: a.specPath, results: a.pre.results}
+	in.built = a.lastApplied != nil && a.lastApplied.Cluster.Name == a.spec.Cluster.Name
 	switch a.mode {
 	case modeNew:
 		in.saveNote = "The spec is saved to " + a.specPath + " before anything runs."

@@ -410,6 +410,7 @@ func TestAddPairAppendsKeepingComments(t *testing.T) {
 	t.Chdir(filepath.Dir(copyFile(t, "grow.toml")))
 	path := "grow.toml"
 	before, _ := os.ReadFile(path)
+	builtSpec(t, path) // the cluster was built from this machine
 	f := newFakeHosts(t)
 	for _, built := range []string{"storage0a", "storage0b", "storage1a", "storage1b", "client0", "client1"} {
 		f.built[built] = true // the cluster as it stands; storage2a and storage2b are blank
@@ -473,9 +474,13 @@ func TestAddPairAppendsKeepingComments(t *testing.T) {
 	}
 	golden(t, "review-add-pair", h.screen())
 	h.keys("enter")
+	if want := "This changes the running cluster lab, and 3 of its actions write over the disks and devices below. Type the cluster's name, lab,"; !strings.Contains(squeeze(h.screen()), squeeze(want)) {
+		t.Errorf("the confirmation does not say %q:\n%s", want, h.screen())
+	}
 	golden(t, "review-confirm", h.screen())
 	h.send(tea.WindowSizeMsg{Width: 60, Height: 15})
 	golden(t, "review-confirm-60x15", h.screen())
+	demoSees(t, h, "Type the cluster's name, lab")
 	h.send(tea.WindowSizeMsg{Width: 80, Height: 24})
 	h.typ("lab\n")
 	h.waitFor("the run to end", func() bool { return a.screen == scrDone })
@@ -626,10 +631,11 @@ func onePairSpec(path string) *config.Spec {
 }
 
 // Applying again on a built cluster: the probes find nothing to change, so
-// nothing destructive will run and enter goes on without a typed name.
+// nothing will run and enter goes on without a typed name.
 func TestReviewWithNothingDestructiveRunsOnEnter(t *testing.T) {
 	t.Setenv("XDG_STATE_HOME", t.TempDir()) // no other test's record of the last apply
 	path := copyFile(t, "grow.toml")
+	builtSpec(t, path)
 	f := newFakeHosts(t)
 	for _, built := range []string{"storage0a", "storage0b", "storage1a", "storage1b", "client0", "client1", "storage2a", "storage2b", "spare"} {
 		f.built[built] = true
@@ -758,13 +764,14 @@ func TestFenceAgentWithEachHostsTarget(t *testing.T) {
 
 // Adding a client from the welcome screen: the new host in the hosts form,
 // discovery of it alone, marked a client, preflight, a review of what will
-// change, the typed confirmation if any is destructive, and the client
-// appended to the spec, its comments kept.
+// change, the typed confirmation (the cluster was built: its last apply is
+// recorded), and the client appended to the spec, its comments kept.
 func TestAddClientAppendsIt(t *testing.T) {
 	t.Setenv("XDG_STATE_HOME", t.TempDir())
 	t.Chdir(filepath.Dir(copyFile(t, "grow.toml")))
 	path := "grow.toml"
 	before, _ := os.ReadFile(path)
+	builtSpec(t, path)
 	f := newFakeHosts(t)
 	for _, built := range []string{"storage0a", "storage0b", "storage1a", "storage1b", "client0", "client1"} {
 		f.built[built] = true
@@ -813,13 +820,36 @@ func TestAddClientAppendsIt(t *testing.T) {
 		t.Fatalf("%v\n%s", a.screen, h.screen())
 	}
 	h.waitFor("the probes", func() bool { return !a.review.probing })
-	if c := plain(a.review.content()); !strings.Contains(squeeze(c), squeeze("Client client2 is appended to grow.toml")) {
-		t.Fatalf("%s", c)
+	c := plain(a.review.content())
+	for _, want := range []string{"Client client2 is appended to grow.toml", "Cluster lab is running (built before", "enter asks for its name, typed"} {
+		if !strings.Contains(squeeze(c), squeeze(want)) {
+			t.Fatalf("the review does not say %q:\n%s", want, c)
+		}
 	}
+	if strings.Contains(c, "Destructive actions") {
+		t.Fatalf("adding a client lists destructive actions:\n%s", c)
+	}
+	// nothing destructive, but the running cluster changes: its name, typed
 	h.keys("enter")
-	if a.review.confirming {
-		h.typ("lab\n")
+	if !a.review.confirming || a.screen != scrReview {
+		t.Fatalf("enter ran the change of a built cluster without its name typed:\n%s", h.screen())
 	}
+	s := h.screen()
+	for _, want := range []string{"Confirm: changes to the running cluster lab", "This changes the running cluster lab", "Type the cluster's name, lab, and press enter to save and run:", "client2: "} {
+		if !strings.Contains(squeeze(s), squeeze(want)) {
+			t.Errorf("the confirmation does not say %q:\n%s", want, s)
+		}
+	}
+	golden(t, "review-confirm-add-client", s)
+	h.send(tea.WindowSizeMsg{Width: 60, Height: 15})
+	golden(t, "review-confirm-add-client-60x15", h.screen())
+	demoSees(t, h, "Type the cluster's name, lab")
+	h.send(tea.WindowSizeMsg{Width: 80, Height: 24})
+	h.typ("lba\n")
+	if a.screen != scrReview || !strings.Contains(h.screen(), `"lba" is not the cluster's name (lab): nothing ran`) {
+		t.Fatalf("a wrong name went on:\n%s", h.screen())
+	}
+	h.keys("backspace", "backspace", "backspace").typ("lab\n")
 	h.waitFor("the run to end", func() bool { return a.screen == scrDone })
 	after, _ := os.ReadFile(path)
 	loaded, err := config.Load(path)
@@ -833,5 +863,91 @@ func TestAddClientAppendsIt(t *testing.T) {
 		if host, _, _ := strings.Cut(c, ": "); f.built[host] {
 			t.Errorf("an action ran on the built host %s: %s", host, c)
 		}
+	}
+}
+
+// builtSpec records the spec at path as its cluster's last apply on this
+// machine (config.SaveApplied, as a wizard's or apply's run that ended well
+// does): the wizard opens it as a cluster built before.
+func builtSpec(t *testing.T, path string) {
+	t.Helper()
+	s, err := config.Load(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := config.SaveApplied(s, time.Date(2026, 11, 30, 12, 0, 0, 0, time.UTC)); err != nil {
+		t.Fatal(err)
+	}
+}
+
+// When going on takes the cluster's name, typed: a run with destructive
+// actions, or one that changes a cluster built before (its last apply is
+// recorded); a first build with nothing destructive and a run with nothing
+// to change go on enter. The confirmation says why it asks.
+func TestTypedConfirmationRule(t *testing.T) {
+	s, p := growPlan(t)
+	add := steps.Change{Step: "packages", Host: "client2", Action: "install packages: gfs2-utils"}
+	md := steps.Change{Step: "drbd-metadata", Host: "storage2a", Action: "create DRBD metadata for r2 on /dev/vdb", Destructive: true}
+	cases := []struct {
+		name    string
+		built   bool
+		probed  reviewProbedMsg
+		typed   bool
+		why     string // the confirmation's reason
+		summary string // what the review says before enter ("": nothing of it)
+	}{
+		{"first build, destructive", false, reviewProbedMsg{changes: []steps.Change{add, md}}, true,
+			"They write over the disks and devices below. Type the cluster's name, lab,", ""},
+		{"first build, nothing destructive", false, reviewProbedMsg{changes: []steps.Change{add}}, false, "", ""},
+		{"built, nothing to change", true, reviewProbedMsg{}, false, "", ""},
+		{"built, a client added", true, reviewProbedMsg{changes: []steps.Change{add}}, true,
+			"This changes the running cluster lab: the action below. Type the cluster's name, lab,", "Cluster lab is running"},
+		{"built, a pair added", true, reviewProbedMsg{changes: []steps.Change{add, md}}, true,
+			"This changes the running cluster lab, and 1 of its actions write over the disks and devices below. Type the cluster's name, lab,", "Cluster lab is running"},
+		{"built, the probes failed", true, reviewProbedMsg{err: fmt.Errorf("storage0a: no route to host")}, true,
+			fmt.Sprintf("This changes the running cluster lab, and the probes could not say what is done already: the plan's %d destructive actions below may run. Type the cluster's name, lab,", len(summarize(p).destructive)), "Cluster lab is running"},
+	}
+	for _, c := range cases {
+		t.Run(c.name, func(t *testing.T) {
+			m := newReviewModel(reviewInput{plan: p, spec: s, path: "grow.toml", built: c.built}, 78, 20)
+			m.probe(context.Background(), nil) // its command is not run here
+			m.update(c.probed)
+			if got := strings.Contains(plain(m.content()), "Cluster lab is running"); got != (c.summary != "") {
+				t.Errorf("the review says the cluster is running: %v, want %v:\n%s", got, c.summary != "", plain(m.content()))
+			}
+			cmd := m.update(press("enter"))
+			if m.confirming != c.typed {
+				t.Fatalf("enter asks for the name: %v, want %v", m.confirming, c.typed)
+			}
+			if !c.typed {
+				if cmd == nil {
+					t.Fatal("enter did not go on")
+				} else if _, ok := cmd().(applyMsg); !ok {
+					t.Fatal("enter did not save and apply")
+				}
+				return
+			}
+			if head := squeeze(plain(m.head())); !strings.Contains(head, squeeze(c.why)) {
+				t.Errorf("the confirmation does not say %q:\n%s", c.why, plain(m.head()))
+			}
+			for _, ch := range c.probed.changes {
+				if !ch.Destructive && !c.built {
+					continue // a first build lists its destructive actions
+				}
+				if !strings.Contains(plain(m.content()), ch.Host+": "+ch.Action) {
+					t.Errorf("the confirmation does not list %q:\n%s", ch.Action, plain(m.content()))
+				}
+			}
+		})
+	}
+}
+
+// demoSees checks that e2e/demo's scripts, which wait for words on one line
+// of the wizard's screen at 100x30 (e2e/demo/README.md), find them.
+func demoSees(t *testing.T, h *harness, words string) {
+	t.Helper()
+	h.send(tea.WindowSizeMsg{Width: 100, Height: 30})
+	if s := h.screen(); !strings.Contains(s, words) {
+		t.Errorf("at 100x30, e2e/demo's wait for %q would not see it on one line:\n%s", words, s)
 	}
 }

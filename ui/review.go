@@ -25,6 +25,10 @@ type reviewInput struct {
 	results  []checks.Result
 	saveNote string
 	newPair  *config.Pair
+	// built: the cluster was built before (a successful apply of it is
+	// recorded on this machine, config.SaveApplied): any change to it is
+	// confirmed by typing its name.
+	built bool
 }
 
 // planSummary is the plan in numbers: steps, actions, hosts, and the
@@ -114,6 +118,40 @@ func (m *reviewModel) probe(ctx context.Context, src steps.HostSource) tea.Cmd {
 	})
 }
 
+// changesBuilt says whether the run changes a cluster that was built
+// before: it was, and the probes found something to change (or could not
+// say what is done already).
+func (m *reviewModel) changesBuilt() bool {
+	return m.in.built && (m.probeErr != nil || len(m.changes) > 0)
+}
+
+// mustType says whether going on takes the cluster's name, typed: the run
+// has destructive actions, or it changes a cluster that was built before.
+// A first build with nothing destructive, and a run with nothing to change,
+// go on a key.
+func (m *reviewModel) mustType() bool {
+	return len(m.destructive()) > 0 || m.changesBuilt()
+}
+
+// whyType says why the cluster's name is asked for.
+func (m *reviewModel) whyType() string {
+	name := m.in.spec.Cluster.Name
+	d := len(m.destructive())
+	switch {
+	case m.changesBuilt() && m.probeErr != nil && d > 0:
+		return fmt.Sprintf("This changes the running cluster %s, and the probes could not say what is done already: the plan's %d destructive actions below may run.", name, d)
+	case m.changesBuilt() && m.probeErr != nil:
+		return fmt.Sprintf("This changes the running cluster %s (the probes could not say what is done already).", name)
+	case m.changesBuilt() && d > 0:
+		return fmt.Sprintf("This changes the running cluster %s, and %d of its actions write over the disks and devices below.", name, d)
+	case m.changesBuilt() && len(m.changes) == 1:
+		return fmt.Sprintf("This changes the running cluster %s: the action below.", name)
+	case m.changesBuilt():
+		return fmt.Sprintf("This changes the running cluster %s: the %d actions below.", name, len(m.changes))
+	}
+	return "They write over the disks and devices below."
+}
+
 // destructive lists the destructive actions that will run ("host: what"):
 // those the probes found to do, or, when the probes could not answer,
 // every destructive action of the plan.
@@ -189,6 +227,10 @@ func (m reviewModel) content() string {
 		}
 		b.WriteString("\n")
 	}
+	if m.changesBuilt() && !m.probing {
+		b.WriteString(wrap(styleWarn.Render(fmt.Sprintf("Cluster %s is running", in.spec.Cluster.Name))+
+			styleDim.Render(" (built before: its last apply is recorded on this machine); enter asks for its name, typed, before it changes."), w) + "\n\n")
+	}
 	var warns []string
 	warns = append(warns, in.plan.Warnings...)
 	for _, r := range in.results {
@@ -212,11 +254,20 @@ func (m reviewModel) content() string {
 	return b.String()
 }
 
-// confirmContent lists, under the typed confirmation, what it confirms.
+// confirmContent lists, under the typed confirmation, what it confirms:
+// the destructive actions, and on a cluster built before the other
+// changes too.
 func (m *reviewModel) confirmContent() string {
 	var b strings.Builder
 	for _, x := range m.destructive() {
 		b.WriteString(wrapIndent("  "+styleFail.Render("!")+" "+x, m.width, 4) + "\n")
+	}
+	if m.changesBuilt() {
+		for _, c := range m.changes {
+			if !c.Destructive {
+				b.WriteString(wrapIndent("  · "+c.Host+": "+c.Action, m.width, 4) + "\n")
+			}
+		}
 	}
 	if len(m.in.spec.Wipe.Devices) > 0 {
 		b.WriteString(styleDanger.Render(wrap("  Disks WIPED (data erased): "+strings.Join(m.in.spec.Wipe.Devices, ", "), m.width)) + "\n")
@@ -271,7 +322,7 @@ func (m *reviewModel) update(msg tea.Msg) tea.Cmd {
 		if m.saving || m.probing {
 			return nil
 		}
-		if len(m.destructive()) > 0 {
+		if m.mustType() {
 			m.confirming, m.showPlan, m.wrongName = true, false, ""
 			m.confirm.SetValue("")
 			m.refresh()
@@ -365,8 +416,10 @@ func (m *reviewModel) head() string {
 	var b strings.Builder
 	title := "Review"
 	switch {
-	case m.confirming:
+	case m.confirming && len(m.destructive()) > 0:
 		title = fmt.Sprintf("Confirm: %d destructive actions on cluster %s", len(m.destructive()), m.in.spec.Cluster.Name)
+	case m.confirming:
+		title = fmt.Sprintf("Confirm: changes to the running cluster %s", m.in.spec.Cluster.Name)
 	case m.showPlan:
 		title = "The full plan (every command, file and probe)"
 	}
@@ -379,7 +432,7 @@ func (m *reviewModel) head() string {
 		b.WriteString(styleFail.Render(wrapIndent("✗ not saved, nothing ran: "+m.saveErr.Error(), m.width, 2)) + "\n")
 	}
 	if m.confirming {
-		b.WriteString(wrap("They write over the disks and devices below. Type the cluster's name, "+styleBold.Render(m.in.spec.Cluster.Name)+", and press enter to save and run:", m.width) + "\n")
+		b.WriteString(wrap(m.whyType()+" Type the cluster's name, "+styleBold.Render(m.in.spec.Cluster.Name)+", and press enter to save and run:", m.width) + "\n")
 		b.WriteString(m.confirm.View() + "\n")
 		if m.wrongName != "" {
 			b.WriteString(styleFail.Render(wrapIndent(fmt.Sprintf("✗ %q is not the cluster's name (%s): nothing ran", m.wrongName, m.in.spec.Cluster.Name), m.width, 2)) + "\n")
