@@ -50,6 +50,9 @@ type Options struct {
 
 	// connect opens the SSH side; nil means connectSSH (tests script it).
 	connect connectFunc
+	// discover reads the hosts for preflight; nil means steps.Discover
+	// (tests pin the hosts' clock skew).
+	discover discoverFunc
 }
 
 // ErrApplyFailed is returned (wrapped) by Run when the operator quits after
@@ -147,6 +150,7 @@ type app struct {
 	ctx      context.Context
 	specPath string
 	connect  connectFunc
+	readAll  discoverFunc // preflight's reading of the hosts
 	prompter *prompter
 	clock    func() time.Time // time.Now; tests move their own
 
@@ -194,12 +198,15 @@ type app struct {
 }
 
 func newApp(ctx context.Context, o Options) *app {
-	a := &app{ctx: ctx, specPath: o.SpecPath, connect: o.connect, prompter: newPrompter(), clock: time.Now, help: helpModel(), body: viewport.New(), width: 80, height: 24}
+	a := &app{ctx: ctx, specPath: o.SpecPath, connect: o.connect, readAll: o.discover, prompter: newPrompter(), clock: time.Now, help: helpModel(), body: viewport.New(), width: 80, height: 24}
 	if a.specPath == "" {
 		a.specPath = DefaultSpecPath
 	}
 	if a.connect == nil {
 		a.connect = connectSSH(o.Logger)
+	}
+	if a.readAll == nil {
+		a.readAll = steps.Discover
 	}
 	if o.Width > 0 {
 		a.width, a.height = o.Width, o.Height
@@ -435,6 +442,7 @@ func (a *app) discoverNames() []string {
 
 func (a *app) startPreflight() tea.Cmd {
 	a.preflight = newPreflightModel(a.spec, a.mode == modeAddPair, a.width)
+	a.preflight.discover = a.readAll
 	return a.enter(scrPreflight, a.preflight.start(a.ctx, a.hostsSource(), a.spec))
 }
 

@@ -951,3 +951,37 @@ func demoSees(t *testing.T, h *harness, words string) {
 		t.Errorf("at 100x30, e2e/demo's wait for %q would not see it on one line:\n%s", words, s)
 	}
 }
+
+// The review's warnings show a host's clock skew as preflight measured it;
+// the scripted hosts' skew is pinned (their captures come from other days),
+// so the screens that show it are the same every day: at 80x24 and 60x15.
+func TestReviewShowsAPinnedClockSkew(t *testing.T) {
+	for _, sz := range sizes {
+		t.Run(fmt.Sprintf("%dx%d", sz[0], sz[1]), func(t *testing.T) {
+			t.Setenv("XDG_STATE_HOME", t.TempDir())
+			f := newFakeHosts(t)
+			f.skew["client0"] = -90 * time.Second
+			t.Chdir(t.TempDir())
+			path := "scalestore.toml"
+			h := newTestApp(t, path, f)
+			h.keys("n")
+			h.send(settingsDoneMsg{spec: onePairSpec(path)})
+			a := h.app()
+			h.waitFor("preflight", func() bool { return !a.preflight.running })
+			h.keys("enter")
+			h.waitFor("the probes", func() bool { return a.screen == scrReview && !a.review.probing })
+			h.send(tea.WindowSizeMsg{Width: sz[0], Height: sz[1]})
+			c := squeeze(plain(a.review.content()))
+			if !strings.Contains(c, squeeze("client0 clock: clock is -1m30s off this machine's")) {
+				t.Fatalf("the review does not warn of client0's clock, 90 s behind:\n%s", plain(a.review.content()))
+			}
+			if n := strings.Count(c, squeeze("clock: clock is")); n != 1 {
+				t.Fatalf("%d clock warnings, want client0's only:\n%s", n, plain(a.review.content()))
+			}
+			for i := 0; i < 10 && !a.review.vp.AtBottom(); i++ {
+				h.keys("pgdown")
+			}
+			golden(t, fmt.Sprintf("review-clock-%dx%d", sz[0], sz[1]), h.screen())
+		})
+	}
+}

@@ -319,24 +319,25 @@ type fakeHosts struct {
 	t      testing.TB
 	mu     sync.Mutex
 	ran    []string
-	locks  int               // the run's locks taken on hosts
-	acted  []string          // host: command of an action that ran (probes excluded)
-	disks  map[string]string // host → discovery output
-	fail   map[string]error  // host → connect error
-	built  map[string]bool   // hosts whose probes all hold
-	guards map[string]string // host + "\x00" + action command → its probe
-	probes map[string]bool   // host + "\x00" + probe: a probe of the plan
-	done   map[string]bool   // host + "\x00" + probe: its action ran
-	files  map[string]string // host + path: written
-	state  map[string]string // host → its answer to steps.StateScript (none: empty)
-	spec   *config.Spec      // the spec of the last connect
-	next   *config.Spec      // a spec not saved yet whose probes the review asks (expect)
+	locks  int                      // the run's locks taken on hosts
+	acted  []string                 // host: command of an action that ran (probes excluded)
+	disks  map[string]string        // host → discovery output
+	fail   map[string]error         // host → connect error
+	built  map[string]bool          // hosts whose probes all hold
+	guards map[string]string        // host + "\x00" + action command → its probe
+	probes map[string]bool          // host + "\x00" + probe: a probe of the plan
+	done   map[string]bool          // host + "\x00" + probe: its action ran
+	files  map[string]string        // host + path: written
+	state  map[string]string        // host → its answer to steps.StateScript (none: empty)
+	spec   *config.Spec             // the spec of the last connect
+	next   *config.Spec             // a spec not saved yet whose probes the review asks (expect)
+	skew   map[string]time.Duration // host → its clock's skew as preflight finds it (none: 0)
 	closed bool
 }
 
 func newFakeHosts(t testing.TB) *fakeHosts {
 	return &fakeHosts{t: t, disks: map[string]string{}, fail: map[string]error{}, built: map[string]bool{},
-		guards: map[string]string{}, probes: map[string]bool{}, done: map[string]bool{}, files: map[string]string{}, state: map[string]string{}}
+		guards: map[string]string{}, probes: map[string]bool{}, done: map[string]bool{}, files: map[string]string{}, state: map[string]string{}, skew: map[string]time.Duration{}}
 }
 
 // learn notes the probes of the plan and the commands they guard (f.mu
@@ -370,6 +371,21 @@ func (f *fakeHosts) learnPlan(s *config.Spec) {
 			}
 		}
 	}
+}
+
+// discover reads the hosts as preflight does (steps.Discover), each host's
+// clock skew pinned to skew's (0 unless set): steps.Discover measures it
+// against the wall clock, and the captures' clocks are of other days.
+func (f *fakeHosts) discover(ctx context.Context, s *config.Spec, src steps.HostSource, parallel int) *steps.Facts {
+	facts := steps.Discover(ctx, s, src, parallel)
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	for name, hf := range facts.Hosts {
+		if hf != nil && hf.HasClock {
+			hf.ClockSkew = f.skew[name]
+		}
+	}
+	return facts
 }
 
 func (f *fakeHosts) connect(s *config.Spec, p remote.Prompter) (steps.HostSource, func()) {
@@ -491,7 +507,7 @@ func newTestApp(t *testing.T, specPath string, f *fakeHosts) *harness {
 	t.Cleanup(cancel)
 	o := Options{SpecPath: specPath, Width: 80, Height: 24}
 	if f != nil {
-		o.connect = f.connect
+		o.connect, o.discover = f.connect, f.discover
 	} else {
 		o.connect = func(*config.Spec, remote.Prompter) (steps.HostSource, func()) {
 			return func(ctx context.Context, name string) (remote.Host, error) {

@@ -34,6 +34,8 @@ type preflightModel struct {
 	width   int
 	height  int
 	note    string
+	// discover reads the hosts (steps.Discover; nil: it)
+	discover discoverFunc
 }
 
 var keyRecheck = key.NewBinding(key.WithKeys("r"), key.WithHelp("r", "check again"))
@@ -57,8 +59,12 @@ func (m *preflightModel) start(ctx context.Context, src steps.HostSource, s *con
 	m.results = nil
 	m.note = ""
 	adding := m.adding
+	discover := m.discover
+	if discover == nil {
+		discover = steps.Discover
+	}
 	return tea.Batch(m.spin.Tick, func() tea.Msg {
-		facts := steps.Discover(ctx, s, src, 0)
+		facts := discover(ctx, s, src, 0)
 		r := preflightResultMsg{facts: facts, results: checks.Preflight(s, facts)}
 		if adding {
 			r.lvBytes = lvSize(s, steps.ReadState(ctx, s, src))

@@ -14,6 +14,11 @@ import (
 // it with scripted hosts.
 type connectFunc func(s *config.Spec, p remote.Prompter) (steps.HostSource, func())
 
+// discoverFunc reads every host of a spec for preflight: steps.Discover,
+// which measures each host's clock against this machine's now (tests pin
+// the skew, so that the screens showing it do not change with the day).
+type discoverFunc func(ctx context.Context, s *config.Spec, src steps.HostSource, parallel int) *steps.Facts
+
 // connectSSH is the real connectFunc: steps.Connect, asking the wizard's
 // Prompter for passwords and new host keys, the SSH layer's debug records
 // going to log (nil: none). A host whose SSH settings are wrong fails when
