@@ -14,6 +14,7 @@ import (
 func newPlanCmd() *cobra.Command {
 	var file string
 	var asJSON bool
+	var other planOutputs // --script, --graph (cli_plan_script.go)
 	c := &cobra.Command{
 		Use:   "plan [-f FILE]",
 		Short: "Print every step, command and file that building the spec takes",
@@ -28,6 +29,9 @@ line. With --json it prints the plan as one JSON document ("schema": 1). It cont
 				return err
 			}
 			p := steps.Build(s, nil)
+			if done, err := other.print(cmd.OutOrStdout(), s, p, asJSON); done {
+				return err
+			}
 			if asJSON {
 				enc := json.NewEncoder(cmd.OutOrStdout())
 				enc.SetIndent("", "  ")
@@ -41,6 +45,7 @@ line. With --json it prints the plan as one JSON document ("schema": 1). It cont
 	}
 	specFlag(c, &file)
 	c.Flags().BoolVar(&asJSON, "json", false, `print the plan as JSON ("schema": 1)`)
+	other.register(c)
 	return c
 }
 
