@@ -103,8 +103,9 @@ var neededBy = map[string][]string{
 	// other clients' corosync, which needs nothing but its own packages
 	"cluster": {"cluster-key"},
 	// the shared VG on the first client's maps, with the lockspace of every
-	// client's dlm and lvmlockd up
-	"vg":          {"multipath@host", "lvm-config@host", "cluster"},
+	// client's dlm and lvmlockd up, and every client's LVM filter in place
+	// (no client's LVM sees the new PVs through the raw iSCSI paths)
+	"vg":          {"multipath@host", "lvm-config", "cluster"},
 	"vg-lock":     {"vg", "cluster@host", "multipath@host", "lvm-config@host"},
 	"lv":          {"vg-lock"},
 	"lv-activate": {"lv", "vg-lock@host"},

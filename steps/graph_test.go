@@ -63,7 +63,7 @@ func TestNodeNeeds(t *testing.T) {
 		{"lvm-config", "client1", base("client1")},
 		// the client cluster needs nothing of the storage
 		{"cluster", "client1", base("client1", "cluster-key@client0")},
-		{"vg", "client0", base("client0", "cluster@client0", "cluster@client1", "lvm-config@client0", "multipath@client0")},
+		{"vg", "client0", base("client0", "cluster@client0", "cluster@client1", "lvm-config@client0", "lvm-config@client1", "multipath@client0")},
 		{"vg-lock", "client1", base("client1", "cluster@client1", "lvm-config@client1", "multipath@client1", "vg@client0")},
 		{"lv", "client0", base("client0", "vg-lock@client0", "vg-lock@client1")},
 		{"lv-activate", "client1", base("client1", "lv@client0", "vg-lock@client1")},

@@ -258,7 +258,7 @@ var safetyEdges = []struct {
 	{"export", "import", AllHosts},
 	{"import", "multipath", SameHost},
 	{"multipath", "vg", SameHost},
-	{"lvm-config", "vg", SameHost},
+	{"lvm-config", "vg", AllHosts},
 	{"cluster", "vg", AllHosts},
 	{"vg", "vg-lock", AllHosts},
 	{"cluster", "vg-lock", SameHost},
@@ -761,5 +761,35 @@ func TestGraphContextCancelled(t *testing.T) {
 		if ev.Kind == StepStarted {
 			t.Errorf("step %s started after the cancel", ev.Step)
 		}
+	}
+}
+
+// A graph dry run on a new cluster changes nothing and finds what the
+// sequential one finds; a graph apply builds it, and a graph re-apply
+// changes nothing, every probe answered by one batched command per host.
+func TestGraphDryRunApplyReapply(t *testing.T) {
+	s := loadLab(t, "lab.toml")
+	p := Build(s, nil)
+	f := newFakeCluster(p)
+	ctx := context.Background()
+	seqDry, err1 := (&Engine{Hosts: f.source(), DryRun: true, Poll: time.Millisecond}).Run(ctx, p)
+	graphDry, err2 := (&Engine{Graph: true, Hosts: f.source(), DryRun: true, Poll: time.Millisecond}).Run(ctx, p)
+	if err1 != nil || err2 != nil {
+		t.Fatal(err1, err2)
+	}
+	if len(f.log) != 0 || graphDry.WouldChange == 0 || graphDry.WouldChange != seqDry.WouldChange {
+		t.Fatalf("dry runs: graph would change %d, sequential %d; commands run: %v", graphDry.WouldChange, seqDry.WouldChange, f.log)
+	}
+	if sum, err := (&Engine{Graph: true, Hosts: f.source(), Poll: time.Millisecond}).Run(ctx, p); err != nil || sum.Changed == 0 {
+		t.Fatalf("apply: %+v %v", sum, err)
+	}
+	before := len(f.log)
+	f.runs, f.prefetches = 0, 0
+	sum, err := (&Engine{Graph: true, Hosts: f.source(), Poll: time.Millisecond}).Run(ctx, p)
+	if err != nil || sum.Changed != 0 || len(f.log) != before {
+		t.Fatalf("re-apply changed %d (%v): %v", sum.Changed, err, f.log[before:])
+	}
+	if hosts := len(p.Hosts()); f.runs != hosts || f.prefetches != hosts {
+		t.Errorf("re-apply ran %d commands (%d batched probes) on %d hosts: want one per host", f.runs, f.prefetches, hosts)
 	}
 }
