@@ -194,7 +194,12 @@ type app struct {
 	help    help.Model
 	body    viewport.Model // the body, when it is taller than the room
 	allKeys bool           // ? shows every key of the screen
-	result  error          // what Run returns
+	// following: the body keeps the screen's cursor in sight, after a
+	// resize too: from entering a screen or a key on it (the first
+	// welcome screen shows its top until a key: a spec's errors are read
+	// from their start).
+	following bool
+	result    error // what Run returns
 }
 
 func newApp(ctx context.Context, o Options) *app {
@@ -270,8 +275,14 @@ func (a *app) Update(msg tea.Msg) (tea.Model, tea.Cmd) {
 		a.width, a.height = msg.Width, msg.Height
 		a.help.SetWidth(msg.Width - 2)
 		a.resize()
+		if a.following {
+			a.followCursor() // a smaller body may have left it out of sight
+		}
 		return a, nil
 	case promptMsg:
+		if len(a.prompts) == 0 {
+			a.body.GotoTop() // the question is read from its start, not where the screen was scrolled
+		}
 		a.prompts = append(a.prompts, newPromptModel(msg))
 		return a, waitPrompt(a.ctx, a.prompter.ch)
 	case quitMsg:
@@ -309,6 +320,7 @@ func (a *app) Update(msg tea.Msg) (tea.Model, tea.Cmd) {
 	}
 	cmd := a.page().update(msg)
 	if _, ok := msg.(tea.KeyPressMsg); ok {
+		a.following = true
 		a.followCursor()
 	}
 	return a, cmd
@@ -534,6 +546,7 @@ func (a *app) enter(s screen, cmd tea.Cmd) tea.Cmd {
 	a.screen = s
 	a.body.GotoTop()
 	a.resize()
+	a.following = true
 	a.followCursor()
 	return cmd
 }

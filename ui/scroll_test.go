@@ -298,3 +298,51 @@ func TestPreflightAndDoneWrapAt60Columns(t *testing.T) {
 		}
 	}
 }
+
+// A row far down selected at 80x24, then the terminal shrinks to 60x15:
+// the body scrolls so that the selected row (the line that starts with
+// "> ") is still in sight, on every screen with one.
+func TestResizeKeepsTheSelectedRowInSight(t *testing.T) {
+	cases := []struct {
+		name   string
+		setup  func(t *testing.T) *harness
+		keys   []string
+		cursor string // the selected row's start
+	}{
+		{"pairs of an added pair: the last host", func(t *testing.T) *harness {
+			t.Chdir(filepath.Dir(copyFile(t, "grow.toml")))
+			h := newTestApp(t, "grow.toml", newFakeHosts(t))
+			h.keys("a", "tab")
+			h.waitFor("discovery", h.app().discover.ready)
+			return h.keys("enter")
+		}, []string{"down"}, "> storage2b"},
+		{"welcome of a built cluster: the last choice", func(t *testing.T) *harness {
+			t.Chdir(filepath.Dir(copyFile(t, "grow.toml")))
+			return newTestApp(t, "grow.toml", nil)
+		}, []string{"down", "down", "down", "down"}, "> q"},
+	}
+	for _, c := range cases {
+		t.Run(c.name, func(t *testing.T) {
+			h := c.setup(t)
+			h.keys(c.keys...)
+			before := h.screen()
+			var row string
+			for _, l := range strings.Split(before, "\n") {
+				if l = strings.TrimSpace(l); strings.HasPrefix(l, c.cursor) {
+					row = l
+				}
+			}
+			if row == "" {
+				t.Fatalf("at 80x24 no row starting %q is selected:\n%s", c.cursor, before)
+			}
+			h.resize(60, 15)
+			after := h.screen()
+			if !strings.Contains(after, "more lines") && !strings.Contains(after, "lines above") {
+				t.Fatalf("at 60x15 the body fits: nothing to scroll\n%s", after)
+			}
+			if !strings.Contains(squeeze(after), squeeze(row)) {
+				t.Errorf("after the resize the selected row %q is out of sight:\n%s", row, after)
+			}
+		})
+	}
+}
