@@ -4,7 +4,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"sort"
 	"time"
 )
 
@@ -53,7 +52,7 @@ func (e *Engine) runGraph(ctx context.Context, p *Plan, sum *Summary) error {
 	for si := range p.Steps {
 		states[si].left = len(g.StepNodes[si])
 	}
-	var times []StepTime
+	times := make([]*StepTime, len(p.Steps)) // of the steps done
 	finish := func(si int) {
 		st, ss := p.Steps[si], &states[si]
 		ss.done = true
@@ -61,10 +60,9 @@ func (e *Engine) runGraph(ctx context.Context, p *Plan, sum *Summary) error {
 		sum.Changed += ss.total.changed
 		sum.Unchanged += ss.total.unchanged
 		sum.WouldChange += ss.total.would
-		times = append(times, StepTime{ID: st.ID, Title: st.Title, Elapsed: el, Changed: ss.total.changed + ss.total.would})
+		times[si] = &StepTime{ID: st.ID, Title: st.Title, Elapsed: el, Changed: ss.total.changed + ss.total.would}
 		e.emit(Event{Kind: StepDone, Step: st.ID, Title: st.Title, Changed: ss.total.changed + ss.total.would, Unchanged: ss.total.unchanged, Elapsed: el})
 	}
-	timeIndex := make([]int, 0, len(p.Steps)) // step index of each entry of times
 	results := make(chan result)
 	started := make([]bool, n)
 	busy := map[string]bool{}
@@ -119,25 +117,19 @@ func (e *Engine) runGraph(ctx context.Context, p *Plan, sum *Summary) error {
 			pending[d]--
 		}
 		if ss.left--; ss.left == 0 {
-			timeIndex = append(timeIndex, nd.Step)
 			finish(nd.Step)
 		}
 	}
 	// the steps begun when the run ended are done now
 	for si := range p.Steps {
 		if states[si].started && !states[si].done {
-			timeIndex = append(timeIndex, si)
 			finish(si)
 		}
 	}
-	// StepTimes in plan order
-	idx := make([]int, len(times))
-	for k := range idx {
-		idx[k] = k
-	}
-	sort.SliceStable(idx, func(a, b int) bool { return timeIndex[idx[a]] < timeIndex[idx[b]] })
-	for _, k := range idx {
-		sum.StepTimes = append(sum.StepTimes, times[k])
+	for _, st := range times { // in plan order
+		if st != nil {
+			sum.StepTimes = append(sum.StepTimes, *st)
+		}
 	}
 	if runErr == nil && unstarted > 0 {
 		return errors.New("plan graph: some steps never became ready") // NewGraph makes only earlier needs
