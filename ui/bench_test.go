@@ -69,13 +69,41 @@ func benchViewFrame(n int) func(*testing.B) {
 	}
 }
 
+// benchViewFrameLong is one frame of the run screen after n log lines
+// as long as apt's error (aptBroken: four rows each at 78 columns), with a
+// new one since the last frame: what wrapping them costs.
+func benchViewFrameLong(n int) func(*testing.B) {
+	return func(b *testing.B) {
+		_, p := growPlan(b)
+		m := newRunModel(p, 78, 20)
+		long := func(i int) steps.Event {
+			e := seqLine(i)
+			e.Text = strconv.Itoa(i) + " " + aptBroken
+			return e
+		}
+		for i := 1; i <= n; i++ {
+			m.update(engineEventMsg{long(i)})
+		}
+		m.view(m.width, m.height)
+		b.ReportAllocs()
+		i := n
+		for b.Loop() {
+			i++
+			m.update(engineEventMsg{long(i)})
+			m.view(m.width, m.height)
+		}
+	}
+}
+
 // BenchmarkRunScreen puts Update per log line and View per frame side by
-// side after 1k, 10k and 100k lines (make bench).
+// side after 1k, 10k and 100k lines (make bench), and a frame of long
+// lines, wrapped.
 func BenchmarkRunScreen(b *testing.B) {
 	for _, n := range benchLines {
 		b.Run(fmt.Sprintf("update-line/after-%d", n), benchUpdateLine(n))
 		b.Run(fmt.Sprintf("view-frame/after-%d", n), benchViewFrame(n))
 	}
+	b.Run("view-frame-long-lines/after-1000", benchViewFrameLong(1000))
 }
 
 // TestLogLineCostIsASmallShareOfAFrame: taking a log line costs at most a

@@ -10,6 +10,7 @@ import (
 	"strings"
 	"sync"
 	"time"
+	"unicode/utf8"
 
 	"charm.land/bubbles/v2/key"
 	"charm.land/bubbles/v2/progress"
@@ -273,17 +274,62 @@ func (l *hostLog) last(n int) []logEntry {
 	return out
 }
 
-// render draws a line at width w.
-func (e logEntry) render(w int) string {
+// logRows is the most rows a log line takes on the run screen: a longer
+// one shows its start and says how much more of it the run log holds.
+const logRows = 6
+
+// render draws a line in w cells after indent: wrapped, each row after the
+// first indented two more under its text, at most logRows rows. A line
+// that fits (most) is one row, drawn with no wrapping at all.
+func (e logEntry) render(indent string, w int) string {
+	line := e.text
+	switch e.kind {
+	case logChanged:
+		line = "✓ " + line
+	case logFailed:
+		line = "✗ " + line
+	}
+	if ansi.StringWidth(line) <= w {
+		return indent + e.style(line, true)
+	}
+	// wrap only what logRows rows can show (a line may be megabytes)
+	all := utf8.RuneCountInString(line)
+	text := ansi.Truncate(line, (logRows+1)*w, "")
+	rows := strings.Split(wrapIndent(text, w, 2), "\n")
+	cut := len(rows) > logRows || len(text) < len(line)
+	if len(rows) > logRows {
+		rows = rows[:logRows-1]
+	} else if cut {
+		rows = rows[:len(rows)-1] // the last row may stop inside a word
+	}
+	var b strings.Builder
+	shown := 0
+	for i, r := range rows {
+		if i > 0 {
+			b.WriteString("\n")
+		}
+		shown += utf8.RuneCountInString(strings.TrimLeft(r, " "))
+		b.WriteString(indent + e.style(r, i == 0))
+	}
+	if cut {
+		b.WriteString("\n" + indent + "  " + styleDim.Render(fmt.Sprintf("… %d more characters in the run log", max(all-shown, 1))))
+	}
+	return b.String()
+}
+
+// style colours a row of a log line: the first carries its mark.
+func (e logEntry) style(row string, first bool) string {
 	switch e.kind {
 	case logErr:
-		return truncate(styleWarn.Render(e.text), w)
+		return styleWarn.Render(row)
 	case logChanged:
-		return truncate(stylePass.Render("✓ ")+e.text, w)
+		if first {
+			return stylePass.Render("✓ ") + strings.TrimPrefix(row, "✓ ")
+		}
 	case logFailed:
-		return truncate(styleFail.Render("✗ "+e.text), w)
+		return styleFail.Render(row)
 	}
-	return truncate(e.text, w)
+	return row
 }
 
 // runModel is the engine at work: the steps with their state, the DRBD
@@ -294,7 +340,8 @@ type runModel struct {
 	index    map[string]int
 	hosts    []string
 	logs     map[string]*hostLog
-	dirty    bool // the logs changed since the viewport's content was made
+	dirty    bool     // the logs changed since the viewport's content was made
+	drawn    []string // refreshLogs' rows of a host, kept to be reused
 	sync     map[string]*steps.Progress
 	syncKeys []string
 	warnings []string
@@ -437,21 +484,32 @@ func (m *runModel) setSize(w, h int) {
 
 // layout gives the log viewport the rows the rest leaves.
 func (m *runModel) layout() {
-	used := 2 + len(m.stepWindow()) + 1 + len(m.syncKeys)
+	used := 2 + len(m.stepWindow()) + 1 + m.extraRows()
+	m.vp.SetHeight(max(m.height-used-1, logMinRows))
+	m.dirty = true
+}
+
+// logMinRows is the fewest rows the log viewport gets: the steps shown
+// make room for it on a short terminal.
+const logMinRows = 3
+
+// extraRows is the rows between the steps and the logs: the DRBD sync,
+// the warnings, the failure and the run log's path.
+func (m runModel) extraRows() int {
+	n := len(m.syncKeys)
 	if len(m.syncKeys) > 0 {
-		used++
+		n++
 	}
 	if m.failure != nil {
-		used += 6
+		n += 6
 	}
 	if len(m.warnings) > 0 {
-		used++
+		n++
 	}
 	if m.logPath != "" || m.logErr != nil {
-		used++
+		n++
 	}
-	m.vp.SetHeight(max(m.height-used-1, 3))
-	m.dirty = true
+	return n
 }
 
 // refreshLogs makes the viewport's content, the last lines of every host,
@@ -473,9 +531,26 @@ func (m *runModel) refreshLogs() {
 			head += styleWarn.Render(fmt.Sprintf("  %d lines skipped, see the log", l.skipped))
 		}
 		b.WriteString(truncate(head, m.width) + "\n")
-		for _, e := range l.last(show) {
-			b.WriteString("  " + e.render(m.width-2) + "\n")
+		// the host's last lines that fit in show rows, the last one whole
+		// (up to logRows rows) even when it alone takes more
+		last := l.last(show)
+		drawn := m.drawn[:0]
+		rows := 0
+		for i := len(last) - 1; i >= 0; i-- {
+			r := last[i].render("  ", m.width-2)
+			n := strings.Count(r, "\n") + 1
+			if len(drawn) > 0 && rows+n > show {
+				break
+			}
+			drawn = append(drawn, r)
+			if rows += n; rows >= show {
+				break
+			}
 		}
+		for i := len(drawn) - 1; i >= 0; i-- {
+			b.WriteString(drawn[i] + "\n")
+		}
+		m.drawn = drawn
 	}
 	m.vp.SetContent(strings.TrimRight(b.String(), "\n"))
 	if m.follow {
@@ -688,6 +763,8 @@ func (m runModel) stepWindow() []int {
 	if m.height < 20 {
 		show = min(n, 5)
 	}
+	// on a short terminal, fewer steps: the logs keep logMinRows rows
+	show = max(min(show, m.height-2-1-m.extraRows()-1-logMinRows), min(n, 1))
 	start := max(min(m.current()-show/2, n-show), 0)
 	var out []int
 	for i := start; i < start+show; i++ {

@@ -310,3 +310,63 @@ func TestRunRefusedWhileTheClusterIsLocked(t *testing.T) {
 		t.Errorf("a refused run acted (%v) or locked hosts (%d)", f.acted, f.locks)
 	}
 }
+
+// aptBroken is a long stderr line, as apt prints it on one line.
+const aptBroken = "E: Unable to correct problems, you have held broken packages. The following packages have unmet dependencies: gfs2-utils : Depends: libc6 (>= 2.38) but 2.36-9+deb12u4 is to be installed; dlm-controld : Depends: libdlmcontrol3 (= 4.2.0-2) but it is not going to be installed"
+
+// A long log line wraps on the run screen (each row under the first
+// indented under its text): every word of it can be read, at 80x24 and, by
+// scrolling the log with the arrows, at 60x15. A line longer than a few
+// rows shows its start and says the rest is in the run log.
+func TestRunWrapsLongLogLines(t *testing.T) {
+	huge := "stdout:" + strings.Repeat(" 0123456789abcdef", 300) + " THE-END"
+	for _, sz := range sizes {
+		t.Run(fmt.Sprintf("%dx%d", sz[0], sz[1]), func(t *testing.T) {
+			h := atRun(t)
+			a := h.app()
+			h.send(syncEvents(t, a.run.plan)[:4]...)
+			h.send(ev(steps.LogLine, "packages", func(e *steps.Event) { e.Host, e.Stream, e.Text = "client1", "stdout", huge }))
+			h.send(ev(steps.LogLine, "packages", func(e *steps.Event) { e.Host, e.Stream, e.Text = "client0", "stderr", aptBroken }))
+			h.resize(sz[0], sz[1])
+			a.run.spin.Spinner.Frames = []string{"*"}
+			// every row of the log's viewport, as drawn while the arrows
+			// scroll it from its end to its top
+			at := map[int]string{}
+			for i := 0; ; i++ {
+				screen := h.screen() // a frame: the log's content is made
+				for j, l := range strings.Split(plain(a.run.vp.View()), "\n") {
+					if !strings.Contains(screen, strings.TrimSpace(l)) {
+						t.Fatalf("the log's row %q is not on the screen:\n%s", l, screen)
+					}
+					at[a.run.vp.YOffset()+j] = strings.TrimRight(l, " ")
+				}
+				if a.run.vp.AtTop() {
+					break
+				}
+				if i > 50 {
+					t.Fatalf("the log never scrolled to its top:\n%s", h.screen())
+				}
+				h.keys("up")
+			}
+			var rows []string
+			for i := 0; i < len(at); i++ {
+				rows = append(rows, at[i])
+			}
+			read := squeeze(strings.Join(rows, "\n"))
+			if !strings.Contains(read, squeeze(aptBroken)) {
+				t.Errorf("the long stderr line cannot be read whole:\n%s", strings.Join(rows, "\n"))
+			}
+			if !strings.Contains(read, squeeze(huge[:200])) || strings.Contains(read, "THE-END") ||
+				!strings.Contains(strings.Join(rows, " "), "more characters in the run log") {
+				t.Errorf("the huge line is not shown by its start with its rest in the run log:\n%s", strings.Join(rows, "\n"))
+			}
+			for i := 0; !a.run.vp.AtBottom(); i++ {
+				if i > 50 {
+					t.Fatal("the log never scrolled back to its end")
+				}
+				h.keys("down")
+			}
+			golden(t, fmt.Sprintf("run-long-line-%dx%d", sz[0], sz[1]), h.screen())
+		})
+	}
+}
