@@ -16,6 +16,7 @@ wait
 kill_strays
 left=$(lab_qemu_pids)
 [ -z "$left" ] || die "lab qemu processes still alive: $left"
+bash "$LAB_SRC/bmc.sh" down
 bash "$LAB_SRC/net.sh" down
 rm -f "$LAB_DIR"/vms/*/qemu.pid "$LAB_DIR"/vms/*/qmp.sock 2>/dev/null || true
 log "lab down in $(since "$T0")s${stopped:+ (stopped: ${stopped[*]})}"

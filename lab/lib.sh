@@ -10,6 +10,11 @@ LAB_SRC=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 LAB_NETNS=${LAB_NETNS:-scalestore-lab}        # network namespace holding the cluster LAN bridge
 LAB_BRIDGE=br0                                # bridge inside $LAB_NETNS
 LAB_LAN_PREFIX=10.0.0                         # cluster LAN 10.0.0.0/24, only inside $LAB_NETNS
+LAB_REPL_BRIDGE=br1                           # second bridge inside $LAB_NETNS: DRBD replication only
+LAB_REPL_PREFIX=10.0.1                        # replication link 10.0.1.0/24 (storage VMs' third NIC)
+LAB_BMC_OFFSET=100                            # VM .X has its IPMI BMC (ipmi_sim) at $LAB_LAN_PREFIX.(100+X)
+LAB_BMC_SERIAL_BASE=9000                      # ipmi_sim's VM-serial port (127.0.0.1 of $LAB_NETNS): 9000+X
+LAB_HOSTNS=${LAB_HOSTNS:-$LAB_NETNS-host}     # a name for the host's own netns (a BMC powers a VM on from it)
 LAB_SSH_PORT_BASE=2200                        # VM with LAN address .X answers ssh on 127.0.0.1:(2200+X)
 LAB_DISK_MB=${LAB_DISK_MB:-64}                # size of each storage VM's empty data disk /dev/vdb
 LAB_MEM_STORAGE=${LAB_MEM_STORAGE:-256}       # MiB
@@ -40,6 +45,19 @@ vm_mem()  { if [ "$(vm_role "$1")" = storage ]; then echo "$LAB_MEM_STORAGE"; el
 vm_dir()  { echo "$LAB_DIR/vms/$1"; }
 vm_mac()  { printf '52:54:00:5c:%02x:%02x' "$2" "$(vm_octet "$1")"; }   # vm_mac NAME 0=mgmt|1=lan
 vm_tap()  { echo "sstap$(vm_octet "$1")"; }
+vm_repl_tap() { echo "ssrep$(vm_octet "$1")"; }                      # storage VMs: replication NIC's tap
+vm_repl_ip()  { echo "$LAB_REPL_PREFIX.$(vm_octet "$1")"; }
+vm_bmc_ip()   { echo "$LAB_LAN_PREFIX.$((LAB_BMC_OFFSET + $(vm_octet "$1")))"; }
+vm_bmc_serial_port() { echo $((LAB_BMC_SERIAL_BASE + $(vm_octet "$1"))); }
+# the BMCs' one admin user; its password is made once per lab and reaches the VMs only as a
+# root-only password script (fence_ipmilan's password_script), never the spec
+LAB_BMC_USER=admin
+LAB_BMC_PASSWORD_SCRIPT=/etc/scalestore-lab/bmc-password
+bmc_password() {
+  mkdir -p "$LAB_DIR/bmc"; chmod 700 "$LAB_DIR/bmc"
+  [ -s "$LAB_DIR/bmc/password" ] || (umask 077; tr -dc 'A-Za-z0-9' </dev/urandom | head -c 16 >"$LAB_DIR/bmc/password")
+  cat "$LAB_DIR/bmc/password"
+}
 
 # ---- output helpers
 _t0=${_t0:-$(date +%s.%N)}

@@ -18,6 +18,8 @@ lab_lock
 T0=$(now)
 for n in $(running_vms); do vm_kill "$n" & done; wait
 bash "$LAB_SRC/net.sh" up
+# shellcheck disable=SC2086
+bash "$LAB_SRC/bmc.sh" up $VMS
 
 load_one() {   # copy back + start with -loadvm + ssh + clock; one retry
   local n=$1 try d; d=$(vm_dir "$n")

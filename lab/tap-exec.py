@@ -1,11 +1,12 @@
 #!/usr/bin/env python3
-"""tap-exec.py NETNS BRIDGE TAPNAME -- PROGRAM ARGS...
+"""tap-exec.py NETNS BRIDGE TAPNAME [BRIDGE2 TAPNAME2 ...] -- PROGRAM ARGS...
 
-Create tap TAPNAME directly INSIDE network namespace NETNS (it never exists in the host's
-own namespace), enslave it to BRIDGE there, then exec PROGRAM (qemu) in the host namespace
-with the tap's file descriptor; every "@TAPFD@" in ARGS is replaced by that fd number.
-qemu keeps its user-net hostfwd on the host's 127.0.0.1 while its cluster NIC sits on the
-namespace's bridge. The tap is not persistent: it vanishes when qemu exits.
+Create each tap TAPNAME directly INSIDE network namespace NETNS (it never exists in the host's
+own namespace), enslave it to its BRIDGE there, then exec PROGRAM (qemu) in the host namespace
+with the taps' file descriptors: every "@TAPFD@" in ARGS is replaced by the first tap's fd
+number, "@TAPFD2@" by the second's, and so on. qemu keeps its user-net hostfwd on the host's
+127.0.0.1 while its NICs sit on the namespace's bridges. The taps are not persistent: they
+vanish when qemu exits.
 """
 import ctypes
 import fcntl
@@ -20,10 +21,15 @@ IFF_TAP, IFF_NO_PI, IFF_VNET_HDR = 0x0002, 0x1000, 0x4000
 
 
 def main(argv):
-    if len(argv) < 6 or argv[4] != "--":
+    if "--" not in argv:
         print(__doc__, file=sys.stderr)
         return 2
-    netns, bridge, tap, prog = argv[1], argv[2], argv[3], argv[5:]
+    sep = argv.index("--")
+    netns, pairs, prog = argv[1], argv[2:sep], argv[sep + 1:]
+    if len(pairs) < 2 or len(pairs) % 2 or not prog:
+        print(__doc__, file=sys.stderr)
+        return 2
+    taps = [(pairs[i], pairs[i + 1]) for i in range(0, len(pairs), 2)]
     libc = ctypes.CDLL("libc.so.6", use_errno=True)
 
     def setns(fd):
@@ -33,23 +39,35 @@ def main(argv):
 
     home = os.open("/proc/self/ns/net", os.O_RDONLY)
     target = os.open(f"/run/netns/{netns}", os.O_RDONLY)
+    fds = []
     setns(target)
     try:
-        fd = os.open("/dev/net/tun", os.O_RDWR)
-        ifr = struct.pack("16sH22x", tap.encode(), IFF_TAP | IFF_NO_PI | IFF_VNET_HDR)
-        fcntl.ioctl(fd, TUNSETIFF, ifr)
+        for _, tap in taps:
+            fd = os.open("/dev/net/tun", os.O_RDWR)
+            ifr = struct.pack("16sH22x", tap.encode(), IFF_TAP | IFF_NO_PI | IFF_VNET_HDR)
+            fcntl.ioctl(fd, TUNSETIFF, ifr)
+            fds.append(fd)
     finally:
         setns(home)
     os.close(home)
     os.close(target)
-    subprocess.run(["ip", "-n", netns, "link", "set", tap, "master", bridge, "up"], check=True)
-    # hand qemu the tap fd and nothing else (no inherited locks or pipes)
-    if fd != 3:
-        os.dup2(fd, 3)
+    for bridge, tap in taps:
+        subprocess.run(["ip", "-n", netns, "link", "set", tap, "master", bridge, "up"], check=True)
+    # hand qemu the tap fds as 3, 4, ... and nothing else (no inherited locks or pipes)
+    high = [os.dup(fd) for fd in fds]    # out of the way of 3.. first
+    for fd in fds:
         os.close(fd)
-    os.set_inheritable(3, True)
-    os.closerange(4, 1024)
-    args = [a.replace("@TAPFD@", "3") for a in prog]
+    for i, fd in enumerate(high):
+        os.dup2(fd, 3 + i)
+        os.set_inheritable(3 + i, True)
+    for fd in high:
+        if fd >= 3 + len(high):
+            os.close(fd)
+    os.closerange(3 + len(high), 1024)
+    args = prog
+    for i in range(len(fds)):
+        name = "@TAPFD@" if i == 0 else f"@TAPFD{i + 1}@"
+        args = [a.replace(name, str(3 + i)) for a in args]
     os.execvp(args[0], args)
 
 

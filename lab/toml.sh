@@ -33,10 +33,12 @@ TOML
     if [ $first = 1 ]; then
       printf '%-45s %s\n' "address = \"$(vm_ip "$n")\"" "# cluster LAN address (DRBD, iSCSI, corosync)"
       printf '%-45s %s\n' "ssh = { address = \"127.0.0.1\", port = $(vm_port "$n") }" "# how scalestore reaches its sshd"
+      printf '%-45s %s\n' "replication_address = \"$(vm_repl_ip "$n")\"" "# DRBD's own link (the lab's second bridge)"
       first=0
     else
       echo "address = \"$(vm_ip "$n")\""
       echo "ssh = { address = \"127.0.0.1\", port = $(vm_port "$n") }"
+      if [ "$(vm_role "$n")" = storage ]; then echo "replication_address = \"$(vm_repl_ip "$n")\""; fi
     fi
   done
   cat <<TOML
@@ -92,8 +94,15 @@ journal_size_mb = 8
 mount_point = "/mnt/gfs2"
 
 [fencing]
-agent = "none"
+# every VM has an IPMI BMC (ipmi_sim, lab/bmc.sh) reachable from the lab's VMs only; the
+# password is in each VM's root-only password script, never here
+agent = "fence_ipmilan"
+options = { username = "$LAB_BMC_USER", password_script = "$LAB_BMC_PASSWORD_SCRIPT", lanplus = "1", cipher = "3" }
+storage_delay = 10
+
+[fencing.host_options]
 TOML
+  for n in $LAB_ALL_VMS; do echo "$n = { ip = \"$(vm_bmc_ip "$n")\" }"; done
 }
 
 case ${1:-print} in

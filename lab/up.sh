@@ -19,6 +19,8 @@ lab_lock
 ensure_client_key
 T0=$(now)
 bash "$LAB_SRC/net.sh" up
+# shellcheck disable=SC2086
+bash "$LAB_SRC/bmc.sh" up $VMS
 
 # wait_ssh NAME TIMEOUT: 0 ready, 1 timeout or qemu died, 2 host key REJECTED (never retried)
 wait_ssh() {

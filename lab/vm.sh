@@ -12,6 +12,10 @@
 #   eth0  qemu user-net with restrict=on (no route to anything but qemu itself) and one
 #         hostfwd 127.0.0.1:PORT -> guest :22; this is how the host (and scalestore) reach sshd
 #   eth1  tap on the bridge inside netns $LAB_NETNS: the cluster LAN 10.0.0.X/24
+#   eth2  (storage VMs) tap on the replication bridge: DRBD's link 10.0.1.X/24, device id
+#         repl0, so that 'set_link repl0 off' cuts the replication link alone (lan0: the LAN NIC)
+# and an IPMI BMC: isa-ipmi-kcs + ipmi-bmc-extern, whose chardev reaches the VM's ipmi_sim
+# (lab/bmc.sh) through $LAB_DIR/bmc/NAME/serial.sock; the BMC's LAN side is 10.0.0.(100+X)
 set -euo pipefail
 . "$(dirname "$0")/lib.sh"
 
@@ -33,6 +37,9 @@ build_overlay() {   # the files laid over / by the initrd at every boot
   install -m 600 "$d/ssh_host_ed25519_key" "$s/etc/ssh/ssh_host_ed25519_key"
   install -m 644 "$d/ssh_host_ed25519_key.pub" "$s/etc/ssh/ssh_host_ed25519_key.pub"
   install -m 600 "$LAB_DIR/ssh/id_ed25519.pub" "$s/root/.ssh/authorized_keys"
+  # fence_ipmilan's password_script: root only, the password never in the spec or argv
+  printf '#!/bin/sh\necho %s\n' "$(bmc_password)" >"$s$LAB_BMC_PASSWORD_SCRIPT"
+  chmod 700 "$s$LAB_BMC_PASSWORD_SCRIPT"
   # no iSCSI initiator name: the overlay is laid at every boot, and would undo the one
   # scalestore writes (a client rebooted with the lab's name is refused by the targets)
   cat >"$s/etc/scalestore-lab/net.env" <<EOF
@@ -41,6 +48,9 @@ MGMT_ADDR=10.0.2.15/24
 LAN_MAC=$(vm_mac "$n" 1)
 LAN_ADDR=$(vm_ip "$n")/24
 EOF
+  if [ "$(vm_role "$n")" = storage ]; then
+    printf 'REPL_MAC=%s\nREPL_ADDR=%s/24\n' "$(vm_mac "$n" 2)" "$(vm_repl_ip "$n")" >>"$s/etc/scalestore-lab/net.env"
+  fi
   printf 'name=%s\nrole=%s\nlan=%s\nssh_port=%s\n' "$n" "$(vm_role "$n")" "$(vm_ip "$n")" "$(vm_port "$n")" \
     >"$s/etc/scalestore-lab/vm"
   (cd "$s" && find . -type f | LC_ALL=C sort | tar --numeric-owner --owner=0 --group=0 -cf "$d/overlay.tar" -T -)
@@ -76,6 +86,8 @@ start() {
   local mem port; mem=$(cat "$d/mem"); port=$(vm_port "$n")
   # a stale tap of this VM (only if an old qemu were still alive, which vm_alive ruled out)
   ip -n "$LAB_NETNS" link del "$(vm_tap "$n")" 2>/dev/null || true
+  ip -n "$LAB_NETNS" link del "$(vm_repl_tap "$n")" 2>/dev/null || true
+  [ -S "$LAB_DIR/bmc/$n/serial.sock" ] || die "$n has no BMC ($LAB_DIR/bmc/$n/serial.sock): lab/bmc.sh up $n"
   [ -s "$d/console.log" ] && mv -f "$d/console.log" "$d/console.prev.log"
   rm -f "$d/qmp.sock" "$d/qemu.pid"
   # shellcheck disable=SC2054
@@ -101,13 +113,23 @@ start() {
     -netdev "user,id=mgmt,restrict=on,ipv6=off,net=10.0.2.0/24,host=10.0.2.2,hostfwd=tcp:127.0.0.1:$port-10.0.2.15:22"
     -device "virtio-net-pci,netdev=mgmt,mac=$(vm_mac "$n" 0),addr=0x6,romfile="
     -netdev tap,id=lan,fd=@TAPFD@
-    -device "virtio-net-pci,netdev=lan,mac=$(vm_mac "$n" 1),addr=0x7,romfile="
+    -device "virtio-net-pci,netdev=lan,id=lan0,mac=$(vm_mac "$n" 1),addr=0x7,romfile="
     -device virtio-rng-pci,addr=0x8
+    -chardev "socket,id=bmc,path=$LAB_DIR/bmc/$n/serial.sock,reconnect=2"
+    -device ipmi-bmc-extern,id=bmc0,chardev=bmc
+    -device isa-ipmi-kcs,bmc=bmc0
     -pidfile "$d/qemu.pid" -daemonize
   )
+  local taps=("$LAB_BRIDGE" "$(vm_tap "$n")")
+  if [ "$(vm_role "$n")" = storage ]; then
+    # shellcheck disable=SC2054
+    args+=(-netdev tap,id=repl,fd=@TAPFD2@
+           -device "virtio-net-pci,netdev=repl,id=repl0,mac=$(vm_mac "$n" 2),addr=0x9,romfile=")
+    taps+=("$LAB_REPL_BRIDGE" "$(vm_repl_tap "$n")")
+  fi
   [ -n "$tag" ] && args+=(-loadvm "$tag")
   echo "$(date -u +%FT%TZ) start ${tag:+(loadvm $tag)}" >>"$d/qemu.log"
-  if ! python3 "$LAB_SRC/tap-exec.py" "$LAB_NETNS" "$LAB_BRIDGE" "$(vm_tap "$n")" -- "${args[@]}" \
+  if ! python3 "$LAB_SRC/tap-exec.py" "$LAB_NETNS" "${taps[@]}" -- "${args[@]}" \
         </dev/null >>"$d/qemu.log" 2>&1 9>&-; then
     tail -5 "$d/qemu.log" | sed "s/^/  $n qemu| /" >&2
     die "qemu for $n did not start"

@@ -115,7 +115,7 @@ func TestRejoinSafeOrder(t *testing.T) {
 // its plan until the unit is proven there), on every storage half, after
 // the export step.
 func TestStorageBootUnitPlanned(t *testing.T) {
-	if p := Build(loadLab(t, "lab-grow.toml"), nil); stepIndex(p, "storage-boot") >= 0 {
+	if p := Build(unfencedLab(t, "lab-grow.toml"), nil); stepIndex(p, "storage-boot") >= 0 {
 		t.Fatal("storage-boot planned with agent none")
 	}
 	s := fencedLab(t, config.ProfileDebian12)

@@ -92,7 +92,7 @@ func TestFencingOnForEveryPair(t *testing.T) {
 // Without an agent nothing of it is there (the lab's plan stays as it was).
 func TestNoFencingWithAgentNone(t *testing.T) {
 	for _, profile := range []string{config.ProfileDebian12, config.ProfileCentOS5} {
-		s := loadLab(t, "lab-grow.toml")
+		s := unfencedLab(t, "lab-grow.toml")
 		s.Cluster.Profile = profile
 		plan := Build(s, nil)
 		for _, p := range s.Pairs {
@@ -314,7 +314,7 @@ func TestSplitBrainHandlerRecords(t *testing.T) {
 // not wait for a lost client (no freeze), so a cut-off client corrupts
 // GFS2; with an agent, they say how the pairs are fenced.
 func TestWarningsSayWhatHappens(t *testing.T) {
-	none := strings.Join(Build(loadLab(t, "lab.toml"), nil).Warnings, "\n")
+	none := strings.Join(Build(unfencedLab(t, "lab.toml"), nil).Warnings, "\n")
 	for _, want := range []string{"Fencing is OFF", "dlm does not wait for it", "corrupts GFS2", "split-brains"} {
 		if !strings.Contains(none, want) {
 			t.Errorf("agent none: warnings lack %q:\n%s", want, none)
