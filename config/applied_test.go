@@ -15,6 +15,7 @@ func loadLab(t *testing.T) *Spec {
 	if err != nil {
 		t.Fatal(err)
 	}
+	s.Fencing = Fencing{Agent: "none"} // the cases below turn fencing on from nothing
 	return s
 }
 
