@@ -5,8 +5,16 @@
 #  2. data written on client0 reads back byte-exact on client1, and the reverse
 #  3. a second apply changes nothing (and its time is a small share of the first); the wizard's
 #     run screen takes 200 000 lines that storage0a prints, and its run log keeps every one
-#  4. storage0a is killed while client0 writes: writes go on, data intact; it comes back and
-#     apply rejoins it in the safe order (UpToDate before primary and export); both paths return
+#  F. fencing (every VM has an IPMI BMC, lab/bmc.sh; the spec's agent is fence_ipmilan):
+#     preflight refuses a host whose fence target's BMC does not answer, naming it
+#  4. storage0a is killed while client0 writes: storage0b fences it (confirmed off through its
+#     BMC) and the writes go on, data intact; powered on through its BMC it rejoins by itself
+#     (boot unit: resync, then primary, then export; the kernel log proves the order); apply then
+#     changes nothing
+#  C. pair 0's replication link is cut (its own bridge) while both clients write, each through
+#     another half: exactly one half (the b-half) is fenced, the writes go on with no error, a
+#     file written on each client during the cut reads back byte-exact on the other; powered on,
+#     the fenced half rejoins by itself and DRBD's online verify finds 0 blocks out of sync
 #  5. preflight refuses a spare disk holding a filesystem, untouched; then storage2a/2b are
 #     added and apply grows VG0, LV0 and the mounted GFS2 online (interrupted once with Ctrl-C
 #     on the way, then resumed); the earlier files are intact
@@ -18,6 +26,8 @@
 #     two nodes to three, and client2 mounts and shares the files
 #  8. client1 reboots: it leaves the cluster cleanly (client0 keeps using GFS2) and comes back
 #     mounted by its own boot units (scalestore-lv.service, fstab), without apply
+#  L. client1's cluster LAN is cut while client0 writes: dlm fences client1 through its BMC
+#     (fence_ipmilan reboots it), client0's writes go on; client1 boots and remounts by itself
 #
 # Prints each phase's time; exits non-zero on the first failure with the failing output.
 set -euo pipefail
@@ -48,6 +58,47 @@ run_apply() {  # run_apply LOGNAME SPEC [extra args]: apply, its output kept; fa
   grep -E ' (done|stopped): ' "$log" | tail -1
 }
 
+labip() { bash -c '. lab/lib.sh; vm_ip "$1"' _ "$1"; }                     # a VM's cluster LAN address
+qmp_vm() { python3 lab/qmp.py "$LAB_DIR/vms/$1/qmp.sock" "${@:2}"; }   # qmp_vm VM COMMAND [JSON]
+power() { bash lab/bmc.sh power "$1" status 2>&1 | sed -n 's/^Chassis Power is //p'; }    # on|off, through the BMC
+# writers: each write appends "N TIME" (the VM's clock) to /root/wlog once done; the longest
+# gap between two writes is the stall that client's applications saw
+start_writer() {
+  on "$1" 'rm -f /root/stop /root/werr /root/wlog; nohup sh -c "i=0; while [ ! -e /root/stop ]; do i=\$((i+1)); dd if=/dev/urandom of=/mnt/gfs2/w-$(hostname).\$((i%8)) bs=64k count=4 oflag=direct status=none || echo ERR \$i >> /root/werr; echo \$i \$(date +%s.%N) >> /root/wlog; done" >/dev/null 2>&1 &'
+}
+writes() { on "$1" 'cat /root/wlog 2>/dev/null | wc -l'; }
+wait_writes() {  # wait_writes HOST N SECONDS WHAT: until HOST's writer has done N writes
+  local i
+  for i in $(seq 1 "$3"); do [ "$(writes "$1")" -ge "$2" ] && return 0; sleep 1; done
+  fail "$4 (the writer on $1 did $(writes "$1") writes, want $2 within $3 s)"
+}
+stop_writer() { on "$1" 'touch /root/stop'; }
+write_errors() { on "$1" 'cat /root/werr 2>/dev/null | wc -l'; }
+stall() {  # stall HOST FROM: the longest gap between two of HOST's writes from write FROM on
+  on "$1" "awk -v from=$2 'NR >= from { if (prev && \$2 - prev > max) max = \$2 - prev; prev = \$2 } END { printf \"%.2f\", max }' /root/wlog"
+}
+wait_ssh() {  # wait_ssh VM SECONDS
+  local i
+  for i in $(seq 1 "$2"); do on "$1" true 2>/dev/null && return 0; sleep 1; done
+  fail "$1 does not answer ssh within $2 s"
+}
+wait_rejoined() {  # wait_rejoined HALF SECONDS: its boot unit brought it back (resynced, primary, exported)
+  local i st
+  for i in $(seq 1 "$2"); do
+    st=$(on "$1" 'systemctl is-active scalestore-drbd.service' 2>/dev/null || true)
+    [ "$st" = active ] && return 0
+    [ "$st" = failed ] && break
+    sleep 1
+  done
+  on "$1" 'journalctl -b -u scalestore-drbd.service --no-pager | tail -20; cat /proc/drbd' >&2 || true
+  fail "$1 did not rejoin by itself (scalestore-drbd.service: ${st:-no answer})"
+}
+wait_healthy() {  # wait_healthy SPEC LOG SECONDS: status says every layer is healthy
+  local i
+  for i in $(seq 1 "$3"); do "$BIN" status -f "$1" >"$2" 2>&1 && return 0; sleep 1; done
+  cat "$2"; fail "status is not healthy within $3 s ($2)"
+}
+
 # the lab goes down at the end, pass or fail (E2E_KEEP=1 leaves it up to look at)
 trap '[ "${E2E_KEEP:-0}" = 1 ] || bash lab/down.sh >/dev/null 2>&1 || true' EXIT
 
@@ -75,6 +126,15 @@ T_FIRST=$(echo "$(date +%s.%N) - $T1S" | bc)
 grep -qE 'pass +cluster +data +4 MiB written on client0 read back byte-exact' "$OUT/apply-1.log" || { tail -30 "$OUT/apply-1.log"; fail "postflight data check did not pass"; }
 grep -E '^\S+ +[0-9]+ changed, [0-9]+ unchanged \(' "$OUT/apply-1.log" >/dev/null || true
 phase "apply from nothing"
+
+# ---- F. preflight refuses a fence target whose BMC does not answer, naming the host
+sed 's/^storage1b = { ip = "[0-9.]*" }/storage1b = { ip = "10.0.0.199" }/' "$SPEC" >"$OUT/lab-bad-bmc.toml"
+grep -q '10.0.0.199' "$OUT/lab-bad-bmc.toml" || fail "could not write a spec with a wrong BMC address"
+set +e; "$BIN" check -f "$OUT/lab-bad-bmc.toml" >"$OUT/check-bad-bmc.log" 2>&1; rc=$?; set -e
+[ $rc != 0 ] || { cat "$OUT/check-bad-bmc.log"; fail "check passed with storage1b's BMC at an address nothing answers"; }
+grep -E 'FAIL +storage1a +fence storage1b' "$OUT/check-bad-bmc.log" || { cat "$OUT/check-bad-bmc.log"; fail "check does not say that storage1a cannot reach storage1b's fence target"; }
+say "preflight refused a fence target that does not answer (exit $rc)"
+phase "preflight refuses an unreachable BMC"
 
 # ---- 2. data both ways
 on client0 'head -c 8M /dev/urandom > /mnt/gfs2/from-client0 && sync && sha256sum < /mnt/gfs2/from-client0' > "$OUT/sum0"
@@ -111,56 +171,116 @@ done
 on client0 'iscsiadm -m session; echo; multipath -ll; echo; corosync-quorumtool -s; echo; dlm_tool ls; echo; lvs --reportformat json -o vg_name,lv_name,lv_attr,lv_size --units b --nosuffix; findmnt -J -t gfs2 -o TARGET,SOURCE,FSTYPE' > "$CAP/client0-layers.txt" 2>&1 || fail "capture of client0's layers failed: $CAP/client0-layers.txt"
 phase "captures of the healthy cluster"
 
-# ---- 4. failover: kill storage0a under writes, rejoin
+# ---- 4. a half dies: kill storage0a under writes; storage0b fences it and goes on
 say "client0 writes to GFS2 while storage0a is killed"
-# each write appends "N TIME" (the VM's clock, seconds) once it is done: the longest gap
-# between two writes is the stall the clients saw
-on client0 'rm -f /root/stop /root/werr /root/wlog; nohup sh -c "i=0; while [ ! -e /root/stop ]; do i=\$((i+1)); dd if=/dev/urandom of=/mnt/gfs2/w.\$((i%8)) bs=64k count=4 oflag=direct status=none || echo ERR \$i >> /root/werr; echo \$i \$(date +%s.%N) >> /root/wlog; done" >/dev/null 2>&1 &'
-writes() { on client0 'cat /root/wlog 2>/dev/null | wc -l'; }
-wait_writes() {  # wait_writes N SECONDS WHAT: until the writer has done N writes
-  local i
-  for i in $(seq 1 "$2"); do [ "$(writes)" -ge "$1" ] && return 0; sleep 1; done
-  fail "$3 (the writer did $(writes) writes, want $1 within $2 s)"
-}
-wait_writes 5 120 "the writer on client0 did not start writing"
-before=$(writes)
+start_writer client0
+wait_writes client0 5 120 "the writer on client0 did not start writing"
+before=$(writes client0)
 pid=$(cat "$LAB_DIR/vms/storage0a/qemu.pid")
 kill -9 "$pid"
 say "storage0a killed (qemu pid $pid) after $before writes"
-wait_writes $((before + 20)) 180 "writes stopped after storage0a died"
-on client0 'touch /root/stop'
-after=$(writes)
-errs=$(on client0 'cat /root/werr 2>/dev/null | wc -l')
-stall=$(on client0 "awk -v from=$before 'NR >= from { if (prev && \$2 - prev > max) max = \$2 - prev; prev = \$2 } END { printf \"%.2f\", max }' /root/wlog")
-say "writes: $before before the kill, $after in all, $errs errors; longest write stall while storage0a was down: $stall s"
-STALL_HALF_KILLED=$stall
+wait_writes client0 $((before + 20)) 240 "writes stopped after storage0a died"
+stop_writer client0
+errs=$(write_errors client0)
+STALL_HALF_KILLED=$(stall client0 "$before")
+say "writes: $before before the kill, $(writes client0) in all, $errs errors; longest write stall while storage0a was down: $STALL_HALF_KILLED s"
 [ "$errs" = 0 ] || fail "$errs writes failed while storage0a was down"
+on storage0b 'journalctl -t scalestore --no-pager' >"$OUT/fence-storage0b.log" 2>&1 || true
+grep -q 'fence-peer r0 on storage0b: storage0a is fenced' "$OUT/fence-storage0b.log" \
+  || { cat "$OUT/fence-storage0b.log"; fail "storage0b went on without fencing storage0a (its fence-peer handler did not confirm it off)"; }
+[ "$(power storage0a)" = off ] || fail "storage0a's BMC does not say it is off"
 on client0 'multipath -ll' > "$OUT/multipath-degraded.txt" 2>&1 || fail "multipath -ll failed on client0"
 cp "$OUT/multipath-degraded.txt" "$CAP/multipath-ll-one-path-down.txt"
 set +e; "$BIN" status -f "$SPEC" > "$OUT/status-degraded.log" 2>&1; rc=$?; set -e
 [ $rc = 1 ] || { cat "$OUT/status-degraded.log"; fail "status exited $rc while storage0a is down, want 1 (degraded)"; }
 grep -qE 'UNKNOWN +storage0a +ssh' "$OUT/status-degraded.log" || { cat "$OUT/status-degraded.log"; fail "status does not say storage0a's state is unknown"; }
 grep -qE 'warn +client0 +mpath0 +only 1 of 2 paths' "$OUT/status-degraded.log" || { cat "$OUT/status-degraded.log"; fail "status does not show client0's mpath0 on one path"; }
-phase "failover: writes went on through storage0b"
+phase "a half dies: storage0b fenced it (confirmed off), writes went on"
 
-bash lab/vm.sh start storage0a
-for i in $(seq 1 90); do on storage0a true 2>/dev/null && break; sleep 3; done
-on storage0a true || fail "storage0a did not come back"
+say "storage0a is powered on through its BMC; it must rejoin by itself"
+bash lab/bmc.sh power storage0a on >/dev/null || fail "storage0a's BMC did not power it on"
+wait_ssh storage0a 300
 on storage0a "date -s @$(date +%s) >/dev/null"
-say "storage0a is back (DRBD down, not exporting); apply rejoins it"
-run_apply apply-rejoin "$SPEC"
-# the safe order: primary and export only once UpToDate
-awk '/drbd-sync|Wait for the DRBD sync/{s=NR} /make storage0a primary for r0/{p=NR} /storage0a\] changed: create block backstore r0|storage0a\] changed: create target/{e=NR} END{ if (!(s && p && e && s<p && p<e)) exit 1 }' "$OUT/apply-rejoin.log" \
-  || { grep -n 'storage0a' "$OUT/apply-rejoin.log" | head -30; fail "storage0a did not rejoin in the order sync → primary → export"; }
-# ...and what DRBD itself logged on storage0a since its boot: its disk was UpToDate before it
-# became primary (DRBD would let an Inconsistent SyncTarget become primary)
+wait_rejoined storage0a 300
+# the safe order, from what DRBD itself logged on storage0a since its boot: its disk was
+# UpToDate before it became primary (DRBD would let an Inconsistent SyncTarget become primary)
 on storage0a 'dmesg' | grep -E 'drbd0|r0' > "$OUT/dmesg-rejoin.txt" || fail "no DRBD kernel messages on storage0a"
 awk '/disk\( [A-Za-z]+ -> UpToDate \)/ && !u {u=NR} /role\( Secondary -> Primary \)/ && !p {p=NR} END { if (!(u && p && u < p)) exit 1 }' "$OUT/dmesg-rejoin.txt" \
   || { cat "$OUT/dmesg-rejoin.txt" >&2; fail "storage0a became primary before its disk was UpToDate (kernel log)"; }
-for i in $(seq 1 30); do "$BIN" status -f "$SPEC" > "$OUT/status-2.log" 2>&1 && break; sleep 2; done
-"$BIN" status -f "$SPEC" > "$OUT/status-2.log" 2>&1 || { cat "$OUT/status-2.log"; fail "not healthy after the rejoin"; }
+on storage0a 'journalctl -b -t scalestore --no-pager' > "$OUT/rejoin-storage0a.log" 2>&1 || true
+grep -q 'rejoin r0: connected, UpToDate, primary and exported' "$OUT/rejoin-storage0a.log" || { cat "$OUT/rejoin-storage0a.log"; fail "storage0a's boot unit did not say it rejoined"; }
+wait_healthy "$SPEC" "$OUT/status-2.log" 120
+run_apply apply-rejoin "$SPEC"
+grep -qE 'done: 0 changed' "$OUT/apply-rejoin.log" || { grep -E '\] changed:' "$OUT/apply-rejoin.log" | head; fail "apply after storage0a rejoined by itself still changed something"; }
 on client0 'sha256sum < /mnt/gfs2/from-client0' | cmp -s - "$OUT/sum0" || fail "data changed across the failover"
-phase "rejoin: sync → primary → export, both paths back"
+phase "storage0a rejoined by itself: sync → primary → export; apply: 0 changed"
+
+# ---- C. pair 0's replication link is cut while both clients write, each through another half
+# use_path CLIENT MAP IP: make the path to IP the active one of CLIENT's MAP
+use_path() {
+  local dev g i
+  dev=$(on "$1" "basename \$(readlink -f /dev/disk/by-path/ip-$3:3260-iscsi-*-lun-0)")
+  g=$(on "$1" "multipath -ll $2" | awk -v d=" $dev " '/policy=/{g++} index($0, d) {print g; exit}')
+  [ -n "$g" ] || { on "$1" "multipath -ll $2" >&2; fail "$1: no path of $2 leads to $3 ($dev)"; }
+  on "$1" "multipathd switchgroup map $2 group $g" >/dev/null
+  for i in $(seq 1 30); do
+    on "$1" "multipath -ll $2" | awk -v d=" $dev " '/policy=/{act = /status=active/} index($0, d) {exit !act}' && return 0
+    sleep 1
+  done
+  on "$1" "multipath -ll $2" >&2; fail "$1: the path of $2 to $3 ($dev) did not become the active one"
+}
+use_path client0 mpath0 "$(labip storage0a)"
+use_path client1 mpath0 "$(labip storage0b)"
+say "client0 writes through storage0a, client1 through storage0b; cutting pair 0's replication link"
+start_writer client0; start_writer client1
+wait_writes client0 5 120 "the writer on client0 did not start writing"
+wait_writes client1 5 120 "the writer on client1 did not start writing"
+b0=$(writes client0); b1=$(writes client1)
+qmp_vm storage0a set_link '{"name": "repl0", "up": false}' >/dev/null || fail "could not cut storage0a's replication link"
+say "replication link of pair 0 cut (storage0a's repl0 down) after $b0 and $b1 writes"
+# exactly one half is fenced: the a-half fences first, so storage0b goes off, and once it is
+# off its own handler can no longer fence storage0a
+for i in $(seq 1 240); do [ "$(power storage0b)" = off ] && break; [ "$(power storage0a)" = off ] && break; sleep 1; done
+[ "$(power storage0a)" = on ] && [ "$(power storage0b)" = off ] \
+  || fail "want storage0b fenced and storage0a on; their BMCs say storage0a $(power storage0a), storage0b $(power storage0b)"
+on storage0a 'journalctl -t scalestore --no-pager' >"$OUT/fence-cut-storage0a.log" 2>&1 || true
+grep -q 'fence-peer r0 on storage0a: storage0b is fenced' "$OUT/fence-cut-storage0a.log" \
+  || { cat "$OUT/fence-cut-storage0a.log"; fail "storage0a's handler did not confirm storage0b fenced"; }
+wait_writes client0 $((b0 + 20)) 240 "client0's writes stopped after the link was cut"
+wait_writes client1 $((b1 + 20)) 240 "client1's writes stopped after the link was cut (its path went to the fenced half)"
+# a file written on each client during the cut reads back byte-exact on the other
+on client0 'head -c 4M /dev/urandom > /mnt/gfs2/cut-client0 && sync && sha256sum < /mnt/gfs2/cut-client0' > "$OUT/sum-cut0"
+on client1 'head -c 4M /dev/urandom > /mnt/gfs2/cut-client1 && sync && sha256sum < /mnt/gfs2/cut-client1' > "$OUT/sum-cut1"
+on client1 'sha256sum < /mnt/gfs2/cut-client0' | cmp -s - "$OUT/sum-cut0" || fail "a file written on client0 during the cut reads back different on client1"
+on client0 'sha256sum < /mnt/gfs2/cut-client1' | cmp -s - "$OUT/sum-cut1" || fail "a file written on client1 during the cut reads back different on client0"
+stop_writer client0; stop_writer client1
+e0=$(write_errors client0); e1=$(write_errors client1)
+STALL_CUT_0=$(stall client0 "$b0"); STALL_CUT_1=$(stall client1 "$b1")
+say "writes during the cut: client0 $e0 errors, longest stall $STALL_CUT_0 s; client1 $e1 errors, longest stall $STALL_CUT_1 s"
+[ "$e0" = 0 ] && [ "$e1" = 0 ] || fail "writes failed during the cut (client0 $e0, client1 $e1)"
+phase "replication link cut: storage0b fenced, writes went on, no divergence"
+
+say "the link is repaired and storage0b powered on through its BMC; it must rejoin by itself"
+qmp_vm storage0a set_link '{"name": "repl0", "up": true}' >/dev/null || fail "could not repair storage0a's replication link"
+bash lab/bmc.sh power storage0b on >/dev/null || fail "storage0b's BMC did not power it on"
+wait_ssh storage0b 300
+on storage0b "date -s @$(date +%s) >/dev/null"
+wait_rejoined storage0b 300
+wait_healthy "$SPEC" "$OUT/status-cut.log" 120
+# online verify: both halves compared block by block, none may differ
+on storage0a 'drbdadm verify r0' || fail "drbdadm verify r0 did not start on storage0a"
+for i in $(seq 1 300); do
+  on storage0a 'cat /proc/drbd' > "$OUT/proc-drbd-verify.txt"
+  grep -qE '^ *0: cs:Verify' "$OUT/proc-drbd-verify.txt" || break
+  sleep 1
+done
+grep -qE '^ *0: cs:Connected ro:Primary/Primary ds:UpToDate/UpToDate' "$OUT/proc-drbd-verify.txt" || { cat "$OUT/proc-drbd-verify.txt"; fail "r0 is not connected, primary and UpToDate on both halves after the verify"; }
+oos=$(awk '/^ *0: cs:/{f=1; next} f && /oos:/{sub(/.*oos:/, ""); print $1; exit}' "$OUT/proc-drbd-verify.txt")
+on storage0a 'dmesg' | grep -E 'drbd0|r0' | grep -iE 'verify' > "$OUT/dmesg-verify.txt" || true
+grep -qi 'Online verify done' "$OUT/dmesg-verify.txt" || { cat "$OUT/dmesg-verify.txt"; fail "DRBD's online verify of r0 did not finish"; }
+[ "$oos" = 0 ] || { cat "$OUT/proc-drbd-verify.txt" "$OUT/dmesg-verify.txt"; fail "online verify found ${oos:-?} KiB out of sync on r0"; }
+say "online verify of r0: 0 out of sync"
+phase "storage0b rejoined by itself; online verify: 0 blocks out of sync"
 
 # ---- 5. grow by a pair
 bash lab/up.sh storage2a storage2b client2 || fail "spares did not boot"
@@ -253,6 +373,38 @@ on client1 'sha256sum < /mnt/gfs2/from-client0' | cmp -s - "$OUT/sum0" || fail "
 "$BIN" status -f "$JOIN" > "$OUT/status-5.log" 2>&1 || { cat "$OUT/status-5.log"; fail "not healthy after client1's reboot"; }
 phase "client1 rebooted: left cleanly, came back mounted without apply"
 
+# ---- L. client1's cluster LAN is cut while client0 writes: the others' dlm fences it
+say "client0 writes while client1's cluster LAN is cut"
+start_writer client0
+wait_writes client0 5 120 "the writer on client0 did not start writing"
+b=$(writes client0)
+pid1=$(cat "$LAB_DIR/vms/client1/qemu.pid")
+mark=$(cat "$LAB_DIR/bmc/client1/power.log" 2>/dev/null | wc -l)
+qmp_vm client1 set_link '{"name": "lan0", "up": false}' >/dev/null || fail "could not cut client1's cluster LAN"
+say "client1's LAN cut after $b writes on client0"
+# dlm on a quorate client fences client1 through its BMC: fence_ipmilan reboots it (off, then on)
+for i in $(seq 1 300); do kill -0 "$pid1" 2>/dev/null || break; sleep 1; done
+kill -0 "$pid1" 2>/dev/null && fail "client1 was not fenced: its qemu (pid $pid1) still runs 300 s after its LAN was cut"
+wait_writes client0 $((b + 20)) 300 "client0's writes did not resume after client1 was cut off and fenced"
+stop_writer client0
+errs=$(write_errors client0)
+STALL_CLIENT_CUT=$(stall client0 "$b")
+say "client1 fenced; client0: $errs write errors, longest stall $STALL_CLIENT_CUT s"
+[ "$errs" = 0 ] || fail "$errs writes failed on client0 while client1 was cut off"
+tail -n +"$((mark + 1))" "$LAB_DIR/bmc/client1/power.log" > "$OUT/bmc-client1-power.log"
+grep -q 'set power 0' "$OUT/bmc-client1-power.log" || { cat "$OUT/bmc-client1-power.log"; fail "client1's BMC was never asked to power it off"; }
+for h in client0 client2; do on $h 'dlm_tool log_dump' 2>/dev/null | grep -E 'fence (request|result)' || true; done > "$OUT/dlm-fence.log"
+grep -qE 'fence result [0-9]+ pid [0-9]+ result 0' "$OUT/dlm-fence.log" || { cat "$OUT/dlm-fence.log"; fail "no dlm on client0 or client2 reports a successful fence of client1"; }
+phase "client1 cut off: fenced by dlm through its BMC, client0's writes went on"
+
+wait_ssh client1 400
+on client1 "date -s @$(date +%s) >/dev/null"
+for i in $(seq 1 300); do on client1 'findmnt -rn -t gfs2 /mnt/gfs2' 2>/dev/null | grep -q gfs2 && break; sleep 1; done
+on client1 'findmnt -rn -t gfs2 /mnt/gfs2' | grep -q gfs2 || { on client1 'systemctl status scalestore-lv.service mnt-gfs2.mount --no-pager' >&2 || true; fail "GFS2 is not mounted on client1 after it was fenced and rebooted"; }
+on client1 'sha256sum < /mnt/gfs2/from-client0' | cmp -s - "$OUT/sum0" || fail "client1 reads client0's file differently after it was fenced"
+wait_healthy "$JOIN" "$OUT/status-6.log" 120
+phase "client1 rebooted by its fence, remounted by itself"
+
 # the last thing the lab does: a client that lacks one of its packages, for the probe tests
 on client2 "dpkg -r --force-depends gfs2-utils >/dev/null 2>&1; $(go run ./e2e/probecapture client)" > "$CAP/probes-client2-gfs2-utils-removed.txt"
 awk '$0 == "@@dpkg-query" {on=1; next} on && /^rc=/ {rc=substr($0, 4); on=0} on {n++; if ($1 == "ii") ii++} END {exit !(rc != 0 || ii < n)}' \
@@ -262,7 +414,9 @@ on storage2b "dpkg -r --force-depends targetcli-fb >/dev/null 2>&1; $(go run ./e
 say "timings:"
 printf '  %s\n' "${TIMES[@]}"
 printf '  %-58s %6.1f s\n' "total" "$(echo "$(date +%s.%N) - $T0" | bc)"
-printf '  longest write stall while a half was killed: %s s\n' "$STALL_HALF_KILLED"
+printf '  longest write stall while a half was killed (fenced): %s s\n' "$STALL_HALF_KILLED"
+printf '  longest write stall, replication link cut: client0 %s s, client1 %s s\n' "$STALL_CUT_0" "$STALL_CUT_1"
+printf '  longest write stall on client0 while client1 was cut off and fenced: %s s\n' "$STALL_CLIENT_CUT"
 printf '  first apply %.1f s, second apply %.1f s (%.1f %%)\n' "$T_FIRST" "$T_SECOND" "$(echo "100 * $T_SECOND / $T_FIRST" | bc -l)"
 printf '  %s\n' "$(grep -h '^took ' "$OUT/apply-1.log")" "$(grep -h '^took ' "$OUT/apply-2.log")"
 grep -E '^\S+ +[0-9]+ changed' "$OUT/apply-1.log" >/dev/null || true
