@@ -19,10 +19,13 @@ type applyOpts struct {
 	yes    bool
 	json   bool
 	dryRun bool
+	sched  scheduleOpts // --schedule, --concurrency
 }
 
-func newApplyCmd() *cobra.Command {
-	var o applyOpts
+func newApplyCmd() *cobra.Command { return applyCommand(&applyOpts{}) }
+
+// applyCommand is apply with its flags parsed into o.
+func applyCommand(o *applyOpts) *cobra.Command {
 	c := &cobra.Command{
 		Use:   "apply [-f FILE]",
 		Short: "Build (or grow, or resume) the cluster the spec describes",
@@ -34,17 +37,28 @@ Ctrl-C lets the running commands finish and stops; a second Ctrl-C stops them to
 Exit codes: 0 done, 1 failed, 2 bad input, 3 preflight refused.`,
 		Args: noArgs,
 		RunE: func(cmd *cobra.Command, args []string) error {
-			return runApply(cmd, o)
+			return runApply(cmd, *o)
 		},
 	}
 	specFlag(c, &o.file)
 	c.Flags().BoolVarP(&o.yes, "yes", "y", false, "run unattended: no questions (new host keys are accepted only under host_key_policy = \"accept-new\")")
 	c.Flags().BoolVar(&o.json, "json", false, "print the event stream as JSON lines")
 	c.Flags().BoolVar(&o.dryRun, "dry-run", false, "probe the hosts and show what would change, change nothing")
+	o.sched.register(c.Flags())
 	return c
 }
 
+// engine is the engine apply runs the plan with.
+func (o applyOpts) engine(hosts steps.HostSource, emit func(steps.Event), stop <-chan struct{}) *steps.Engine {
+	e := &steps.Engine{Hosts: hosts, Emit: emit, DryRun: o.dryRun, Stop: stop}
+	o.sched.apply(e)
+	return e
+}
+
 func runApply(cmd *cobra.Command, o applyOpts) (err error) {
+	if err := o.sched.check(); err != nil {
+		return err
+	}
 	s, err := loadSpec(o.file)
 	if err != nil {
 		return err
@@ -113,7 +127,7 @@ func runApply(cmd *cobra.Command, o applyOpts) (err error) {
 		return err
 	}
 	ir.started()
-	eng := &steps.Engine{Hosts: ss.hosts, Emit: pr.event, DryRun: o.dryRun, Stop: ir.stop}
+	eng := o.engine(ss.hosts, pr.event, ir.stop)
 	t1 := time.Now()
 	sum, err := eng.Run(ctx, plan)
 	tRun := time.Since(t1)

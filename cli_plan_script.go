@@ -142,6 +142,13 @@ func writePlanScript(w io.Writer, s *config.Spec, p *steps.Plan) error {
 # Each step prints "<time> step <id>" on stderr as it begins, "<time> step end" at the end.
 set -euo pipefail
 
+# SCALESTORE_SSH_OPTS: more ssh options for every host, split on blanks, put before the
+# spec's (ssh keeps an option's first value: these win), e.g. "-o ConnectTimeout=10".
+if [[ -n ${SCALESTORE_SSH_OPTS:-} ]]; then
+	read -r -a ssh_extra <<<"$SCALESTORE_SSH_OPTS"
+	ssh() { command ssh "${ssh_extra[@]}" "$@"; }
+fi
+
 step() { printf '%s step %s\n' "$EPOCHREALTIME" "$1" >&2; }
 
 # wait_for SECONDS WHAT COMMAND...: run COMMAND every second until it succeeds

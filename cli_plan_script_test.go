@@ -246,3 +246,55 @@ func TestPlanScriptQuotingIsExact(t *testing.T) {
 		t.Errorf("the file holding a SCALESTORE_EOF line is not delimited by another:\n%s", b.String())
 	}
 }
+
+// SCALESTORE_SSH_OPTS reaches every ssh the script runs, before the spec's
+// options (ssh keeps an option's first value); without it the spec's alone.
+func TestPlanScriptTakesSSHOptionsFromTheEnvironment(t *testing.T) {
+	s, err := loadSpec("lab/lab.toml")
+	if err != nil {
+		t.Fatal(err)
+	}
+	p := &steps.Plan{Cluster: "lab", Profile: "debian12", Steps: []steps.Step{{ID: "one", Title: "one", Actions: []steps.Action{
+		{Host: "client0", Kind: steps.Run, Desc: "run", Cmd: remote.Argv("true")},
+		{Host: "client1", Kind: steps.WriteFile, Desc: "write", Path: "/etc/x", Content: "x\n", Mode: 0o644},
+	}}}}
+	var b bytes.Buffer
+	if err := writePlanScript(&b, s, p); err != nil {
+		t.Fatal(err)
+	}
+	dir := t.TempDir()
+	script := filepath.Join(dir, "script")
+	if err := os.WriteFile(script, b.Bytes(), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	// an ssh on PATH that records its arguments, a call per line
+	fake := "#!/bin/bash\nprintf '%s\\n' \"$*\" >> \"$FAKE_SSH_LOG\"\ncat >/dev/null\n"
+	if err := os.WriteFile(filepath.Join(dir, "ssh"), []byte(fake), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	spec := "-o BatchMode=yes -i /var/tmp/scalestore-lab/ssh/id_ed25519 -o UserKnownHostsFile=/var/tmp/scalestore-lab/known_hosts -o StrictHostKeyChecking=yes"
+	for _, c := range []struct{ env, want string }{
+		{"-o ConnectTimeout=7  -o IdentitiesOnly=yes", "-o ConnectTimeout=7 -o IdentitiesOnly=yes " + spec},
+		{"", spec},
+	} {
+		log := filepath.Join(t.TempDir(), "calls")
+		cmd := exec.Command("bash", script)
+		cmd.Env = append(os.Environ(), "PATH="+dir+":"+os.Getenv("PATH"), "FAKE_SSH_LOG="+log, "SCALESTORE_SSH_OPTS="+c.env)
+		if out, err := cmd.CombinedOutput(); err != nil {
+			t.Fatalf("the script failed: %v\n%s", err, out)
+		}
+		calls, err := os.ReadFile(log)
+		if err != nil {
+			t.Fatal(err)
+		}
+		lines := strings.Split(strings.TrimSuffix(string(calls), "\n"), "\n")
+		if len(lines) != 2 {
+			t.Fatalf("SCALESTORE_SSH_OPTS=%q: %d ssh calls, want 2:\n%s", c.env, len(lines), calls)
+		}
+		for _, l := range lines {
+			if !strings.HasPrefix(l, c.want+" ") {
+				t.Errorf("SCALESTORE_SSH_OPTS=%q: ssh %s\nwant it to begin with %s", c.env, l, c.want)
+			}
+		}
+	}
+}

@@ -58,8 +58,13 @@ runs it with live logs.`,
 	root.PersistentFlags().BoolP("verbose", "v", false, "show debug lines (the SSH layer's too) on stderr; the run log has them always")
 	var specPath string
 	root.Flags().StringVarP(&specPath, "file", "f", "", "cluster spec to open or create (default ./"+ui.DefaultSpecPath+")")
+	var sched scheduleOpts // the wizard's runs, as apply's
+	sched.register(root.Flags())
 	root.RunE = func(cmd *cobra.Command, args []string) error {
-		o := ui.Options{SpecPath: specPath}
+		if err := sched.check(); err != nil {
+			return err
+		}
+		o := ui.Options{SpecPath: specPath, Graph: sched.graph(), Concurrency: sched.concurrency}
 		if verbose, _ := cmd.Flags().GetBool("verbose"); verbose {
 			// the screen is stdout's: -v's lines go to stderr (2>FILE keeps them)
 			o.Logger = slog.New(slog.NewTextHandler(cmd.ErrOrStderr(), &slog.HandlerOptions{Level: slog.LevelDebug}))

@@ -19,6 +19,9 @@ type printer struct {
 	log  io.Writer
 	enc  *json.Encoder
 	lenc *json.Encoder
+	// graph: the run is a graph run (run-started said so): steps overlap,
+	// so a step's end names it
+	graph bool
 }
 
 func newPrinter(w io.Writer, asJSON bool, log io.Writer) *printer {
@@ -76,7 +79,12 @@ func (p *printer) event(e steps.Event) {
 	}
 	switch e.Kind {
 	case steps.RunStarted:
-		fmt.Fprintf(p.w, "%s apply %s\n", ts, e.Title)
+		p.graph = e.Schedule == steps.ScheduleGraph
+		how := ""
+		if p.graph {
+			how = ", as a graph (several steps at once: scalestore plan --graph shows what each waits for)"
+		}
+		fmt.Fprintf(p.w, "%s apply %s%s\n", ts, e.Title, how)
 	case steps.Warning:
 		fmt.Fprintf(p.w, "%s WARNING %s\n", ts, e.Text)
 	case steps.StepStarted:
@@ -101,6 +109,10 @@ func (p *printer) event(e steps.Event) {
 			}
 		}
 	case steps.StepDone:
+		if p.graph {
+			fmt.Fprintf(p.w, "%s == %s done: %d changed, %d unchanged (%s)\n", ts, e.Title, e.Changed, e.Unchanged, e.Elapsed.Round(10*time.Millisecond))
+			break
+		}
 		fmt.Fprintf(p.w, "%s    %d changed, %d unchanged (%s)\n", ts, e.Changed, e.Unchanged, e.Elapsed.Round(10*time.Millisecond))
 	case steps.RunDone:
 		status := "done"

@@ -106,7 +106,7 @@ func (e *Engine) stopped() bool {
 func (e *Engine) Run(ctx context.Context, p *Plan) (Summary, error) {
 	start := time.Now()
 	var sum Summary
-	e.emit(Event{Kind: RunStarted, Title: fmt.Sprintf("cluster %s (%s), %d steps", p.Cluster, p.Profile, len(p.Steps))})
+	e.emit(e.started(p))
 	for _, w := range p.Warnings {
 		e.emit(Event{Kind: Warning, Text: w})
 	}

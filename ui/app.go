@@ -48,6 +48,13 @@ type Options struct {
 	// Logger gets the SSH layer's debug records (main's -v); nil: none.
 	Logger *slog.Logger
 
+	// Graph runs the plan as a graph (main's --schedule graph): each step
+	// on each host as soon as what it needs is done (steps.Engine.Graph).
+	Graph bool
+	// Concurrency caps the hosts working at once (main's --concurrency;
+	// 0: no cap).
+	Concurrency int
+
 	// connect opens the SSH side; nil means connectSSH (tests script it).
 	connect connectFunc
 	// discover reads the hosts for preflight; nil means steps.Discover
@@ -153,6 +160,8 @@ type app struct {
 	readAll  discoverFunc // preflight's reading of the hosts
 	prompter *prompter
 	clock    func() time.Time // time.Now; tests move their own
+	// schedule is how runs order the plan (Options.Graph, Concurrency)
+	schedule schedule
 
 	mode   mode
 	screen screen
@@ -204,6 +213,7 @@ type app struct {
 
 func newApp(ctx context.Context, o Options) *app {
 	a := &app{ctx: ctx, specPath: o.SpecPath, connect: o.connect, readAll: o.discover, prompter: newPrompter(), clock: time.Now, help: helpModel(), body: viewport.New(), width: 80, height: 24}
+	a.schedule = schedule{graph: o.Graph, concurrency: o.Concurrency}
 	if a.specPath == "" {
 		a.specPath = DefaultSpecPath
 	}
@@ -415,6 +425,7 @@ func (a *app) transition(msg tea.Msg) (tea.Cmd, bool) {
 		plan := steps.Build(a.spec, a.pre.facts)
 		a.run = newRunModel(plan, a.width, a.height)
 		a.run.spec = a.spec
+		a.run.schedule = a.schedule
 		return a.enter(scrRun, a.run.start(a.ctx, a.hostsSource())), true
 	case recheckMsg:
 		return a.startPreflight(), true

@@ -332,6 +332,12 @@ func (e logEntry) style(row string, first bool) string {
 	return row
 }
 
+// schedule is how a run orders the plan (Options.Graph, Concurrency).
+type schedule struct {
+	graph       bool
+	concurrency int
+}
+
 // runModel is the engine at work: the steps with their state, the DRBD
 // sync's progress, the last lines of every host, and the failure if any.
 type runModel struct {
@@ -351,13 +357,14 @@ type runModel struct {
 	vp       viewport.Model
 	follow   bool
 
-	ctx     context.Context
-	feed    *feed
-	spec    *config.Spec // recorded as the last applied spec after a run that ends well (nil: not)
-	logPath string       // the run log: every event, none skipped
-	logErr  error        // why there is no run log
-	stop    chan struct{}
-	cancel  context.CancelFunc
+	ctx      context.Context
+	feed     *feed
+	spec     *config.Spec // recorded as the last applied spec after a run that ends well (nil: not)
+	schedule schedule
+	logPath  string // the run log: every event, none skipped
+	logErr   error  // why there is no run log
+	stop     chan struct{}
+	cancel   context.CancelFunc
 
 	confirmStop bool // the "stop after running commands?" question is shown
 	stopping    bool // Stop is closed
@@ -399,7 +406,7 @@ func newRunModel(p *steps.Plan, width, height int) *runModel {
 func (m *runModel) start(ctx context.Context, src steps.HostSource) tea.Cmd {
 	runCtx, cancel := context.WithCancel(ctx)
 	m.ctx, m.cancel = ctx, cancel
-	f, stop, plan, spec := m.feed, m.stop, m.plan, m.spec
+	f, stop, plan, spec, sched := m.feed, m.stop, m.plan, m.spec, m.schedule
 	launch := func() tea.Msg {
 		go func() {
 			defer cancel()
@@ -424,7 +431,7 @@ func (m *runModel) start(ctx context.Context, src steps.HostSource) tea.Cmd {
 					f.push(ev)
 				}
 			}
-			eng := &steps.Engine{Hosts: src, Stop: stop, Emit: emit}
+			eng := &steps.Engine{Hosts: src, Stop: stop, Emit: emit, Graph: sched.graph, Parallel: sched.concurrency, Concurrency: sched.concurrency}
 			sum, err := eng.Run(runCtx, plan)
 			if err := log.close(); err != nil {
 				f.logFailed(fmt.Errorf("run log: %w", err))
@@ -765,10 +772,54 @@ func (m runModel) stepWindow() []int {
 	}
 	// on a short terminal, fewer steps: the logs keep logMinRows rows
 	show = max(min(show, m.height-2-1-m.extraRows()-1-logMinRows), min(n, 1))
+	if running := m.running(); len(running) > 1 {
+		return nearest(n, show, running)
+	}
 	start := max(min(m.current()-show/2, n-show), 0)
 	var out []int
 	for i := start; i < start+show; i++ {
 		out = append(out, i)
+	}
+	return out
+}
+
+// running is the steps running now: several in a graph run.
+func (m runModel) running() []int {
+	var out []int
+	for i, s := range m.steps {
+		if s.state == stepRunning {
+			out = append(out, i)
+		}
+	}
+	return out
+}
+
+// nearest is the show steps of n (in order) nearest to the running ones:
+// every running step first (the first show of them when more run), then
+// the steps around them, the nearer first, the earlier of two as near.
+func nearest(n, show int, running []int) []int {
+	dist := make([]int, n)
+	for i := range dist {
+		dist[i] = n
+		for _, r := range running {
+			dist[i] = min(dist[i], max(i-r, r-i))
+		}
+	}
+	in := make([]bool, n)
+	picked := 0
+	for d := 0; d < n && picked < show; d++ {
+		for i := 0; i < n && picked < show; i++ {
+			if dist[i] == d {
+				in[i] = true
+				picked++
+			}
+		}
+	}
+	var out []int
+	for i, ok := range in {
+		if ok {
+			out = append(out, i)
+		}
 	}
 	return out
 }
@@ -790,6 +841,9 @@ func (m *runModel) view(width, height int) string {
 	var b strings.Builder
 	d, n := m.done()
 	title := fmt.Sprintf("Applying: step %d of %d", min(d+1, n), n)
+	if r := len(m.running()); r > 1 {
+		title = fmt.Sprintf("Applying: %d steps at once, %d of %d done", r, d, n)
+	}
 	switch {
 	case m.finished && m.result.err == nil:
 		title = fmt.Sprintf("Applied: %d steps", n)
@@ -836,7 +890,7 @@ func (m *runModel) view(width, height int) string {
 		b.WriteString(truncate(line, m.width) + "\n")
 	}
 	if len(m.syncKeys) > 0 {
-		b.WriteString(styleDim.Render("  (the mirror copies every block once; the disks stay usable meanwhile)") + "\n")
+		b.WriteString(truncate(styleDim.Render("  (the mirror copies every block once; the disks stay usable meanwhile)"), m.width) + "\n")
 	}
 	if len(m.warnings) > 0 {
 		b.WriteString(truncate(styleWarn.Render(fmt.Sprintf("  ! %d warning(s): see the review; fencing and dual primary risks apply", len(m.warnings))), m.width) + "\n")
