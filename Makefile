@@ -60,3 +60,4 @@ demo: deps build lab-image
 	@if [ -t 0 ] && [ -t 1 ]; then ./$(BIN) -f $(LAB_DIR)/demo.toml; \
 	else ./$(BIN) apply -f $(LAB_DIR)/demo.toml --yes; fi
 -include e2e/demo.mk
+-include e2e/bench.mk
