@@ -5,6 +5,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"regexp"
 	"strings"
 	"testing"
 
@@ -142,4 +143,28 @@ func stepIndex(p *Plan, id string) int {
 		}
 	}
 	return -1
+}
+
+// Every unit whose "up" probe reads the shared systemctl query is in that
+// query: a unit left out reads as down forever, and every apply starts it
+// again (the lab's second apply "changed" scalestore-drbd.service on each
+// storage half this way).
+var unitNeedle = regexp.MustCompile(`\|Id=([^|']+)\|ActiveState=`)
+
+func TestEveryUnitProbeIsInTheSharedQuery(t *testing.T) {
+	query := unitsQuery.String()
+	for _, s := range []*config.Spec{loadLab(t, "lab-join.toml"), fencedLab(t, config.ProfileDebian12)} {
+		for _, st := range Build(s, nil).Steps {
+			for _, a := range st.Actions {
+				if a.Unless == nil {
+					continue
+				}
+				for _, m := range unitNeedle.FindAllStringSubmatch(a.Unless.String(), -1) {
+					if unit := m[1]; !strings.Contains(query+" ", " "+unit+" ") {
+						t.Errorf("%s on %s: %q probes %s, which %q does not ask about", st.ID, a.Host, a.Desc, unit, query)
+					}
+				}
+			}
+		}
+	}
 }

@@ -74,7 +74,7 @@ func splitShared(text string) (query, test string, ok bool) {
 var unitsQuery = remote.Argv(append([]string{"systemctl", "show", "-p", "Id,ActiveState,UnitFileState"}, sharedUnits...)...)
 
 // sharedUnits are the units the shared query asks about.
-var sharedUnits = []string{"iscsid.service", "open-iscsi.service", "multipathd.service", "corosync.service", "dlm.service", "lvmlockd.service", lvUnit}
+var sharedUnits = []string{"iscsid.service", "open-iscsi.service", "multipathd.service", "corosync.service", "dlm.service", "lvmlockd.service", lvUnit, storageUnit}
 
 // unitUp: the unit is running and enabled (systemctl show prints Id,
 // ActiveState and UnitFileState in that order, a blank line between units).
