@@ -185,7 +185,11 @@ errs=$(write_errors client0)
 STALL_HALF_KILLED=$(stall client0 "$before")
 say "writes: $before before the kill, $(writes client0) in all, $errs errors; longest write stall while storage0a was down: $STALL_HALF_KILLED s"
 [ "$errs" = 0 ] || fail "$errs writes failed while storage0a was down"
-on storage0b 'journalctl -t scalestore --no-pager' >"$OUT/fence-storage0b.log" 2>&1 || true
+for i in $(seq 1 120); do
+  on storage0b 'journalctl -t scalestore --no-pager' >"$OUT/fence-storage0b.log" 2>&1 || true
+  grep -q 'fence-peer r0 on storage0b: storage0a is fenced' "$OUT/fence-storage0b.log" && break
+  sleep 1
+done
 grep -q 'fence-peer r0 on storage0b: storage0a is fenced' "$OUT/fence-storage0b.log" \
   || { cat "$OUT/fence-storage0b.log"; fail "storage0b went on without fencing storage0a (its fence-peer handler did not confirm it off)"; }
 [ "$(power storage0a)" = off ] || fail "storage0a's BMC does not say it is off"
@@ -216,21 +220,28 @@ on client0 'sha256sum < /mnt/gfs2/from-client0' | cmp -s - "$OUT/sum0" || fail "
 phase "storage0a rejoined by itself: sync → primary → export; apply: 0 changed"
 
 # ---- C. pair 0's replication link is cut while both clients write, each through another half
-# use_path CLIENT MAP IP: make the path to IP the active one of CLIENT's MAP
+# use_path CLIENT MAP IP OTHER: make the path to IP the active one of CLIENT's MAP, with the
+# path to OTHER (the pair's other half) kept as the standby. multipathd's "switchgroup" does not
+# stick here: with equal priorities and failback immediate, multipathd switches back to the
+# first group within a polling interval (seen on the lab). So the path to OTHER is logged out
+# and in again, which makes it the second group.
 use_path() {
-  local dev g i
+  local dev i
   dev=$(on "$1" "basename \$(readlink -f /dev/disk/by-path/ip-$3:3260-iscsi-*-lun-0)")
-  g=$(on "$1" "multipath -ll $2" | awk -v d=" $dev " '/policy=/{g++} index($0, d) {print g; exit}')
-  [ -n "$g" ] || { on "$1" "multipath -ll $2" >&2; fail "$1: no path of $2 leads to $3 ($dev)"; }
-  on "$1" "multipathd switchgroup map $2 group $g" >/dev/null
-  for i in $(seq 1 30); do
-    on "$1" "multipath -ll $2" | awk -v d=" $dev " '/policy=/{act = /status=active/} index($0, d) {exit !act}' && return 0
-    sleep 1
-  done
+  active() {  # the active group's path is dev
+    on "$1" "dd if=/dev/mapper/$2 of=/dev/null bs=4k count=1 iflag=direct status=none"  # the kernel picks a group with the next I/O
+    on "$1" "multipath -ll $2" | awk -v d=" $dev " '/policy=/{act = /status=active/} index($0, d) {exit !act}'
+  }
+  active "$@" && return 0
+  on "$1" "iscsiadm -m node -p $4:3260 -u" >/dev/null || fail "$1: could not log out of $4"
+  for i in $(seq 1 30); do [ "$(on "$1" "multipath -ll $2" | grep -c ' sd[a-z]* ')" = 1 ] && break; sleep 1; done
+  on "$1" "iscsiadm -m node -p $4:3260 -l" >/dev/null || fail "$1: could not log in to $4 again"
+  for i in $(seq 1 60); do [ "$(on "$1" "multipath -ll $2" | grep -c ' sd[a-z]* ')" = 2 ] && break; sleep 1; done
+  for i in $(seq 1 30); do active "$@" && return 0; sleep 1; done
   on "$1" "multipath -ll $2" >&2; fail "$1: the path of $2 to $3 ($dev) did not become the active one"
 }
-use_path client0 mpath0 "$(labip storage0a)"
-use_path client1 mpath0 "$(labip storage0b)"
+use_path client0 mpath0 "$(labip storage0a)" "$(labip storage0b)"
+use_path client1 mpath0 "$(labip storage0b)" "$(labip storage0a)"
 say "client0 writes through storage0a, client1 through storage0b; cutting pair 0's replication link"
 start_writer client0; start_writer client1
 wait_writes client0 5 120 "the writer on client0 did not start writing"
@@ -243,7 +254,12 @@ say "replication link of pair 0 cut (storage0a's repl0 down) after $b0 and $b1 w
 for i in $(seq 1 240); do [ "$(power storage0b)" = off ] && break; [ "$(power storage0a)" = off ] && break; sleep 1; done
 [ "$(power storage0a)" = on ] && [ "$(power storage0b)" = off ] \
   || fail "want storage0b fenced and storage0a on; their BMCs say storage0a $(power storage0a), storage0b $(power storage0b)"
-on storage0a 'journalctl -t scalestore --no-pager' >"$OUT/fence-cut-storage0a.log" 2>&1 || true
+# the BMC says off as soon as the agent's "off" lands; the handler confirms with "status" after
+for i in $(seq 1 120); do
+  on storage0a 'journalctl -t scalestore --no-pager' >"$OUT/fence-cut-storage0a.log" 2>&1 || true
+  grep -q 'fence-peer r0 on storage0a: storage0b is fenced' "$OUT/fence-cut-storage0a.log" && break
+  sleep 1
+done
 grep -q 'fence-peer r0 on storage0a: storage0b is fenced' "$OUT/fence-cut-storage0a.log" \
   || { cat "$OUT/fence-cut-storage0a.log"; fail "storage0a's handler did not confirm storage0b fenced"; }
 wait_writes client0 $((b0 + 20)) 240 "client0's writes stopped after the link was cut"

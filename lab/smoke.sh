@@ -103,7 +103,7 @@ for m in drbd target_core_mod target_core_iblock iscsi_target_mod iscsi_tcp dm_m
   grep -q "^$m " /proc/modules || no "module $m not loaded after modprobe"
 done
 for t in drbdadm drbdsetup targetcli iscsiadm multipath multipathd corosync corosync-quorumtool \
-         dlm_controld dlm_tool lvm lvmlockd mkfs.gfs2 gfs2_grow gfs2_jadd sg_vpd lsscsi; do
+         dlm_controld dlm_tool lvm lvmlockd mkfs.gfs2 gfs2_grow gfs2_jadd sg_vpd lsscsi fence_ipmilan ipmitool; do
   command -v "$t" >/dev/null || no "tool $t missing"
 done
 for u in $(cat /etc/scalestore-lab/stack-units); do
@@ -148,6 +148,20 @@ for n in $VMS; do
   run "$src pings $n ($(vm_ip "$n")) on the cluster LAN" vssh "$src" "ping -c 2 -i 0.3 -W 3 $(vm_ip "$n") >/dev/null && ping -c 1 -W 3 $n >/dev/null"
 done
 run "client1 pings storage0a back" vssh client1 "ping -c 2 -i 0.3 -W 3 $(vm_ip storage0a)"
+# the replication link: its own bridge, storage VMs only
+for p in "storage0a storage0b" "storage1a storage1b"; do
+  set -- $p
+  vm_alive "$1" && vm_alive "$2" || continue
+  run "$1 pings $2 ($(vm_repl_ip "$2")) on the replication link" vssh "$1" "ping -c 2 -i 0.3 -W 3 $(vm_repl_ip "$2") >/dev/null"
+done
+# the BMCs: each answers on its LAN address, and a VM's fence_ipmilan reads another's power
+# through it (the password only from the VM's root-only password script)
+# shellcheck disable=SC2086
+run "every VM's BMC answers on its LAN address ($LAB_LAN_PREFIX.1XX)" bash "$LAB_SRC/bmc.sh" check $VMS
+if vm_alive storage0a && vm_alive storage0b; then
+  run "storage0a's fence_ipmilan reads storage0b's power (on) through its BMC" vssh storage0a \
+    "printf 'action=status\nip=$(vm_bmc_ip storage0b)\nusername=$LAB_BMC_USER\npassword_script=$LAB_BMC_PASSWORD_SCRIPT\nlanplus=1\ncipher=3\n' | fence_ipmilan 2>/dev/null | grep -qx 'Status: ON'"
+fi
 run "netns holds only lo, $LAB_BRIDGE, lab taps; no route out; no forwarding" bash "$LAB_SRC/net.sh" check
 taps=$(ip -n "$LAB_NETNS" -o link show master "$LAB_BRIDGE" | grep -c sstap)
 [ "$taps" = "$(echo $VMS | wc -w)" ] && ok "one tap per VM on $LAB_BRIDGE ($taps)" || bad "$taps taps on $LAB_BRIDGE for $(echo $VMS | wc -w) VMs"
