@@ -63,8 +63,12 @@ qmp_vm() { python3 lab/qmp.py "$LAB_DIR/vms/$1/qmp.sock" "${@:2}"; }   # qmp_vm 
 power() { bash lab/bmc.sh power "$1" status 2>&1 | sed -n 's/^Chassis Power is //p'; }    # on|off, through the BMC
 # writers: each write appends "N TIME" (the VM's clock) to /root/wlog once done; the longest
 # gap between two writes is the stall that client's applications saw
+# (start_writer HOST new: each write creates a new file, so it needs the directory's lock, which
+# the other clients share, rather than locks the writer holds already)
 start_writer() {
-  on "$1" 'rm -f /root/stop /root/werr /root/wlog; nohup sh -c "i=0; while [ ! -e /root/stop ]; do i=\$((i+1)); dd if=/dev/urandom of=/mnt/gfs2/w-$(hostname).\$((i%8)) bs=64k count=4 oflag=direct status=none || echo ERR \$i >> /root/werr; echo \$i \$(date +%s.%N) >> /root/wlog; done" >/dev/null 2>&1 &'
+  local name='\$((i%8))'
+  [ "${2:-}" = new ] && name='n\$i'
+  on "$1" 'rm -f /root/stop /root/werr /root/wlog /mnt/gfs2/w-$(hostname).n*; nohup sh -c "i=0; while [ ! -e /root/stop ]; do i=\$((i+1)); dd if=/dev/urandom of=/mnt/gfs2/w-$(hostname).'"$name"' bs=64k count=4 oflag=direct status=none || echo ERR \$i >> /root/werr; echo \$i \$(date +%s.%N) >> /root/wlog; done" >/dev/null 2>&1 &'
 }
 writes() { on "$1" 'cat /root/wlog 2>/dev/null | wc -l'; }
 wait_writes() {  # wait_writes HOST N SECONDS WHAT: until HOST's writer has done N writes
@@ -390,8 +394,8 @@ on client1 'sha256sum < /mnt/gfs2/from-client0' | cmp -s - "$OUT/sum0" || fail "
 phase "client1 rebooted: left cleanly, came back mounted without apply"
 
 # ---- L. client1's cluster LAN is cut while client0 writes: the others' dlm fences it
-say "client0 writes while client1's cluster LAN is cut"
-start_writer client0
+say "client0 writes (a new file each time) while client1's cluster LAN is cut"
+start_writer client0 new
 wait_writes client0 5 120 "the writer on client0 did not start writing"
 b=$(writes client0)
 pid1=$(cat "$LAB_DIR/vms/client1/qemu.pid")
@@ -409,7 +413,7 @@ say "client1 fenced; client0: $errs write errors, longest stall $STALL_CLIENT_CU
 [ "$errs" = 0 ] || fail "$errs writes failed on client0 while client1 was cut off"
 tail -n +"$((mark + 1))" "$LAB_DIR/bmc/client1/power.log" > "$OUT/bmc-client1-power.log"
 grep -q 'set power 0' "$OUT/bmc-client1-power.log" || { cat "$OUT/bmc-client1-power.log"; fail "client1's BMC was never asked to power it off"; }
-for h in client0 client2; do on $h 'dlm_tool log_dump' 2>/dev/null | grep -E 'fence (request|result)' || true; done > "$OUT/dlm-fence.log"
+for h in client0 client2; do on $h 'dlm_tool dump' 2>/dev/null | grep -E 'fence (request|result)' || true; done > "$OUT/dlm-fence.log"
 grep -qE 'fence result [0-9]+ pid [0-9]+ result 0' "$OUT/dlm-fence.log" || { cat "$OUT/dlm-fence.log"; fail "no dlm on client0 or client2 reports a successful fence of client1"; }
 phase "client1 cut off: fenced by dlm through its BMC, client0's writes went on"
 
