@@ -97,6 +97,16 @@ wait_rejoined() {  # wait_rejoined HALF SECONDS: its boot unit brought it back (
   on "$1" 'journalctl -b -u scalestore-drbd.service --no-pager | tail -20; cat /proc/drbd' >&2 || true
   fail "$1 did not rejoin by itself (scalestore-drbd.service: ${st:-no answer})"
 }
+wait_fenced() {  # wait_fenced HALF PEER: HALF's fence-peer handler logged PEER fenced (confirmed off)
+  # (the BMC says off as soon as the agent's "off" lands; the handler confirms with "status" after)
+  local i log=$OUT/fence-$1.log
+  for i in $(seq 1 120); do
+    on "$1" 'journalctl -t scalestore --no-pager' >"$log" 2>&1 || true
+    grep -q "fence-peer r0 on $1: $2 is fenced" "$log" && return 0
+    sleep 1
+  done
+  cat "$log"; fail "$1 went on without fencing $2 (its fence-peer handler did not confirm it off)"
+}
 wait_healthy() {  # wait_healthy SPEC LOG SECONDS: status says every layer is healthy
   local i
   for i in $(seq 1 "$3"); do "$BIN" status -f "$1" >"$2" 2>&1 && return 0; sleep 1; done
@@ -189,13 +199,7 @@ errs=$(write_errors client0)
 STALL_HALF_KILLED=$(stall client0 "$before")
 say "writes: $before before the kill, $(writes client0) in all, $errs errors; longest write stall while storage0a was down: $STALL_HALF_KILLED s"
 [ "$errs" = 0 ] || fail "$errs writes failed while storage0a was down"
-for i in $(seq 1 120); do
-  on storage0b 'journalctl -t scalestore --no-pager' >"$OUT/fence-storage0b.log" 2>&1 || true
-  grep -q 'fence-peer r0 on storage0b: storage0a is fenced' "$OUT/fence-storage0b.log" && break
-  sleep 1
-done
-grep -q 'fence-peer r0 on storage0b: storage0a is fenced' "$OUT/fence-storage0b.log" \
-  || { cat "$OUT/fence-storage0b.log"; fail "storage0b went on without fencing storage0a (its fence-peer handler did not confirm it off)"; }
+wait_fenced storage0b storage0a
 [ "$(power storage0a)" = off ] || fail "storage0a's BMC does not say it is off"
 on client0 'multipath -ll' > "$OUT/multipath-degraded.txt" 2>&1 || fail "multipath -ll failed on client0"
 cp "$OUT/multipath-degraded.txt" "$CAP/multipath-ll-one-path-down.txt"
@@ -258,14 +262,7 @@ say "replication link of pair 0 cut (storage0a's repl0 down) after $b0 and $b1 w
 for i in $(seq 1 240); do [ "$(power storage0b)" = off ] && break; [ "$(power storage0a)" = off ] && break; sleep 1; done
 [ "$(power storage0a)" = on ] && [ "$(power storage0b)" = off ] \
   || fail "want storage0b fenced and storage0a on; their BMCs say storage0a $(power storage0a), storage0b $(power storage0b)"
-# the BMC says off as soon as the agent's "off" lands; the handler confirms with "status" after
-for i in $(seq 1 120); do
-  on storage0a 'journalctl -t scalestore --no-pager' >"$OUT/fence-cut-storage0a.log" 2>&1 || true
-  grep -q 'fence-peer r0 on storage0a: storage0b is fenced' "$OUT/fence-cut-storage0a.log" && break
-  sleep 1
-done
-grep -q 'fence-peer r0 on storage0a: storage0b is fenced' "$OUT/fence-cut-storage0a.log" \
-  || { cat "$OUT/fence-cut-storage0a.log"; fail "storage0a's handler did not confirm storage0b fenced"; }
+wait_fenced storage0a storage0b
 wait_writes client0 $((b0 + 20)) 240 "client0's writes stopped after the link was cut"
 wait_writes client1 $((b1 + 20)) 240 "client1's writes stopped after the link was cut (its path went to the fenced half)"
 # a file written on each client during the cut reads back byte-exact on the other
