@@ -1,6 +1,7 @@
 // Command probecapture prints the shell script that captures, on a lab
 // host, what the plan's probes read there (see probecapture.sh), with the
-// role's packages and the storage half's resource filled in:
+// role's packages as the lab's spec installs them (its fence agent's too)
+// and the storage half's resource filled in:
 //
 //	go run ./e2e/probecapture storage r1
 //	go run ./e2e/probecapture client
@@ -32,5 +33,11 @@ func main() {
 		}
 		res = os.Args[2]
 	}
-	fmt.Printf("ROLE=%s; R=%s; PKGS=%s\n%s", role, remote.Quote(res), remote.Quote(remote.Join(steps.Packages(config.ProfileDebian12, role)...)), script)
+	// run from the repository's top, as make e2e does
+	spec, err := config.Load("lab/lab-join.toml")
+	if err != nil {
+		fmt.Fprintln(os.Stderr, "probecapture:", err)
+		os.Exit(1)
+	}
+	fmt.Printf("ROLE=%s; R=%s; PKGS=%s\n%s", role, remote.Quote(res), remote.Quote(remote.Join(steps.HostPackages(spec, role)...)), script)
 }
