@@ -78,9 +78,11 @@ and runs this. It powers %s off through %s and exits %d (peer fenced:
 I/O resumes) only once %s is confirmed off. Every failure exits %d, which
 DRBD calls a broken handler: I/O stays frozen (3, 4, 5 and 7 resume it, 5
 with nothing fenced). The b-half waits fencing.storage_delay first, so
-that when both halves are alive the a-half fences first and wins.`,
+that when both halves are alive the a-half fences first and wins; and it
+does not fence an a-half that still answers on the cluster LAN (alive: it
+fences this half), since the halves may notice the loss seconds apart.`,
 		p.Resource(), peer, peer, s.Fencing.Agent, exitPeerFenced, peer, exitKeepFrozen)))
-	fmt.Fprintf(&b, "res=%s self=%s peer=%s delay=%d agent=%s\n", p.Resource(), host, peer, delay, remote.Quote(agentPath))
+	fmt.Fprintf(&b, "res=%s self=%s peer=%s delay=%d agent=%s peer_lan=%s\n", p.Resource(), host, peer, delay, remote.Quote(agentPath), remote.Quote(s.Host(peer).Address))
 	b.WriteString(`say() { logger -t scalestore "fence-peer $res on $self: $*"; echo "fence-peer $res on $self: $*" >&2; }
 `)
 	fmt.Fprintf(&b, `fail() { say "$* - I/O on $res stays frozen until $peer is off or the link is back (once $peer is known to be off: drbdadm resume-io $res)"; exit %d; }
@@ -95,6 +97,14 @@ if [ "$delay" -gt 0 ]; then
 	case $(drbdadm cstate "$res" 2>/dev/null) in
 	Connected|Sync*|PausedSync*|WFBitMap*|Verify*) say "the link to $peer is back: not fencing it"; exit 1 ;;
 	esac
+	# the halves may notice the loss seconds apart (seen on the lab: the b-half's
+	# delay ran out just as the a-half noticed, and both fenced): an a-half that
+	# answers on the cluster LAN is alive and fences this half; only a silent one
+	# is fenced from here
+	if command -v ping >/dev/null 2>&1 && ping -c 1 -W 2 "$peer_lan" >/dev/null 2>&1; then
+		say "$peer answers on the cluster LAN ($peer_lan): it is alive and fences this half (the a-half wins); not fencing it - I/O on $res stays frozen"
+		exit 1
+	fi
 fi
 say "powering $peer off through $agent"
 out=$(target off | "$agent" 2>&1); rc=$?

@@ -177,6 +177,8 @@ func runHandler(t *testing.T, script string, env []string, captures map[string]s
 	stub("logger", `echo "$*" >> "$D/log"`+"\n")
 	stub("sleep", `echo "$*" >> "$D/slept"`+"\n")
 	stub("drbdadm", `echo "$*" >> "$D/drbdadm"; echo `+cstate+"\n")
+	// no test pings anything: the peer answers on the LAN only when PEER_ANSWERS is set
+	stub("ping", `echo "$*" >> "$D/pinged"; [ -n "$PEER_ANSWERS" ]`+"\n")
 	if !agentMissing {
 		var cases strings.Builder
 		for action, file := range captures {
@@ -258,6 +260,13 @@ func TestFencePeerHandler(t *testing.T) {
 		}
 		if !strings.Contains(r.stdin[0], "ip="+s.Fencing.HostOptions[p.A.Host]["ip"]+"\n") {
 			t.Errorf("b-half does not fence the a-half: %q", r.stdin[0])
+		}
+	})
+	t.Run("b-half does not fence an a-half that answers on the cluster LAN", func(t *testing.T) {
+		r := runHandler(t, b, append([]string{"PEER_ANSWERS=1"}, env...), peerOff, false, "WFConnection")
+		if r.exit != 1 || len(r.stdin) != 0 || r.slept != "10\n" ||
+			!strings.Contains(r.log, "storage0a answers on the cluster LAN ("+s.Host(p.A.Host).Address+"): it is alive and fences this half") {
+			t.Fatalf("exit %d, agent runs %d, slept %q, log %q", r.exit, len(r.stdin), r.slept, r.log)
 		}
 	})
 	t.Run("b-half does not fence when the link came back while it waited", func(t *testing.T) {
