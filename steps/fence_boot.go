@@ -39,7 +39,15 @@ primary or exported while Outdated, Inconsistent or StandAlone.`))
 	b.WriteString(`say() { logger -t scalestore "rejoin $res: $*"; echo "rejoin $res: $*" >&2; }
 fail() { say "$* - not primary, not exported; see scalestore status"; exit 1; }
 state() { sed -n "s/^ *$minor: \(cs:[^ ]* ro:[^ ]* ds:[^ ]*\).*/\1/p" "$drbd" 2>/dev/null; }
-drbdadm adjust "$res" || fail "drbdadm adjust $res failed"
+# at boot the network may come up after this unit: drbdadm refuses an address
+# the host does not have yet (seen on the lab), so it is tried again for 5 minutes
+tries=0
+until drbdadm adjust "$res"; do
+	tries=$((tries + 1))
+	[ "$tries" -ge 150 ] && fail "drbdadm adjust $res failed for 5 minutes"
+	[ "$tries" -eq 1 ] && say "drbdadm adjust $res failed: trying again every 2 s for 5 minutes (the network may not be up yet)"
+	sleep 2
+done
 say "waiting for $peer: connected, and UpToDate on both halves"
 while :; do
 	s=$(state)

@@ -32,6 +32,13 @@ func procLine(t *testing.T, file, prefix string, repl ...string) string {
 // logger are stubs. It returns the exit code and the calls in order.
 func runRejoin(t *testing.T, states ...string) (int, []string) {
 	t.Helper()
+	return runRejoinAdjustFails(t, 0, states...)
+}
+
+// runRejoinAdjustFails is runRejoin with drbdadm adjust failing its first
+// fails calls, as it does when the replication address is not up yet.
+func runRejoinAdjustFails(t *testing.T, fails int, states ...string) (int, []string) {
+	t.Helper()
 	s := fencedLab(t, config.ProfileDebian12)
 	dir := t.TempDir()
 	bin := filepath.Join(dir, "bin")
@@ -45,7 +52,8 @@ func runRejoin(t *testing.T, states ...string) (int, []string) {
 		os.WriteFile(filepath.Join(bin, name), []byte("#!/bin/sh\n"+body+"\n"), 0o755)
 	}
 	stub("logger", `echo "logger $*" >> "$D/calls"`)
-	stub("drbdadm", `echo "drbdadm $*" >> "$D/calls"`)
+	stub("drbdadm", fmt.Sprintf(`echo "drbdadm $*" >> "$D/calls"
+if [ "$1" = adjust ]; then n=$(cat "$D/af" 2>/dev/null || echo 0); if [ "$n" -lt %d ]; then echo $((n + 1)) > "$D/af"; echo "IP 10.0.1.11 not found on this host." >&2; exit 10; fi; fi`, fails))
 	stub("systemctl", `echo "systemctl $*" >> "$D/calls"; mkdir -p "$D/lun_0"`)
 	stub("sleep", `n=$(cat "$D/n" 2>/dev/null || echo 0); n=$((n + 1)); echo $n > "$D/n"
 if [ -e "$D/drbd$n" ]; then cp "$D/drbd$n" "$D/drbd"; else echo "still waiting" >> "$D/calls"; kill $PPID; fi`)
@@ -87,6 +95,14 @@ func TestRejoinSafeOrder(t *testing.T) {
 	t.Run("up, resync, then primary, then export", func(t *testing.T) {
 		code, calls := runRejoin(t, down, waiting, syncing, syncing, synced)
 		want := []string{"drbdadm adjust r0", "drbdadm primary r0", "systemctl start rtslib-fb-targetctl.service",
+			"logger -t scalestore rejoin r0: connected, UpToDate, primary and exported"}
+		if code != 0 || strings.Join(calls, "\n") != strings.Join(want, "\n") {
+			t.Fatalf("exit %d, calls:\n%s\nwant:\n%s", code, strings.Join(calls, "\n"), strings.Join(want, "\n"))
+		}
+	})
+	t.Run("adjust tried again while the address is not up yet", func(t *testing.T) {
+		code, calls := runRejoinAdjustFails(t, 2, down, down, down, syncing, synced)
+		want := []string{"drbdadm adjust r0", "drbdadm adjust r0", "drbdadm adjust r0", "drbdadm primary r0", "systemctl start rtslib-fb-targetctl.service",
 			"logger -t scalestore rejoin r0: connected, UpToDate, primary and exported"}
 		if code != 0 || strings.Join(calls, "\n") != strings.Join(want, "\n") {
 			t.Fatalf("exit %d, calls:\n%s\nwant:\n%s", code, strings.Join(calls, "\n"), strings.Join(want, "\n"))
