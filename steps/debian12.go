@@ -281,55 +281,74 @@ func debExport(s *config.Spec) Step {
 			iqn := s.TargetIQN(p, h.Host)
 			tpg := "/iscsi/" + iqn + "/tpg1"
 			res := p.Resource()
-			hasBackstore := remote.Script("set -- %s/core/iblock_*/%s; test -d \"$1\"", configfs, res)
-			hasTarget := remote.Script("test -d %s/iscsi/%s/tpgt_1/lun/lun_0", configfs, iqn)
 			st.Actions = append(st.Actions,
 				run(h.Host, "disable the boot-time restore of the LIO config (scalestore exports only once DRBD is UpToDate and Primary)",
 					remote.Argv("systemctl", "disable", "--now", "rtslib-fb-targetctl.service"),
-					ptr(notWanted("rtslib-fb-targetctl.service"))),
-				run(h.Host, "create block backstore "+res+" on "+p.Device()+" with serial "+serial+", write cache off",
-					targetcli(hasBackstore,
-						[]string{"/backstores/block", "create", "name=" + res, "dev=" + p.Device(), "wwn=" + serial},
-						[]string{"/backstores/block/" + res, "set", "attribute", "emulate_write_cache=0"}), &hasBackstore),
-				run(h.Host, "create target "+iqn+" with LUN 0 and a portal on "+iscsiPortal(host.Address),
-					targetcli(hasTarget,
-						[]string{"/iscsi", "create", iqn},
-						[]string{tpg + "/luns", "create", "/backstores/block/" + res, "lun=0"},
-						[]string{tpg, "set", "attribute", "authentication=0"},
-						[]string{tpg + "/portals", "delete", "0.0.0.0", "3260"},
-						[]string{tpg + "/portals", "create", host.Address, "3260"}), &hasTarget))
-			var acls [][]string
-			var aclProbes []remote.Cmd
+					ptr(notWanted("rtslib-fb-targetctl.service"))))
+			// The half's whole export in one targetcli run (each run starts
+			// Python: seconds on a slow host): only the parts it does not
+			// have yet (a run cut short, a client added), then the save.
+			parts := []lioPart{
+				{has: remote.Script("set -- %s/core/iblock_*/%s; test -d \"$1\"", configfs, res), lines: [][]string{
+					{"/backstores/block", "create", "name=" + res, "dev=" + p.Device(), "wwn=" + serial},
+					{"/backstores/block/" + res, "set", "attribute", "emulate_write_cache=0"}}},
+				{has: remote.Script("test -d %s/iscsi/%s/tpgt_1/lun/lun_0", configfs, iqn), lines: [][]string{
+					{"/iscsi", "create", iqn},
+					{tpg + "/luns", "create", "/backstores/block/" + res, "lun=0"},
+					{tpg, "set", "attribute", "authentication=0"},
+					{tpg + "/portals", "delete", "0.0.0.0", "3260"},
+					{tpg + "/portals", "create", host.Address, "3260"}}},
+			}
+			saved := []remote.Cmd{remote.Script("grep -qsF %s %s", `"`+iqn+`"`, lioSaved)}
 			for _, c := range s.Clients {
 				init := s.InitiatorIQN(c)
-				acls = append(acls, []string{tpg + "/acls", "create", init})
-				aclProbes = append(aclProbes, remote.Script("test -d %s/iscsi/%s/tpgt_1/acls/%s", configfs, iqn, init))
+				parts = append(parts, lioPart{has: remote.Script("test -d %s/iscsi/%s/tpgt_1/acls/%s", configfs, iqn, init),
+					lines: [][]string{{tpg + "/acls", "create", init}}})
+				saved = append(saved, remote.Script("grep -qsF %s %s", `"`+init+`"`, lioSaved))
 			}
-			// One ACL per client, made (with the save) in one targetcli run:
-			// each run starts Python, seconds on a slow host.
-			hasACLs := sh(aclProbes...)
-			st.Actions = append(st.Actions, run(h.Host, "allow "+strings.Join(s.ClientHosts(), ", "),
-				targetcli(hasACLs, acls...), &hasACLs))
-			savedIQNs := []string{`"` + iqn + `"`}
-			for _, c := range s.Clients {
-				savedIQNs = append(savedIQNs, `"`+s.InitiatorIQN(c)+`"`)
-			}
-			st.Actions = append(st.Actions, run(h.Host, "save the LIO config", remote.Argv("targetcli", "saveconfig"),
-				shared(remote.Argv("cat", "/etc/rtslib-fb-target/saveconfig.json"), has(savedIQNs...))))
+			exported := lioExported(parts, saved)
+			st.Actions = append(st.Actions, run(h.Host,
+				fmt.Sprintf("export %s: block backstore on %s with serial %s (write cache off), target %s with LUN 0 and a portal on %s, allow %s; save the LIO config",
+					res, p.Device(), serial, iqn, iscsiPortal(host.Address), strings.Join(s.ClientHosts(), ", ")),
+				lioBatch(parts, exported), &exported))
 		}
 	}
 	return st
 }
 
-// targetcli runs several targetcli commands in one targetcli process (fed on
-// its stdin), then checks with verify that they took effect: targetcli keeps
-// going after a failed command and exits 0 all the same.
-func targetcli(verify remote.Cmd, lines ...[]string) remote.Cmd {
-	var qs []string
-	for _, l := range lines {
-		qs = append(qs, remote.Join(l...))
+// lioSaved is where targetcli saveconfig writes the LIO config.
+const lioSaved = "/etc/rtslib-fb-target/saveconfig.json"
+
+// lioPart is one part of a half's export: the targetcli lines that make it,
+// and the test that it is there.
+type lioPart struct {
+	has   remote.Cmd
+	lines [][]string
+}
+
+// lioExported: every part is there and the saved config names the target
+// and every client.
+func lioExported(parts []lioPart, saved []remote.Cmd) remote.Cmd {
+	var all []remote.Cmd
+	for _, pt := range parts {
+		all = append(all, remote.Cmd{Script: "{ " + pt.has.String() + "; }"})
 	}
-	return remote.Script("printf '%%s\\n' %s | targetcli && %s", remote.Cmd{Script: remote.Join(qs...)}, verify)
+	return sh(append(all, saved...)...)
+}
+
+// lioBatch feeds one targetcli process the lines of each part that is not
+// there yet, then saveconfig, and checks with verify that they took effect:
+// targetcli keeps going after a failed command and exits 0 all the same.
+func lioBatch(parts []lioPart, verify remote.Cmd) remote.Cmd {
+	feed := remote.Cmd{}
+	for _, pt := range parts {
+		var qs []string
+		for _, l := range pt.lines {
+			qs = append(qs, remote.Join(l...))
+		}
+		feed = remote.Script("%s{ %s; } || printf '%%s\\n' %s; ", feed, pt.has, remote.Cmd{Script: remote.Join(qs...)})
+	}
+	return remote.Script("{ %secho saveconfig; } | targetcli && %s", feed, verify)
 }
 
 func debImport(s *config.Spec) Step {

@@ -156,7 +156,7 @@ func TestSharedProbesOnRealListings(t *testing.T) {
 		{"storage without DRBD", "storage0a", map[string]string{"/proc/drbd": "proc-mounts-storage0a.txt",
 			"/etc/rtslib-fb-target/saveconfig.json": "proc-mounts-storage0a.txt"},
 			[]string{"wait until r0 is connected to its peer", "mark r0 in sync without copying (skip_initial_sync: brand-new disks)",
-				"wait until r0 is UpToDate on both halves", "make storage0a primary for r0", "save the LIO config",
+				"wait until r0 is UpToDate on both halves", "make storage0a primary for r0",
 				"create DRBD metadata for r0 on /dev/vdb"}},
 	} {
 		t.Run(tc.name, func(t *testing.T) {

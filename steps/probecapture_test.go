@@ -153,6 +153,19 @@ func (pc *probeCapture) host(t *testing.T, captures map[string]string) (*stubHos
 			t.Fatal(err)
 		}
 	}
+	// a captured file the side names (the saved LIO config) is there too,
+	// for probes that read it with grep rather than through cat
+	for path, name := range captures {
+		if _, ok := fileTexts[path]; ok || !strings.HasPrefix(path, "/") || strings.HasSuffix(path, "/") {
+			continue
+		}
+		b, err := os.ReadFile(filepath.Join("testdata", "captures", name))
+		if err != nil {
+			t.Fatal(err)
+		}
+		files = append(files, path)
+		fileTexts[path] = string(b)
+	}
 	root := t.TempDir()
 	for path, text := range fileTexts {
 		if err := os.MkdirAll(filepath.Dir(root+path), 0o755); err != nil {

@@ -92,9 +92,9 @@ var probeTable = []probeRow{
 		// the lab's image never enabled it (probes-blank-storage2a.txt has no
 		// rtslib-fb-targetctl.service in any .wants): there the probe holds, rightly
 		blank: no("ls /etc/systemd/system/*.wants/ on a host where installing targetcli-fb enabled rtslib-fb-targetctl.service")},
-	{match: `^export: (create|allow) `, built: hostState{probes: builtProbes}, blank: hostState{probes: blankProbes}},
-	{match: `^export: save the LIO config`, built: hostState{captures: map[string]string{"/etc/rtslib-fb-target/saveconfig.json": "saveconfig-storage1a.json"}},
-		blank: hostState{absent: []string{"/etc/rtslib-fb-target/saveconfig.json"}}}, // never saved
+	// the LIO objects in configfs, and the saved config naming them
+	{match: `^export: export `, built: hostState{probes: builtProbes, captures: map[string]string{"/etc/rtslib-fb-target/saveconfig.json": "saveconfig-storage1a.json"}},
+		blank: hostState{probes: blankProbes, absent: []string{"/etc/rtslib-fb-target/saveconfig.json"}}}, // never exported nor saved
 	{match: `^(import|multipath|cluster|lv-boot): start `, built: hostState{captures: builtUnits}, blank: hostState{captures: blankUnits}},
 	{match: `^storage-boot: start `, built: no("systemctl show of scalestore-drbd.service on a storage half built with a fence agent"),
 		blank: hostState{captures: blankUnits}},
