@@ -1,7 +1,6 @@
 package main
 
 import (
-	"context"
 	"errors"
 	"fmt"
 	"os"
@@ -100,11 +99,6 @@ func runApply(cmd *cobra.Command, o applyOpts) (err error) {
 	}
 	pr.note("discovering %d hosts", len(s.StorageHosts())+len(s.Clients))
 	t0 := time.Now()
-	// the plan's probes, as the spec alone plans them, run while discovery
-	// does (on a built cluster they are most of what apply reads)
-	earlyCtx, cancelEarly := context.WithCancel(ctx)
-	defer cancelEarly()
-	early := steps.StartEarlyProbes(earlyCtx, steps.Build(s, nil), ss.hosts, 0)
 	facts := steps.Discover(ctx, s, ss.hosts, 0)
 	tDiscover := time.Since(t0)
 	if err := ir.err(); err != nil {
@@ -134,7 +128,6 @@ func runApply(cmd *cobra.Command, o applyOpts) (err error) {
 	}
 	ir.started()
 	eng := o.engine(ss.hosts, pr.event, ir.stop)
-	eng.Early = early
 	t1 := time.Now()
 	sum, err := eng.Run(ctx, plan)
 	tRun := time.Since(t1)

@@ -44,10 +44,6 @@ type Engine struct {
 	// Concurrency caps the nodes (a step on one host) running at once in
 	// a Graph run (0: Parallel; 0 there too: no cap).
 	Concurrency int
-	// Early, when set, answers the prefetch instead of running it: the
-	// probes of a plan built before discovery, run while it ran
-	// (StartEarlyProbes).
-	Early *EarlyProbes
 
 	mu       sync.Mutex
 	prefetch map[string]bool // "step/action" → its probe held before the run
@@ -114,11 +110,7 @@ func (e *Engine) Run(ctx context.Context, p *Plan) (Summary, error) {
 	for _, w := range p.Warnings {
 		e.emit(Event{Kind: Warning, Text: w})
 	}
-	switch {
-	case e.NoPrefetch:
-	case e.Early != nil:
-		e.prefetch = e.Early.answers(ctx, p)
-	default:
+	if !e.NoPrefetch {
 		e.prefetch = e.prefetchProbes(ctx, p)
 	}
 	var runErr error
@@ -449,18 +441,14 @@ func probeOf(a Action) *remote.Cmd {
 // apply needs. Each probe runs in a subshell of its own; a host that cannot
 // be reached is left out (its steps then probe one by one, and fail there).
 func (e *Engine) prefetchProbes(ctx context.Context, p *Plan) map[string]bool {
-	return prefetch(ctx, p, e.Hosts, e.Parallel)
-}
-
-func prefetch(ctx context.Context, p *Plan, hosts HostSource, parallel int) map[string]bool {
 	scripts := map[string]string{}
-	var names []string
+	var hosts []string
 	for _, host := range p.Hosts() {
-		names = append(names, host)
+		hosts = append(hosts, host)
 		scripts[host] = PrefetchScript(p, host).String()
 	}
-	res := remote.FanOut(ctx, names, parallel, func(ctx context.Context, name string) ([]string, error) {
-		h, err := hosts(ctx, name)
+	res := remote.FanOut(ctx, hosts, e.Parallel, func(ctx context.Context, name string) ([]string, error) {
+		h, err := e.Hosts(ctx, name)
 		if err != nil {
 			return nil, err
 		}
@@ -480,57 +468,6 @@ func prefetch(ctx context.Context, p *Plan, hosts HostSource, parallel int) map[
 	for _, o := range res {
 		for _, k := range o.Value {
 			m[k] = true
-		}
-	}
-	return m
-}
-
-// EarlyProbes is the prefetch of a plan built from the spec alone, started
-// before discovery and run while it runs (the cluster is locked first:
-// nothing else changes it meanwhile, and discovery only reads). Its answers
-// serve the plan built after discovery wherever an action's probe, on the
-// same host, is the same command; any other probe runs when its step does.
-// On a built cluster that saves the prefetch's own round after discovery.
-type EarlyProbes struct {
-	done chan struct{}
-	held map[string]bool // host + "\x00" + probe text → the probe held
-}
-
-// StartEarlyProbes runs the prefetch of p (Build(spec, nil)) in the
-// background.
-func StartEarlyProbes(ctx context.Context, p *Plan, hosts HostSource, parallel int) *EarlyProbes {
-	ep := &EarlyProbes{done: make(chan struct{}), held: map[string]bool{}}
-	go func() {
-		defer close(ep.done)
-		for key := range prefetch(ctx, p, hosts, parallel) {
-			var si, ai int
-			if _, err := fmt.Sscanf(key, "%d/%d", &si, &ai); err != nil || si >= len(p.Steps) || ai >= len(p.Steps[si].Actions) {
-				continue
-			}
-			a := p.Steps[si].Actions[ai]
-			if pr := probeOf(a); pr != nil {
-				ep.held[a.Host+"\x00"+pr.String()] = true
-			}
-		}
-	}()
-	return ep
-}
-
-// answers waits for the early prefetch and gives its answers as the
-// prefetch of p would ("step/action" keys): an action whose probe the early
-// plan did not run is not answered.
-func (ep *EarlyProbes) answers(ctx context.Context, p *Plan) map[string]bool {
-	select {
-	case <-ep.done:
-	case <-ctx.Done():
-		return nil
-	}
-	m := map[string]bool{}
-	for si, st := range p.Steps {
-		for ai, a := range st.Actions {
-			if pr := probeOf(a); pr != nil && ep.held[a.Host+"\x00"+pr.String()] {
-				m[fmt.Sprintf("%d/%d", si, ai)] = true
-			}
 		}
 	}
 	return m

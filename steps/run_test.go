@@ -3,7 +3,6 @@ package steps
 import (
 	"context"
 	"errors"
-	"fmt"
 	"strings"
 	"sync"
 	"testing"
@@ -287,74 +286,4 @@ func TestPrefetchedAnswersAfterAChange(t *testing.T) {
 			t.Errorf("changed %d, want the 2 actions", sum.Changed)
 		}
 	})
-}
-
-// The early probes (the spec's plan, probed while discovery runs) answer
-// the plan built after discovery only where a probe is the same command on
-// the same host: a file whose content discovery changed (storage0a has a
-// system PV the LVM filter must keep) is written, not skipped on the early
-// plan's word; everything else is answered by one command per host, as the
-// prefetch does.
-func TestEarlyProbesAnswerOnlyTheSameProbes(t *testing.T) {
-	s := sample(t, config.ProfileDebian12)
-	early := Build(s, nil)
-	f := newFakeCluster(early)
-	if _, err := (&Engine{Hosts: f.source(), Poll: time.Millisecond}).Run(context.Background(), early); err != nil {
-		t.Fatal(err)
-	}
-	facts := &Facts{Hosts: map[string]*HostFacts{"storage0a": {SystemPVs: []string{"/dev/vda3"}}}}
-	p := Build(s, facts)
-	changedKey := ""
-	for si, st := range p.Steps {
-		for ai, a := range st.Actions {
-			if a.Host == "storage0a" && a.Path == "/etc/lvm/lvmlocal.conf" {
-				if a.Content == early.Steps[si].Actions[ai].Content {
-					t.Fatal("the system PV did not change storage0a's LVM filter: the test proves nothing")
-				}
-				changedKey = fmt.Sprintf("%d/%d", si, ai)
-			}
-		}
-	}
-	if changedKey == "" {
-		t.Fatal("no lvmlocal.conf on storage0a in the plan")
-	}
-
-	// Nothing built yet answers nothing the plan does not have: on the
-	// built fake every other probe holds, the changed file's is not answered.
-	f.runs, f.prefetches = 0, 0
-	ep := StartEarlyProbes(context.Background(), early, f.source(), 0)
-	got := ep.answers(context.Background(), p)
-	hosts := len(s.StorageHosts()) + len(s.Clients)
-	if f.prefetches != hosts {
-		t.Fatalf("the early probes ran %d batched commands for %d hosts", f.prefetches, hosts)
-	}
-	for si, st := range p.Steps {
-		for ai, a := range st.Actions {
-			key := fmt.Sprintf("%d/%d", si, ai)
-			if probeOf(a) == nil {
-				continue
-			}
-			if want := key != changedKey; got[key] != want {
-				t.Errorf("%s on %s (%s): answered %v, want %v", a.Desc, a.Host, key, got[key], want)
-			}
-		}
-	}
-
-	// The run with them writes the changed file and nothing else.
-	f.runs, f.prefetches = 0, 0
-	rec := &recorder{}
-	e := &Engine{Hosts: f.source(), Emit: rec.emit, Poll: time.Millisecond, Early: StartEarlyProbes(context.Background(), early, f.source(), 0)}
-	sum, err := e.Run(context.Background(), p)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if sum.Changed != 1 {
-		t.Fatalf("changed %d, want 1 (storage0a's lvmlocal.conf)", sum.Changed)
-	}
-	if b := f.files["storage0a/etc/lvm/lvmlocal.conf"]; !strings.Contains(string(b), "/dev/vda3") {
-		t.Fatalf("storage0a's lvmlocal.conf was not rewritten with its system PV:\n%s", b)
-	}
-	if f.prefetches != hosts {
-		t.Fatalf("the run prefetched again (%d batched commands): the early probes should have served", f.prefetches)
-	}
 }
