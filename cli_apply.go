@@ -3,6 +3,7 @@ package main
 import (
 	"errors"
 	"fmt"
+	"log/slog"
 	"os"
 	"time"
 
@@ -99,7 +100,10 @@ func runApply(cmd *cobra.Command, o applyOpts) (err error) {
 	}
 	pr.note("discovering %d hosts", len(s.StorageHosts())+len(s.Clients))
 	t0 := time.Now()
-	facts := steps.Discover(ctx, s, ss.hosts, 0)
+	// fence checks that passed lately are not run again (steps.FenceFresh)
+	memo := loadFenceMemo(s, ss.logger)
+	facts := steps.DiscoverMemo(ctx, s, ss.hosts, 0, memo)
+	saveFenceMemo(s, memo, ss.logger)
 	tDiscover := time.Since(t0)
 	if err := ir.err(); err != nil {
 		return err // not a preflight refusal: the checks did not run
@@ -152,7 +156,8 @@ func runApply(cmd *cobra.Command, o applyOpts) (err error) {
 	// Postflight: every layer healthy on every host, and data written on
 	// one client reads back the same on the others.
 	t2 := time.Now()
-	post, _ := checks.Postflight(ctx, s, ss.hosts)
+	post, _ := checks.Postflight(ctx, s, ss.hosts, memo)
+	saveFenceMemo(s, memo, ss.logger)
 	pr.checksTitled("postflight:", post)
 	if !o.json {
 		fmt.Fprintf(out, "took %s: connect and discover %s, run %s, postflight %s\n", round(time.Since(t0)), round(tDiscover), round(tRun), round(time.Since(t2)))
@@ -161,4 +166,21 @@ func runApply(cmd *cobra.Command, o applyOpts) (err error) {
 		return errors.New("postflight: the cluster is not healthy (see above)")
 	}
 	return nil
+}
+
+// loadFenceMemo reads the fence checks this machine saw pass for the
+// cluster; a file it cannot read is no memo (every check runs).
+func loadFenceMemo(s *config.Spec, log *slog.Logger) *steps.FenceMemo {
+	checked, err := config.LoadFenceChecks(s.Cluster.Name)
+	if err != nil {
+		log.Warn("fence checks not read: every check runs", "err", err)
+		checked = nil
+	}
+	return &steps.FenceMemo{Checked: checked}
+}
+
+func saveFenceMemo(s *config.Spec, m *steps.FenceMemo, log *slog.Logger) {
+	if err := config.SaveFenceChecks(s.Cluster.Name, m.Snapshot()); err != nil {
+		log.Warn("fence checks not saved", "err", err)
+	}
 }

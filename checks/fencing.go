@@ -26,9 +26,33 @@ func checkFencing(s *config.Spec, f *steps.Facts) []Result {
 		return []Result{{Check: "fencing", Status: Warn, Msg: FencingOffMsg,
 			Hint: "set fencing.agent and every host's target under fencing.host_options for production; \"none\" is for labs"}}
 	}
-	agent := s.Fencing.Agent
 	rs := []Result{{Check: "fencing", Status: Pass, Msg: fmt.Sprintf("fence agent %s; storage halves fence their peer (the b-half after %d s), dlm fences lost clients",
-		agent, s.Fencing.Delay())}}
+		s.Fencing.Agent, s.Fencing.Delay())}}
+	return append(rs, fenceTargets(s, f, true)...)
+}
+
+// FenceHealth is the postflight's fencing check: apply has installed the
+// agent, so every host must now read the power status of each target it may
+// have to fence through it (f from steps.ReadFence). Nothing without an
+// agent: preflight warned already.
+func FenceHealth(s *config.Spec, f *steps.Facts) []Result {
+	if !s.Fencing.On() {
+		return nil
+	}
+	var rs []Result
+	for _, h := range s.Hosts {
+		if err := f.Errors[h.Name]; err != nil && len(steps.FenceTargets(s, h.Name)) > 0 {
+			rs = append(rs, Result{Check: "fencing", Host: h.Name, Status: Fail, Msg: err.Error()})
+		}
+	}
+	return append(rs, fenceTargets(s, f, false)...)
+}
+
+// fenceTargets checks each host's fence targets as f read them. before:
+// preflight, where an agent apply will install only warns.
+func fenceTargets(s *config.Spec, f *steps.Facts, before bool) []Result {
+	agent := s.Fencing.Agent
+	var rs []Result
 	for _, h := range s.Hosts {
 		hf := f.Hosts[h.Name]
 		if hf == nil {
@@ -51,7 +75,7 @@ func checkFencing(s *config.Spec, f *steps.Facts) []Result {
 				r.Hint = "fix fencing.host_options." + target + " (" + strings.Join(optList(s.Fencing.HostOptions[target]), " ") + ")"
 			case st.State == steps.FenceOff:
 				r.Status, r.Msg = Pass, fmt.Sprintf("%s reaches %s, which is powered off", agent, target)
-			case st.State == steps.FenceMissing && installable(s, hf):
+			case st.State == steps.FenceMissing && before && installable(s, hf):
 				pkgs := strings.Join(steps.AgentPackages(s), ", ")
 				if pkgs == "" {
 					pkgs = "the stack's packages, which bring it"
@@ -59,6 +83,9 @@ func checkFencing(s *config.Spec, f *steps.Facts) []Result {
 				r.Status = Warn
 				r.Msg = fmt.Sprintf("%s is not installed yet (apply installs %s): that it reaches %s is not proven", agent, pkgs, target)
 				r.Hint = "run scalestore check again after apply"
+			case st.State == steps.FenceMissing && !before:
+				r.Status, r.Msg = Fail, fmt.Sprintf("%s is not installed", agent)
+				r.Hint = "run scalestore apply again (it installs " + strings.Join(steps.AgentPackages(s), ", ") + ")"
 			case st.State == steps.FenceMissing:
 				r.Status, r.Msg = Fail, fmt.Sprintf("%s is not installed, and apt has no %s", agent, strings.Join(steps.AgentPackages(s), ", "))
 				r.Hint = "install the fence agents on " + h.Name + ", or name another fencing.agent"

@@ -116,3 +116,38 @@ func TestFencingAgentComesWithTheStack(t *testing.T) {
 	}
 	t.Error("no result for client0's target client1")
 }
+
+// The postflight proves fencing once apply has installed the agent: every
+// target read through it passes; an agent still missing, or a device that
+// does not answer, fails (no "apply installs it" warning there); a host not
+// read fails by name. Nothing without an agent.
+func TestFenceHealthAfterApply(t *testing.T) {
+	s, f := fencedFacts(t, map[string]string{"storage0b": "missing", "client1": "fence-ipmilan-wrong-address.txt"})
+	for _, hf := range f.Hosts {
+		hf.Packages = map[string]string{"fence-agents": steps.PkgInstallable, "ipmitool": steps.PkgInstallable} // would warn in preflight
+	}
+	delete(f.Hosts, "storage1b")
+	f.Errors["storage1b"] = fmt.Errorf("read the fence status on storage1b: connection lost")
+	rs := FenceHealth(s, f)
+	for _, c := range []struct {
+		host, check string
+		status      Status
+		msg         string
+	}{
+		{"storage0a", "fence storage0b", Fail, "fence_ipmilan is not installed"},
+		{"client0", "fence client1", Fail, "cannot query client1's power status: 2026-12-02 14:38:41,850 ERROR: Connection timed out"},
+		{"storage0b", "fence storage0a", Pass, "fence_ipmilan reaches storage0a (Status: ON)"},
+		{"storage1b", "fencing", Fail, "connection lost"},
+	} {
+		if r := find(rs, c.host, c.check); r.Status != c.status || !strings.Contains(r.Msg, c.msg) {
+			t.Errorf("%s %s: %+v, want %v %q", c.host, c.check, r, c.status, c.msg)
+		}
+	}
+	if r := find(rs, "storage0a", "fence storage0b"); !strings.Contains(r.Hint, "apply again") {
+		t.Errorf("missing agent's hint: %q", r.Hint)
+	}
+	s.Fencing = config.Fencing{Agent: "none"}
+	if rs := FenceHealth(s, f); len(rs) != 0 {
+		t.Errorf("without an agent: %+v", rs)
+	}
+}

@@ -226,12 +226,19 @@ func DataCheck(ctx context.Context, s *config.Spec, hosts steps.HostSource) Resu
 // (DataCheck): the two read different things, and side by side they take
 // the time of the longer. The data result is kept only when every layer is
 // healthy: on a broken cluster it would only repeat the layer's failure.
-// The state read is returned too (the wizard shows the LV's size from it).
-func Postflight(ctx context.Context, s *config.Spec, hosts steps.HostSource) ([]Result, *steps.ClusterState) {
+// With a fence agent, every host also reads each of its fence targets'
+// power status through it (FenceHealth): apply has installed the agent, so
+// fencing is proven here; the checks that pass are noted in memo (nil: not
+// noted). The state read is returned too (the wizard shows the LV's size
+// from it).
+func Postflight(ctx context.Context, s *config.Spec, hosts steps.HostSource, memo *steps.FenceMemo) ([]Result, *steps.ClusterState) {
 	data := make(chan Result, 1)
 	go func() { data <- DataCheck(ctx, s, hosts) }()
+	fence := make(chan []Result, 1)
+	go func() { fence <- FenceHealth(s, steps.ReadFence(ctx, s, hosts, memo)) }()
 	state := steps.ReadState(ctx, s, hosts)
 	rs := Health(s, state)
+	rs = append(rs, <-fence...)
 	d := <-data
 	if !Failed(rs) {
 		rs = append(rs, d)

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"io/fs"
+	"regexp"
 	"strings"
 	"sync"
 	"testing"
@@ -18,6 +19,7 @@ import (
 // data check's write and read with the sums the test chooses.
 type labHost struct {
 	name, state, sum string
+	fence            string // the agent's answer for every target (a capture)
 	mu               *sync.Mutex
 	log              *[]string
 }
@@ -36,6 +38,12 @@ func (h labHost) Run(ctx context.Context, cmd remote.Cmd, _ remote.RunOptions) (
 	*h.log = append(*h.log, h.name+": "+strings.Fields(text)[0])
 	h.mu.Unlock()
 	switch {
+	case strings.HasPrefix(text, "echo @@fence "):
+		var out strings.Builder
+		for _, m := range reFenceSection.FindAllStringSubmatch(text, -1) {
+			out.WriteString("@@fence " + m[1] + "\n" + h.fence)
+		}
+		return remote.Result{Stdout: []byte(out.String())}, nil
 	case strings.HasPrefix(text, "echo @@"):
 		return remote.Result{Stdout: []byte(h.state)}, nil
 	case strings.Contains(text, "sha256sum"):
@@ -45,6 +53,8 @@ func (h labHost) Run(ctx context.Context, cmd remote.Cmd, _ remote.RunOptions) (
 	}
 	return remote.Result{Code: 127}, &remote.ExitError{Host: h.name, Cmd: text, Code: 127}
 }
+
+var reFenceSection = regexp.MustCompile(`echo @@fence (\S+);`)
 
 func TestPostflight(t *testing.T) {
 	s, err := config.Load("../lab/lab.toml")
@@ -59,17 +69,20 @@ func TestPostflight(t *testing.T) {
 		noQuorum   bool
 		want       string // the last result's check and status
 		wantStatus Status
+		fence      string // the fence agent's answer (a capture)
 	}{
-		{"healthy", "1111", false, "data", Pass},
-		{"data differs", "2222", false, "data", Fail},
-		{"layer broken: no data result", "1111", true, "mount", Pass},
+		{"healthy", "1111", false, "data", Pass, "fence-ipmilan-status-on.txt"},
+		{"data differs", "2222", false, "data", Fail, "fence-ipmilan-status-on.txt"},
+		// the layers' results, then fencing's
+		{"layer broken: no data result", "1111", true, "fence client0", Pass, "fence-ipmilan-status-on.txt"},
+		{"fence devices silent: no data result", "1111", false, "fence client0", Fail, "fence-ipmilan-wrong-address.txt"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			var mu sync.Mutex
 			var log []string
 			src := func(ctx context.Context, name string) (remote.Host, error) {
 				// storage0b shows what storage0a does (dual primary), under its own target name
-				h := labHost{name: name, state: strings.ReplaceAll(storage, "storage0a", name), sum: "1111", mu: &mu, log: &log}
+				h := labHost{name: name, state: strings.ReplaceAll(storage, "storage0a", name), sum: "1111", fence: readCapture(t, tc.fence), mu: &mu, log: &log}
 				if steps.Role(s, name) == "client" {
 					h.state = client
 					if tc.noQuorum {
@@ -81,7 +94,7 @@ func TestPostflight(t *testing.T) {
 				}
 				return h, nil
 			}
-			rs, state := Postflight(context.Background(), s, src)
+			rs, state := Postflight(context.Background(), s, src, nil)
 			if state == nil || state.Hosts["client0"] == nil {
 				t.Fatal("no state returned")
 			}

@@ -108,3 +108,28 @@ func TestAppliedSpecIsRecordedPerClusterAndReadBack(t *testing.T) {
 		t.Errorf("a name that is not a cluster name: %v", err)
 	}
 }
+
+// The fence checks a run saw pass are read back as written, per cluster;
+// no file is no checks; a line that is not "host target hash time" is left
+// out.
+func TestFenceChecksRoundTrip(t *testing.T) {
+	t.Setenv("XDG_STATE_HOME", t.TempDir())
+	if m, err := LoadFenceChecks("lab"); err != nil || len(m) != 0 {
+		t.Fatalf("no file: %v %v", m, err)
+	}
+	at := time.Unix(1796256000, 0)
+	in := map[string]time.Time{"storage0a\tstorage0b\t0123456789abcdef": at, "client0\tclient1\tfedcba9876543210": at.Add(time.Minute), "bad key": at}
+	if err := SaveFenceChecks("lab", in); err != nil {
+		t.Fatal(err)
+	}
+	path, _ := FenceChecksPath("lab")
+	b, _ := os.ReadFile(path)
+	os.WriteFile(path, append(b, "storage1a\tstorage1b\tnot-a-time\n"...), 0o600)
+	out, err := LoadFenceChecks("lab")
+	if err != nil || len(out) != 2 || !out["storage0a\tstorage0b\t0123456789abcdef"].Equal(at) || !out["client0\tclient1\tfedcba9876543210"].Equal(at.Add(time.Minute)) {
+		t.Fatalf("%v %v", out, err)
+	}
+	if other, _ := LoadFenceChecks("other"); len(other) != 0 {
+		t.Fatalf("another cluster's checks: %v", other)
+	}
+}

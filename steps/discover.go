@@ -142,17 +142,7 @@ func DiscoverScript(q Query) remote.Cmd {
 		b.WriteString("echo @@mounted; awk -v mp=" + mp + ` '$2 == mp { print $1, $3 }' /proc/mounts; echo "rc=$?"; ` +
 			"echo @@fstab; awk -v mp=" + mp + ` '$1 !~ /^#/ && $2 == mp { print $1, $3 }' /etc/fstab; echo "rc=$?"; `)
 	}
-	for _, fq := range q.Fence {
-		// the options on the agent's stdin, as the fence-peer handler
-		// gives them: nothing in argv
-		lines := []string{"action=status"}
-		for _, k := range sortedKeys(fq.Options) {
-			lines = append(lines, k+"="+fq.Options[k])
-		}
-		a := remote.Quote(q.Agent)
-		b.WriteString("echo @@fence " + remote.Quote(fq.Target) + "; if [ -x " + a + " ]; then printf '%s\\n' " + remote.Join(lines...) +
-			" | " + a + ` 2>&1; echo "rc=$?"; else echo ` + remote.Quote("not installed: "+q.Agent) + "; echo rc=127; fi; ")
-	}
+	b.WriteString(fenceScript(q.Agent, q.Fence))
 	b.WriteString("true")
 	return remote.Cmd{Script: b.String()}
 }
@@ -511,6 +501,13 @@ func ParsePVs(text string) ([]PV, error) {
 // Discover gathers every host's facts in parallel, one command per host.
 // A host that cannot be reached or read has its error in Errors.
 func Discover(ctx context.Context, s *config.Spec, hosts HostSource, parallel int) *Facts {
+	return DiscoverMemo(ctx, s, hosts, parallel, nil)
+}
+
+// DiscoverMemo is Discover that does not ask the fence agent again for a
+// check m says passed lately (FenceFresh), and notes in m the ones that
+// pass now (apply's preflight; nil m: every check runs).
+func DiscoverMemo(ctx context.Context, s *config.Spec, hosts HostSource, parallel int, m *FenceMemo) *Facts {
 	f := &Facts{Hosts: map[string]*HostFacts{}, Errors: map[string]error{}}
 	var names []string
 	for _, h := range s.Hosts {
@@ -527,7 +524,7 @@ func Discover(ctx context.Context, s *config.Spec, hosts HostSource, parallel in
 		if p, side := s.PairOf(name); side >= 0 {
 			disks = append(disks, p.Halves()[side].Disk)
 		}
-		return DiscoverHost(ctx, h, s, DiscoverModules(role(s, name), s.Cluster.Profile), disks)
+		return discoverHost(ctx, h, s, DiscoverModules(role(s, name), s.Cluster.Profile), disks, m)
 	})
 	for name, o := range res {
 		if o.Err != nil {
@@ -535,6 +532,7 @@ func Discover(ctx context.Context, s *config.Spec, hosts HostSource, parallel in
 			continue
 		}
 		f.Hosts[name] = o.Value
+		m.record(s, name, o.Value.Fence)
 	}
 	return f
 }
@@ -565,6 +563,10 @@ var listDisksCmd = remote.Argv("lsblk", "-J", "-b", "-d", "-o", "NAME,PATH,SIZE,
 // DiscoverHost reads one host: the facts of DiscoverScript, for the given
 // kernel modules and disks. Read-only.
 func DiscoverHost(ctx context.Context, h remote.Host, s *config.Spec, mods, disks []string) (*HostFacts, error) {
+	return discoverHost(ctx, h, s, mods, disks, nil)
+}
+
+func discoverHost(ctx context.Context, h remote.Host, s *config.Spec, mods, disks []string, m *FenceMemo) (*HostFacts, error) {
 	if len(disks) == 1 && disks[0] == "*" {
 		res, err := h.Run(ctx, listDisksCmd, remote.RunOptions{Timeout: ReadTimeout})
 		if err != nil {
@@ -587,11 +589,10 @@ func DiscoverHost(ctx context.Context, h remote.Host, s *config.Spec, mods, disk
 	}
 	q := Query{Profile: s.Cluster.Profile, Modules: mods, Disks: disks,
 		Packages: HostPackages(s, role(s, h.Name())), Peers: peersOf(s, h.Name())}
+	var memo map[string]FenceStatus
 	if s.Fencing.On() {
 		q.Agent = AgentPath(s)
-		for _, t := range FenceTargets(s, h.Name()) {
-			q.Fence = append(q.Fence, FenceQuery{Target: t, Options: s.Fencing.Target(t)})
-		}
+		q.Fence, memo = fenceQueries(s, h.Name(), m)
 	}
 	if role(s, h.Name()) == "client" {
 		q.MountPoint = s.Volume.MountPoint
@@ -600,7 +601,17 @@ func DiscoverHost(ctx context.Context, h remote.Host, s *config.Spec, mods, disk
 	if err != nil {
 		return nil, fmt.Errorf("discover %s: %w", h.Name(), err)
 	}
-	return ParseDiscovery(string(out.Stdout), vg, time.Now())
+	hf, err := ParseDiscovery(string(out.Stdout), vg, time.Now())
+	if err != nil || len(memo) == 0 {
+		return hf, err
+	}
+	if hf.Fence == nil {
+		hf.Fence = map[string]FenceStatus{}
+	}
+	for t, st := range memo {
+		hf.Fence[t] = st
+	}
+	return hf, nil
 }
 
 // Packages are the stack's packages a host of the role needs.

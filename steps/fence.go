@@ -213,6 +213,8 @@ const (
 type FenceStatus struct {
 	State string
 	Msg   string // the agent's last line, or why it did not run
+	// Memo: not read now, a check that passed lately (FenceMemo)
+	Memo bool
 }
 
 // ParseFenceStatus reads the agent's "status" output, then "rc=N": fence

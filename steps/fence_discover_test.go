@@ -14,11 +14,11 @@ import (
 // Each real fence_ipmilan capture reads as the state it shows.
 func TestParseFenceStatusCaptures(t *testing.T) {
 	for file, want := range map[string]FenceStatus{
-		"fence-ipmilan-status-on.txt":      {FenceOn, "Status: ON"},
-		"fence-ipmilan-status-off.txt":     {FenceOff, "Status: OFF"},
-		"fence-ipmilan-wrong-address.txt":  {FenceError, "2026-12-02 14:38:41,850 ERROR: Connection timed out (exit 1)"},
-		"fence-ipmilan-wrong-password.txt": {FenceError, "2026-12-02 14:38:57,129 ERROR: Failed: Unable to obtain correct plug status or plug is not available (exit 1)"},
-		"fence-ipmilan-off.txt":            {FenceError, "Success: Powered OFF (exit 0)"}, // not a status answer
+		"fence-ipmilan-status-on.txt":      {State: FenceOn, Msg: "Status: ON"},
+		"fence-ipmilan-status-off.txt":     {State: FenceOff, Msg: "Status: OFF"},
+		"fence-ipmilan-wrong-address.txt":  {State: FenceError, Msg: "2026-12-02 14:38:41,850 ERROR: Connection timed out (exit 1)"},
+		"fence-ipmilan-wrong-password.txt": {State: FenceError, Msg: "2026-12-02 14:38:57,129 ERROR: Failed: Unable to obtain correct plug status or plug is not available (exit 1)"},
+		"fence-ipmilan-off.txt":            {State: FenceError, Msg: "Success: Powered OFF (exit 0)"}, // not a status answer
 	} {
 		if got := ParseFenceStatus(capture(t, file)); got != want {
 			t.Errorf("%s: %+v, want %+v", file, got, want)

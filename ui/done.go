@@ -53,7 +53,7 @@ func (m *doneModel) start(ctx context.Context, src steps.HostSource, s *config.S
 	}
 	m.checking = true
 	return tea.Batch(m.spin.Tick, func() tea.Msg {
-		rs, cs := checks.Postflight(ctx, s, src)
+		rs, cs := checks.Postflight(ctx, s, src, nil)
 		return postflightMsg{results: rs, lvBytes: lvSize(s, cs)}
 	})
 }
