@@ -16,7 +16,7 @@ type scheduleOpts struct {
 }
 
 // defaultSchedule is --schedule's default.
-const defaultSchedule = steps.ScheduleSteps
+const defaultSchedule = steps.ScheduleGraph
 
 func (o *scheduleOpts) register(fs *pflag.FlagSet) {
 	fs.StringVar(&o.schedule, "schedule", defaultSchedule, `how the plan runs: "steps" (step after step, the hosts of a step in parallel) or "graph" (each step on each host as soon as the steps it needs are done: several steps at once; scalestore plan --graph shows the needs)`)

@@ -35,19 +35,19 @@ func TestScheduleFlagsBadValues(t *testing.T) {
 	}
 }
 
-// apply's flags reach the engine: the default runs step after step with
-// no cap; --schedule graph runs the graph; --concurrency caps both.
+// apply's flags reach the engine: the default runs the graph with no cap;
+// --schedule steps runs step after step; --concurrency caps both.
 func TestScheduleFlagsReachTheEngine(t *testing.T) {
 	for _, c := range []struct {
 		args        []string
 		graph       bool
 		concurrency int
 	}{
-		{nil, false, 0},
+		{nil, true, 0},
 		{[]string{"--schedule", "steps"}, false, 0},
 		{[]string{"--schedule", "graph"}, true, 0},
 		{[]string{"--schedule=graph", "--concurrency", "4"}, true, 4},
-		{[]string{"--concurrency", "2"}, false, 2},
+		{[]string{"--concurrency", "2"}, true, 2},
 	} {
 		var o applyOpts
 		cmd := applyCommand(&o)
@@ -83,7 +83,8 @@ func TestRunStartedJSONListsTheGraph(t *testing.T) {
 		concurrency int
 	}{
 		{[]string{"--schedule", "graph", "--concurrency", "3"}, "graph", 3},
-		{nil, "steps", 0},
+		{nil, "graph", 0},
+		{[]string{"--schedule", "steps"}, "steps", 0},
 	} {
 		var o applyOpts
 		if err := applyCommand(&o).ParseFlags(c.args); err != nil {
