@@ -7,8 +7,8 @@
 #   bare   ./scalestore plan --script -f lab/lab.toml > $OUT/bare.sh; bash $OUT/bare.sh
 #          (the lab's ssh options through SCALESTORE_SSH_OPTS; the script prints
 #          "<epoch> step <id>" on stderr as each step begins, "<epoch> step end" at its end)
-#   graph  ./scalestore apply -f lab/lab.toml --yes --schedule graph
 #   steps  ./scalestore apply -f lab/lab.toml --yes --schedule steps
+#   graph  ./scalestore apply -f lab/lab.toml --yes --schedule graph (apply's default)
 # then prints the wall times side by side, apply/bare ratios and a per-step table (bare: from
 # one step's stamp to the next; apply: each step's span from its run log's step-done events;
 # in a graph run the spans overlap). Everything goes to $LAB_DIR/bench/<time>/ (results.txt,
@@ -16,8 +16,10 @@
 # apply's wall time includes connecting, discovery, preflight and postflight, which the bare
 # script does not do: its "run" column is the plan alone.
 #
-# Knobs: BENCH_RUNS="bare graph steps" (which runs, in that order), BENCH_SNAPSHOT=clean,
+# Knobs: BENCH_RUNS="bare steps graph" (which runs, in that order), BENCH_SNAPSHOT=clean,
 # BENCH_SPEC=lab/lab.toml, BENCH_CONCURRENCY (apply --concurrency; default none).
+# After the last run, when it is an apply that passed, apply runs again on what it built (nothing
+# to do) and its time is printed as a share of that first apply's.
 # The lab is left as the last run built it. Exits non-zero when a run failed (the others run).
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -27,7 +29,7 @@ export LAB_DIR
 BIN=$ROOT/scalestore
 SPEC=${BENCH_SPEC:-lab/lab.toml}
 SNAP=${BENCH_SNAPSHOT:-clean}
-RUNS=${BENCH_RUNS:-bare graph steps}
+RUNS=${BENCH_RUNS:-bare steps graph}
 OUT=$LAB_DIR/bench/$(date -u +%Y%m%dT%H%M%SZ)
 mkdir -p "$OUT"
 
@@ -136,6 +138,38 @@ for r in $RUNS; do
   say "$r: ${WALL[$r]} s wall, ${STATUS[$r]}"
 done
 
+# the second apply on the cluster the last apply built (same state directory: what an operator
+# running apply again sees), its time as a share of that first apply's
+SECOND=
+last=${RUNS##* }
+if [ "$last" != bare ] && [ "${STATUS[$last]}" = ok ]; then
+  say "scalestore apply again (nothing to do) after the $last run"
+  t0=$(now) rc=0
+  XDG_STATE_HOME=$OUT/state-$last "$BIN" apply -f "$SPEC" --yes --schedule "$last" >"$OUT/second.out" 2>"$OUT/second.err" || rc=$?
+  t1=$(now)
+  w2=$(secs "$t0" "$t1")
+  took1=$(sed -n 's/^took \([0-9.ms]*\):.*/\1/p' "$OUT/$last.out" | tail -1)
+  took2=$(sed -n 's/^took \([0-9.ms]*\):.*/\1/p' "$OUT/second.out" | tail -1)
+  changed=$(sed -n 's/.*done: \([0-9]*\) changed.*/\1/p' "$OUT/second.out" | tail -1)
+  SECOND=$(python3 - "$w2" "${WALL[$last]}" "$took1" "$took2" "${changed:-?}" "$rc" <<'EOF2'
+import re, sys
+w2, w1, took1, took2, changed, rc = sys.argv[1:]
+def secs(d):
+    m = re.fullmatch(r"(?:(\d+)m)?([\d.]+)(ms|s)", d or "")
+    if not m:
+        return None
+    v = float(m.group(2)) / (1000 if m.group(3) == "ms" else 1)
+    return v + 60 * int(m.group(1) or 0)
+t1, t2 = secs(took1), secs(took2)
+share = "%.1f %%" % (100 * t2 / t1) if t1 and t2 else "-"
+print("second apply: %s s wall (%.1f %% of the first's %s s); took %s against %s (%s); %s changed%s" % (
+    w2, 100 * float(w2) / float(w1), w1, took2 or "-", took1 or "-", share, changed, "" if rc == "0" else ", FAILED (exit %s)" % rc))
+EOF2
+)
+  [ $rc = 0 ] && [ "$changed" = 0 ] || FAILED=1
+  say "$SECOND"
+fi
+
 # ---- the results
 R=$OUT/results.txt
 {
@@ -154,6 +188,7 @@ R=$OUT/results.txt
   for r in $RUNS; do
     if [ -s "$OUT/$r.took" ]; then echo "$r: $(cat "$OUT/$r.took")"; fi
   done
+  if [ -n "$SECOND" ]; then echo "$SECOND"; grep -E '^took ' "$OUT/second.out" | sed 's/^/second: /'; fi
   echo
   echo "per step (s; bare: stamp to stamp; apply: first host's start to last host's end, from the run log)"
   "$BIN" plan --json -f "$SPEC" >"$OUT/plan.json"
