@@ -12,6 +12,8 @@ tree() { find -L "$@" -printf '%Y %s %p\n' 2>/dev/null; }
 if [ "$ROLE" = storage ]; then
   sec dpkg-query dpkg-query -W -f '${db:Status-Abbrev}\n' $PKGS
   sec /proc/drbd cat /proc/drbd
+  # the units' shared query (steps.unitsQuery): the storage boot unit's probe reads it
+  sec systemctl systemctl show -p Id,ActiveState,UnitFileState iscsid.service open-iscsi.service multipathd.service corosync.service dlm.service lvmlockd.service scalestore-lv.service scalestore-drbd.service
   sec 'drbdadm dstate' drbdadm dstate "$R"
   echo '@@drbdadm dump-md'; drbdadm dump-md "$R" >/dev/null 2>&1; echo "rc=$?"
   echo '@@drbdadm adjust'; drbdadm -d adjust "$R" 2>&1; echo "rc=$?"
