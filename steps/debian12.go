@@ -360,6 +360,11 @@ func debImport(s *config.Spec) Step {
 				ptr(remote.Argv("systemctl", "try-restart", "iscsid.service"))),
 			run(c.Host, "start iscsid and log in at boot", remote.Argv("systemctl", "enable", "--now", "iscsid.service", "open-iscsi.service"),
 				shared(unitsQuery, has(line("Id=iscsid.service|ActiveState=active|UnitFileState=enabled"))+" && "+unitEnabled("open-iscsi.service"))))
+		// Every export at once: each login waits on its portal's target
+		// (seconds on a slow host), and the portals are other machines.
+		// Each is logged in only if it is not already (a pair added, a
+		// run cut short); the action holds once all of them are.
+		var logins, names, needles []string
 		for _, p := range s.Pairs {
 			for _, h := range p.Halves() {
 				portal := iscsiPortal(s.Host(h.Host).Address)
@@ -368,15 +373,25 @@ func debImport(s *config.Spec) Step {
 				set := func(k, v string) remote.Cmd {
 					return remote.Argv(append(append([]string{}, node...), "-o", "update", "-n", k, "-v", v)...)
 				}
-				loggedIn := shared(sessionsQuery, has(line(iqn)))
-				st.Actions = append(st.Actions, run(c.Host, "log in to "+iqn+" at "+portal,
-					sh(remote.Script("iscsiadm -m discovery -t sendtargets -p %s >/dev/null", portal),
-						set("node.startup", "automatic"),
-						set("node.conn[0].timeo.noop_out_interval", "2"),
-						set("node.conn[0].timeo.noop_out_timeout", "2"),
-						remote.Argv(append(append([]string{}, node...), "--login")...)), loggedIn))
+				login := sh(remote.Script("iscsiadm -m discovery -t sendtargets -p %s >/dev/null", portal),
+					set("node.startup", "automatic"),
+					set("node.conn[0].timeo.noop_out_interval", "2"),
+					set("node.conn[0].timeo.noop_out_timeout", "2"),
+					remote.Argv(append(append([]string{}, node...), "--login")...))
+				logins = append(logins, remote.Script("{ { %s; } || { %s; }; } & pids=\"$pids $!\"; ",
+					*shared(sessionsQuery, has(line(iqn))), login).String())
+				names = append(names, iqn+" at "+portal)
+				needles = append(needles, line(iqn))
 			}
 		}
+		loggedIn := shared(sessionsQuery, has(needles...))
+		desc := "log in to " + strings.Join(names, ", ")
+		if len(names) > 1 {
+			desc += " (at once)"
+		}
+		st.Actions = append(st.Actions, run(c.Host, desc,
+			remote.Script("pids=; %src=0; for p in $pids; do wait \"$p\" || rc=1; done; [ \"$rc\" = 0 ] && { %s; }",
+				remote.Cmd{Script: strings.Join(logins, "")}, *loggedIn), loggedIn))
 	}
 	return st
 }
@@ -526,6 +541,17 @@ func serviceUp(host, unit string) Action {
 	return run(host, "start "+unit+" now and at boot", remote.Argv("systemctl", "enable", "--now", unit), unitUp(unit))
 }
 
+// servicesUp starts several units in one systemctl run (each run costs
+// seconds on a slow host); it holds when every one is up and enabled.
+func servicesUp(host string, units ...string) Action {
+	var needles []string
+	for _, u := range units {
+		needles = append(needles, line("Id="+u+"|ActiveState=active|UnitFileState=enabled"))
+	}
+	return run(host, "start "+strings.Join(units, ", ")+" now and at boot",
+		remote.Argv(append([]string{"systemctl", "enable", "--now"}, units...)...), shared(unitsQuery, has(needles...)))
+}
+
 func debCluster(s *config.Spec) []Step {
 	key := Step{ID: "cluster-key", Title: "Make the corosync authkey", Layer: "cluster"}
 	st := Step{ID: "cluster", Title: "Start the client cluster: corosync, dlm, lvmlockd", Layer: "cluster"}
@@ -549,8 +575,8 @@ func debCluster(s *config.Spec) []Step {
 	for _, c := range s.Clients {
 		st.Actions = append(st.Actions,
 			wait(c.Host, "wait until the cluster is quorate", remote.Script(`corosync-quorumtool -s 2>/dev/null | grep -Eq '^Quorate: +Yes'`), 5*time.Minute),
-			serviceUp(c.Host, "dlm.service"),
-			serviceUp(c.Host, "lvmlockd.service"))
+			// lvmlockd needs dlm only once a lockspace starts (vg-lock)
+			servicesUp(c.Host, "dlm.service", "lvmlockd.service"))
 	}
 	return []Step{key, st}
 }

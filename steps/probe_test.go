@@ -145,7 +145,7 @@ func TestSharedProbesOnRealListings(t *testing.T) {
 	}{
 		{"client healthy", "client0", client, nil},
 		{"client degraded", "client0", degraded, []string{"start iscsid and log in at boot", "start multipathd.service now and at boot",
-			"start corosync.service now and at boot", "start dlm.service now and at boot", "start lvmlockd.service now and at boot",
+			"start corosync.service now and at boot", "start dlm.service, lvmlockd.service now and at boot",
 			"start scalestore-lv.service now and at boot",
 			"mpath0 has both paths", "mount /mnt/gfs2"}},
 		{"storage healthy", "storage1a", map[string]string{"/proc/drbd": "proc-drbd-storage1a.txt",
