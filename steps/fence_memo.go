@@ -106,7 +106,7 @@ func fenceQueries(s *config.Spec, host string, m *FenceMemo) ([]FenceQuery, map[
 	for _, t := range FenceTargets(s, host) {
 		if age, ok := m.fresh(s, host, t); ok {
 			memo[t] = FenceStatus{State: FenceOn, Memo: true,
-				Msg: fmt.Sprintf("Status: ON, read %s ago by this machine's last run; read again after %s", age.Round(time.Second), FenceFresh)}
+				Msg: fmt.Sprintf("Status: ON, read %s ago from this machine; read again after %s", age.Round(time.Second), FenceFresh)}
 			continue
 		}
 		q = append(q, FenceQuery{Target: t, Options: s.Fencing.Target(t)})
@@ -154,9 +154,11 @@ func parseFenceSections(out string) map[string]FenceStatus {
 }
 
 // ReadFence asks the fence agent on every host for the power status of
-// each target it may have to fence (FenceTargets), as discovery does, and
-// notes the checks that passed in m (nil: none): the postflight's proof that
-// fencing works once apply has installed the agent. Read-only.
+// each target it may have to fence (FenceTargets), as discovery does, but
+// for the checks m says passed lately (this run's preflight, when the agent
+// was there already), and notes the checks that pass in m (nil: every check
+// runs, none is noted): the postflight's proof that fencing works once
+// apply has installed the agent. Read-only.
 func ReadFence(ctx context.Context, s *config.Spec, hosts HostSource, m *FenceMemo) *Facts {
 	f := &Facts{Hosts: map[string]*HostFacts{}, Errors: map[string]error{}}
 	if !s.Fencing.On() {
@@ -168,18 +170,18 @@ func ReadFence(ctx context.Context, s *config.Spec, hosts HostSource, m *FenceMe
 		if err != nil {
 			return nil, err
 		}
-		var qs []FenceQuery
-		for _, t := range FenceTargets(s, name) {
-			qs = append(qs, FenceQuery{Target: t, Options: s.Fencing.Target(t)})
-		}
+		qs, st := fenceQueries(s, name, m)
 		if len(qs) == 0 {
-			return map[string]FenceStatus{}, nil
+			return st, nil
 		}
 		out, err := h.Run(ctx, remote.Cmd{Script: fenceScript(AgentPath(s), qs) + "true"}, remote.RunOptions{Timeout: ReadTimeout})
 		if err != nil {
 			return nil, fmt.Errorf("read the fence status on %s: %w", name, err)
 		}
-		return parseFenceSections(string(out.Stdout)), nil
+		for t, fs := range parseFenceSections(string(out.Stdout)) {
+			st[t] = fs
+		}
+		return st, nil
 	})
 	for name, o := range res {
 		if o.Err != nil {

@@ -92,6 +92,12 @@ func TestFenceChecksPassedLatelyAreNotAskedAgain(t *testing.T) {
 		t.Fatalf("%d checks noted, want %d", n, want)
 	}
 
+	// At once, the postflight of the same run takes them too.
+	ran = nil
+	if f := ReadFence(context.Background(), s, src, memo); !f.Hosts["client0"].Fence["client1"].Memo || len(ran) != 0 {
+		t.Fatalf("the postflight asked again right after: %q", ran)
+	}
+
 	// Three minutes on, apply's discovery takes them and asks nothing.
 	now = now.Add(3 * time.Minute)
 	ran = nil
