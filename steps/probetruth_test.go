@@ -96,8 +96,8 @@ var probeTable = []probeRow{
 	{match: `^export: export `, built: hostState{probes: builtProbes, captures: map[string]string{"/etc/rtslib-fb-target/saveconfig.json": "saveconfig-storage1a.json"}},
 		blank: hostState{probes: blankProbes, absent: []string{"/etc/rtslib-fb-target/saveconfig.json"}}}, // never exported nor saved
 	{match: `^(import|multipath|cluster|lv-boot): start `, built: hostState{captures: builtUnits}, blank: hostState{captures: blankUnits}},
-	{match: `^storage-boot: start `, built: no("systemctl show of scalestore-drbd.service on a storage half built with a fence agent"),
-		blank: hostState{captures: blankUnits}},
+	// probes-built-storage1a.txt's systemctl show: scalestore-drbd.service active and enabled
+	{match: `^storage-boot: start `, built: hostState{probes: builtProbes}, blank: hostState{captures: blankUnits}},
 	{match: `^import: log in to `, built: hostState{captures: map[string]string{"/sys/class/iscsi_session/": "iscsi-targetnames-client0.txt"}},
 		blank: hostState{absent: []string{"/sys/class/iscsi_session/"}}}, // no session
 	{match: `^multipath: mpath[0-9]+ has both paths`, built: hostState{captures: map[string]string{"multipathd": "multipathd-paths-client0.txt"}},
