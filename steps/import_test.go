@@ -4,14 +4,15 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"testing"
 )
 
 // A client logs in to every export at once, each only if it has no session
 // to it yet; the action fails if any login does. Run in a real shell with
-// a stub iscsiadm (a login takes 0.5 s and makes the session in a fake
-// sysfs).
+// a stub iscsiadm (a login waits until every expected login has started,
+// then makes the session in a fake sysfs).
 func TestImportLogsInAtOnceOnlyWhereNeeded(t *testing.T) {
 	s := unfencedLab(t, "lab.toml")
 	var login Action
@@ -46,7 +47,10 @@ func TestImportLogsInAtOnceOnlyWhereNeeded(t *testing.T) {
 case "$*" in
 *--login*)
   t=$(echo "$*" | sed 's/.*-T \([^ ]*\) .*/\1/')
-  echo "start $t" >> "$D/log"; sleep 0.5
+  echo "start $t" >> "$D/log"
+  # a barrier, not a guess of time: wait (up to 10 s) until every expected login has started;
+  # logins run one after another never get there, and end before the next starts
+  i=0; while [ "$(grep -c '^start ' "$D/log")" -lt "$N" ] && [ $i -lt 100 ]; do sleep 0.1; i=$((i+1)); done
   case "$t" in *"$FAIL") echo "end $t failed" >> "$D/log"; exit 8 ;; esac
   mkdir -p "$SYS/session-${t##*.lab.}" && echo "$t" > "$SYS/session-${t##*.lab.}/targetname"
   echo "end $t" >> "$D/log" ;;
@@ -60,7 +64,7 @@ exit 0
 			if fail == "" {
 				fail = "none"
 			}
-			cmd.Env = []string{"PATH=" + dir + ":/usr/bin:/bin", "D=" + dir, "SYS=" + sys, "FAIL=" + fail}
+			cmd.Env = []string{"PATH=" + dir + ":/usr/bin:/bin", "D=" + dir, "SYS=" + sys, "FAIL=" + fail, "N=" + strconv.Itoa(tc.logins)}
 			out, err := cmd.CombinedOutput()
 			if (err == nil) != tc.wantRC {
 				t.Fatalf("exit %v, want success %v: %s", err, tc.wantRC, out)
